@@ -1,0 +1,66 @@
+// Fetching documents over HTTP(S) (libcurl) or from local files.
+// Every call blocks the calling thread until it completes, fails or times out; calls may be
+// made from several threads at once.
+#pragma once
+
+#include <alluvium/export.hpp>
+#include <alluvium/time.hpp>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace alluvium {
+
+struct ALLUVIUM_EXPORT HttpRequest {
+    std::string url;
+    bool head_only = false;
+    bool follow_redirects = true;
+    std::size_t max_body_bytes = 16u * 1024u * 1024u;  // larger bodies fail with too_large
+    Milliseconds connect_timeout{5000};
+    Milliseconds total_timeout{30000};
+    std::string if_none_match;                                 // ETag of a cached copy
+    std::string if_modified_since;                             // Last-Modified of a cached copy
+    std::vector<std::pair<std::string, std::string>> headers;  // extra request headers
+};
+
+struct ALLUVIUM_EXPORT HttpResponse {
+    long status = 0;            // e.g. 200, 304, 404
+    std::string effective_url;  // after redirects
+    std::string content_type;   // as sent, parameters included
+    std::string etag;
+    std::string last_modified;
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;  // of the final response
+
+    // Content-Type without parameters, lower-case: "application/x-alluvium".
+    [[nodiscard]] std::string media_type() const;
+    [[nodiscard]] std::string header(std::string_view name) const;  // first match, any case
+};
+
+// Performs the request. Transport failures set `ec` (network_error, too_large,
+// invalid_argument) and `detail`; an HTTP error status is not a transport failure: the
+// response comes back with its status.
+[[nodiscard]] ALLUVIUM_EXPORT HttpResponse http_request(const HttpRequest& request,
+                                                        std::error_code& ec,
+                                                        std::string* detail = nullptr);
+
+[[nodiscard]] ALLUVIUM_EXPORT bool is_url(std::string_view text) noexcept;
+
+// A document read from a file path or an http(s) URL.
+struct ALLUVIUM_EXPORT Document {
+    std::string source;  // the path or URL, as given
+    std::string body;
+    std::string content_type;  // empty for files
+};
+
+// Reads a path or URL, refusing more than `max_bytes` (too_large) and non-2xx answers
+// (http_error, with the status in `detail`).
+[[nodiscard]] ALLUVIUM_EXPORT Document load_document(std::string_view path_or_url,
+                                                     std::size_t max_bytes, std::error_code& ec,
+                                                     std::string* detail = nullptr);
+
+}  // namespace alluvium

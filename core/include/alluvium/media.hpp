@@ -1,0 +1,50 @@
+// Media facts read with libavformat: container, MIME type, duration, size, codecs.
+// Used by the broadcaster to write playlists (durations are never typed by hand) and by
+// the listener to map play time to bytes.
+#pragma once
+
+#include <alluvium/export.hpp>
+#include <alluvium/time.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <system_error>
+
+namespace alluvium {
+
+struct ALLUVIUM_EXPORT MediaInfo {
+    std::string container;  // libavformat's short name, e.g. "mp3", "ogg", "matroska,webm"
+    std::string mime_type;  // e.g. "audio/mpeg", "video/webm"
+    std::uint64_t size_bytes = 0;
+    Milliseconds duration{0};
+    bool duration_scanned = false;  // true: measured packet by packet, not estimated
+    std::int64_t bit_rate = 0;      // bits per second, 0 when unknown
+    bool has_audio = false;
+    bool has_video = false;
+    std::string audio_codec;  // e.g. "mp3", "vorbis", "opus", "aac"
+    std::string video_codec;  // e.g. "h264", "vp9"
+    std::string title;        // tags, when the file carries them
+    std::string artist;
+};
+
+struct ALLUVIUM_EXPORT ProbeOptions {
+    // When the container only estimates its duration from the bit rate (ADTS AAC, MP3
+    // without a Xing/Info header, MPEG-TS), read every packet to measure it exactly.
+    bool exact_duration = true;
+    // Give up on a network URL after this long without data.
+    Milliseconds network_timeout{15000};
+};
+
+// Probes a local file or an http(s) URL. Blocks while it reads. On failure returns nullopt,
+// sets `ec` (not_found, unsupported_media, io_error, network_error) and, if given, fills
+// `detail` with libavformat's reason.
+[[nodiscard]] ALLUVIUM_EXPORT std::optional<MediaInfo> probe_media(
+    const std::string& path_or_url, std::error_code& ec, std::string* detail = nullptr,
+    const ProbeOptions& options = {});
+
+// The MIME type Alluvium uses for what was probed: container, video or not, and codecs
+// (a Matroska file with only WebM codecs is video/webm or audio/webm).
+[[nodiscard]] ALLUVIUM_EXPORT std::string mime_type_for(const MediaInfo& info);
+
+}  // namespace alluvium

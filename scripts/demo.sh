@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The README's station command: installs what is needed, builds, makes a sample station
+# (media + playlist), publishes it on a local web server, and shows what is on now.
+# Everything stays under ./station and on 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+bash scripts/build.sh dev
+exec bash scripts/station.sh

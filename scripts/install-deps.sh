@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package Alluvium needs to build, test and run its demo.
+# Runs apt-get update then apt-get install (as root, or through sudo).
+set -euo pipefail
+
+packages=(
+    # toolchain
+    build-essential cmake ninja-build pkg-config
+    # liballuvium-core and the CLIs
+    libxml2-dev libcurl4-openssl-dev libssl-dev libspdlog-dev libfmt-dev libcli11-dev
+    libavformat-dev libavcodec-dev libavutil-dev
+    # tests
+    libgtest-dev libgmock-dev
+    # programs the demo and the tests drive: media tools, an XML checker, web servers
+    ffmpeg libxml2-utils nginx-light apache2 lighttpd caddy
+)
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+        echo "install-deps: run as root (or install sudo)" >&2; exit 1; fi
+}
+
+# Installing web servers must not start them (they would all want port 80). Debian's
+# policy-rc.d hook says so for the length of this install, unless the machine has its own.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+    as_root sh -c "printf '#!/bin/sh\nexit 101\n' > $policy && chmod 755 $policy"
+    trap 'as_root rm -f "$policy"' EXIT
+fi
+
+echo "install-deps: apt-get update" >&2
+as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+echo "install-deps: apt-get install ${#packages[@]} packages" >&2
+as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    "${packages[@]}" >/dev/null

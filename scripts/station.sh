@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Makes and publishes a sample station with the built tools (see scripts/demo.sh).
+# Options come from the environment: PORT (8080), DIR (./station).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=build/dev/server/broadcaster
+port=${PORT:-8080}
+dir=$(realpath -m "${DIR:-station}")
+base="http://127.0.0.1:$port"
+mkdir -p "$dir/www" "$dir/run"
+
+# Six short programmes: tones and chords, each titled, made once.
+titles=("Morning Tone" "Fifth Above" "Low Drone" "Bright Chord" "Slow Beat" "Station Ident")
+exprs=("sin(2*PI*440*t)" "0.5*sin(2*PI*440*t)+0.5*sin(2*PI*660*t)" "sin(2*PI*110*t)"
+       "0.33*(sin(2*PI*523*t)+sin(2*PI*659*t)+sin(2*PI*784*t))"
+       "sin(2*PI*330*t)*(0.5+0.5*sin(2*PI*2*t))" "sin(2*PI*880*t)*lt(mod(t\\,1)\\,0.2)")
+lengths=(40 35 45 30 50 15)
+for i in "${!titles[@]}"; do
+    f="$dir/www/$(printf '%02d' $((i + 1)))-$(echo "${titles[$i]}" | tr 'A-Z ' 'a-z-').mp3"
+    [ -s "$f" ] && continue
+    echo "station: making $(basename "$f")"
+    ffmpeg -nostdin -v error -y -f lavfi -i "aevalsrc=${exprs[$i]}:s=44100:d=${lengths[$i]}" \
+        -ac 2 -c:a libmp3lame -b:a 128k -metadata title="${titles[$i]}" \
+        -metadata artist="Alluvium Demo" "$f"
+done
+
+# A looping station anchored now: every listener computes the same programme.
+"$bin/alluvium-broadcaster" generate --loop --title "Alluvium Demo Radio" \
+    --description "Tones and chords, looping" --base-url "$base/" \
+    -o "$dir/www/station.rss" "$dir/www"
+"$bin/alluvium-broadcaster" validate "$dir/www/station.rss"
+
+# Publish it on nginx with the configuration `webconfig` prints.
+"$bin/alluvium-broadcaster" webconfig --server nginx > "$dir/run/alluvium.conf"
+user=""; [ "$(id -u)" -eq 0 ] && user="user root;"
+cat > "$dir/run/nginx.conf" <<CONF
+pid $dir/run/nginx.pid;
+error_log $dir/run/nginx-error.log;
+$user
+events {}
+http {
+    include /etc/nginx/mime.types;
+    access_log off;
+    client_body_temp_path $dir/run;
+    server {
+        listen 127.0.0.1:$port;
+        root $dir/www;
+        include $dir/run/alluvium.conf;
+    }
+}
+CONF
+nginx -p "$dir/run" -c "$dir/run/nginx.conf" -g 'daemon off;' &
+web=$!
+trap 'kill $web 2>/dev/null; wait $web 2>/dev/null || true' EXIT
+for _ in $(seq 50); do "$bin/alluvium-broadcaster" check "$base/station.rss" >/dev/null 2>&1 && break; sleep 0.1; done
+"$bin/alluvium-broadcaster" check "$base/station.rss"
+echo
+"$bin/alluvium-broadcaster" now "$base/station.rss" --next 5
+echo
+echo "The station is published at $base/station.rss (folder $dir/www)."
+echo "Listening through the swarm and the local stream arrives with the gateway and listener."

@@ -1,0 +1,103 @@
+// alluvium-broadcaster: the broadcaster's tools (generate, validate, now, webconfig, check).
+#include <alluvium/log.hpp>
+#include <alluvium/version.hpp>
+
+#include "commands.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <string>
+
+int main(int argc, char** argv) {
+    using namespace alluvium::broadcaster;
+    CLI::App app{"alluvium-broadcaster: make and check Alluvium station playlists"};
+    app.set_version_flag("--version",
+                         std::string("alluvium-broadcaster ") + alluvium::version_string());
+    app.require_subcommand(1);
+    std::string log_level = "warn";
+    app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+        ->capture_default_str();
+
+    GenerateOptions gen;
+    auto* generate_cmd = app.add_subcommand(
+        "generate", "Write a playlist from media files and URLs (probed, never typed by hand)");
+    generate_cmd->add_option("inputs", gen.inputs, "Media files, folders of media, or http(s) URLs")
+        ->required();
+    generate_cmd->add_option("-b,--base-url", gen.base_url,
+                             "URL of the folder where the local files will be published");
+    generate_cmd->add_option("-o,--output", gen.output, "Playlist file to write (default: stdout)");
+    generate_cmd->add_option("--about", gen.about,
+                             "The playlist's own URL (default: base URL + output file name)");
+    generate_cmd->add_option("-t,--title", gen.title, "Station title")->capture_default_str();
+    generate_cmd->add_option("--link", gen.link, "Web page of the station (default: base URL)");
+    generate_cmd->add_option("--description", gen.description, "Station description");
+    generate_cmd->add_option("--creator", gen.creator, "Who runs the station (dc:creator)");
+    generate_cmd
+        ->add_option("-s,--start", gen.start,
+                     "When the first item starts: 'now' or a W3C date-time such as "
+                     "2026-12-24T18:00:00+01:00")
+        ->capture_default_str();
+    generate_cmd->add_flag("-l,--loop", gen.loop,
+                           "Repeat the items forever from the start (no per-item start times)");
+    generate_cmd
+        ->add_option("--refresh", gen.refresh_seconds,
+                     "Seconds between listeners' re-reads of the playlist")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 31536000u));
+    generate_cmd->add_flag("-q,--quiet", gen.quiet, "No progress on standard error");
+
+    std::string source;
+    auto* validate_cmd = app.add_subcommand(
+        "validate", "Check a playlist; errors and warnings name their line (exit 1 on error)");
+    validate_cmd->add_option("playlist", source, "Playlist file or URL")->required();
+
+    std::string at = "now";
+    unsigned next_count = 3;
+    auto* now_cmd = app.add_subcommand("now", "What plays at an instant, and how far into it");
+    now_cmd->add_option("playlist", source, "Playlist file or URL")->required();
+    now_cmd->add_option("--at", at, "'now' or a W3C date-time")->capture_default_str();
+    now_cmd->add_option("-n,--next", next_count, "How many following items to list")
+        ->capture_default_str();
+
+    std::string server;
+    auto* webconfig_cmd = app.add_subcommand(
+        "webconfig",
+        "Print the web-server configuration that serves .rss as application/x-alluvium");
+    webconfig_cmd->add_option("-s,--server", server, "apache, nginx, lighttpd or caddy")
+        ->required()
+        ->check(CLI::IsMember({"apache", "nginx", "lighttpd", "caddy"}));
+
+    std::string url;
+    auto* check_cmd = app.add_subcommand(
+        "check", "Fetch a published playlist and check its Content-Type and contents");
+    check_cmd->add_option("url", url, "Playlist URL")->required();
+
+    CLI11_PARSE(app, argc, argv);
+
+    const auto level = alluvium::parse_log_level(log_level);
+    if (!level) {
+        std::fprintf(stderr, "alluvium-broadcaster: unknown log level '%s'\n", log_level.c_str());
+        return 2;
+    }
+    alluvium::set_log_level(*level);
+    spdlog::set_pattern("%^%l%$: %v");
+
+    try {
+        if (*generate_cmd)
+            return generate(gen);
+        if (*validate_cmd)
+            return validate(source);
+        if (*now_cmd)
+            return now(source, at, next_count);
+        if (*webconfig_cmd)
+            return webconfig(server);
+        if (*check_cmd)
+            return check(url);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "alluvium-broadcaster: %s\n", e.what());
+        return 2;
+    }
+    return 2;
+}

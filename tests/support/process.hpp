@@ -1,0 +1,60 @@
+// Running programs from tests: every wait is bounded, every child is killed on teardown.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace alluvium::test {
+
+struct RunResult {
+    int exit_code = -1;  // -1: killed by a signal or timed out
+    bool timed_out = false;
+    std::string out;
+    std::string err;
+};
+
+// Runs argv[0] (looked up in PATH) to completion, feeding `input` to its standard input.
+// The child is killed when `timeout` passes.
+RunResult run(const std::vector<std::string>& argv,
+              std::chrono::milliseconds timeout = std::chrono::seconds(60),
+              const std::string& input = {}, const std::map<std::string, std::string>& env = {});
+
+// Whether a program is on PATH.
+bool have_program(const std::string& name);
+
+// A long-running child (a web server, a gateway). Its output goes to `log_path`.
+// The destructor sends SIGTERM, waits up to 5 s, then SIGKILLs.
+class Background {
+  public:
+    Background(const std::vector<std::string>& argv, const std::string& log_path);
+    ~Background();
+    Background(const Background&) = delete;
+    Background& operator=(const Background&) = delete;
+
+    [[nodiscard]] pid_t pid() const { return pid_; }
+    [[nodiscard]] bool running();
+    // Waits until `ready` returns true, the child exits, or `timeout` passes.
+    bool wait_until(const std::function<bool()>& ready, std::chrono::milliseconds timeout);
+    [[nodiscard]] std::string log() const;
+    void stop();
+
+  private:
+    pid_t pid_ = -1;
+    std::string log_path_;
+};
+
+// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it, close).
+int free_port();
+
+// Whether something accepts TCP connections on 127.0.0.1:port.
+bool port_open(int port);
+
+// Polls `condition` every 20 ms until it holds or `timeout` passes.
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
+
+}  // namespace alluvium::test
