@@ -8,7 +8,7 @@ packages=(
     build-essential cmake ninja-build pkg-config
     # liballuvium-core and the CLIs
     libxml2-dev libcurl4-openssl-dev libssl-dev libspdlog-dev libfmt-dev libcli11-dev
-    libavformat-dev libavcodec-dev libavutil-dev
+    libavformat-dev libavcodec-dev libavutil-dev libboost-dev libboost-system-dev
     # tests
     libgtest-dev libgmock-dev
     # programs the demo and the tests drive: media tools, an XML checker, web servers

@@ -2,6 +2,7 @@
 #include <alluvium/fetch.hpp>
 #include <alluvium/media.hpp>
 #include <alluvium/playlist.hpp>
+#include <alluvium/url.hpp>
 
 #include "commands.hpp"
 
@@ -27,23 +28,6 @@ std::string lower(std::string s) {
     std::transform(s.begin(), s.end(), s.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return s;
-}
-
-// Percent-encodes a file name for a URL path (RFC 3986 unreserved characters stay).
-std::string url_encode_name(const std::string& name) {
-    static const char hex[] = "0123456789ABCDEF";
-    std::string out;
-    for (const char ch : name) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    return out;
 }
 
 std::string with_slash(std::string url) {
@@ -154,7 +138,7 @@ int generate(const GenerateOptions& options) {
         options.output.empty() ? "playlist.rss" : fs::path(options.output).filename().string();
     playlist.about = !options.about.empty() ? options.about
                      : base.empty()         ? file_name
-                                            : base + url_encode_name(file_name);
+                                            : base + percent_encode(file_name);
     playlist.anchor = *start;
     playlist.update = refresh_schedule(options.refresh_seconds);
 
@@ -175,7 +159,7 @@ int generate(const GenerateOptions& options) {
         }
         Item item;
         item.media_url =
-            is_url(input) ? input : base + url_encode_name(fs::path(input).filename().string());
+            is_url(input) ? input : base + percent_encode(fs::path(input).filename().string());
         item.title = !info->title.empty() ? info->title : fs::path(input).stem().string();
         item.creator = info->artist;
         item.mime_type = info->mime_type;

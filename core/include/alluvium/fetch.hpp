@@ -7,6 +7,8 @@
 #include <alluvium/time.hpp>
 
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -25,6 +27,21 @@ struct ALLUVIUM_EXPORT HttpRequest {
     std::string if_none_match;                                 // ETag of a cached copy
     std::string if_modified_since;                             // Last-Modified of a cached copy
     std::vector<std::pair<std::string, std::string>> headers;  // extra request headers
+    // First byte of a "Range: bytes=N-" request; 0 asks for the whole resource.
+    std::uint64_t range_from = 0;
+
+    // Streaming: when set, body bytes go here as they arrive and are not kept in the
+    // response; max_body_bytes still applies. Return false to abort (ec = refused).
+    // Runs on the calling thread.
+    std::function<bool(std::string_view chunk)> on_body;
+    // Called with the peer IP address of every connection (redirects included) before the
+    // request is sent on it; return false to refuse it (ec = refused). This is the check
+    // that stops DNS tricks: it sees the address actually connected to.
+    std::function<bool(const std::string& ip)> allow_address;
+    // Receive rate cap in bytes per second (0: none).
+    std::uint64_t max_bytes_per_second = 0;
+    // Abort when fewer than 1 byte/s arrive for this long (0: only total_timeout applies).
+    Milliseconds stall_timeout{0};
 };
 
 struct ALLUVIUM_EXPORT HttpResponse {

@@ -23,20 +23,60 @@ void init_curl() {
 }
 
 struct Transfer {
-    HttpResponse* response;
-    std::size_t max_body;
+    HttpResponse* response = nullptr;
+    const HttpRequest* request = nullptr;
+    CURL* handle = nullptr;
+    enum class Body { undecided, stream, keep } body = Body::undecided;
+    std::size_t received = 0;
     bool overflow = false;
+    bool refused_by_sink = false;
+    bool refused_address = false;
+    std::string refused_ip;
 };
 
 std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
     auto* t = static_cast<Transfer*>(user);
     const std::size_t n = size * count;
-    if (t->response->body.size() + n > t->max_body) {
+    if (t->received + n > t->request->max_body_bytes) {
         t->overflow = true;
         return 0;  // makes curl fail with CURLE_WRITE_ERROR
     }
-    t->response->body.append(data, n);
+    t->received += n;
+    if (t->body == Transfer::Body::undecided) {
+        // Only a successful answer is streamed to the receiver; an error page is kept so
+        // the caller can show it.
+        long status = 0;
+        curl_easy_getinfo(t->handle, CURLINFO_RESPONSE_CODE, &status);
+        t->body = t->request->on_body && status >= 200 && status <= 299 ? Transfer::Body::stream
+                                                                        : Transfer::Body::keep;
+    }
+    if (t->body == Transfer::Body::stream) {
+        if (!t->request->on_body(std::string_view(data, n))) {
+            t->refused_by_sink = true;
+            return 0;
+        }
+        return n;
+    }
+    // A streaming caller only needs the start of an error page.
+    constexpr std::size_t error_page_limit = 64 * 1024;
+    const std::size_t keep =
+        t->request->on_body
+            ? std::min(n, error_page_limit - std::min(error_page_limit, t->response->body.size()))
+            : n;
+    t->response->body.append(data, keep);
     return n;
+}
+
+int on_connected(void* user, char* primary_ip, char* /*local_ip*/, int /*primary_port*/,
+                 int /*local_port*/) {
+    auto* t = static_cast<Transfer*>(user);
+    const std::string ip = primary_ip != nullptr ? primary_ip : "";
+    if (t->request->allow_address && !t->request->allow_address(ip)) {
+        t->refused_address = true;
+        t->refused_ip = ip;
+        return CURL_PREREQFUNC_ABORT;
+    }
+    return CURL_PREREQFUNC_OK;
 }
 
 std::string_view trim(std::string_view s) {
@@ -127,7 +167,10 @@ HttpResponse http_request(const HttpRequest& request, std::error_code& ec, std::
         set_error(ec, detail, errc::network_error, "cannot create a libcurl handle");
         return response;
     }
-    Transfer transfer{&response, request.max_body_bytes};
+    Transfer transfer;
+    transfer.response = &response;
+    transfer.request = &request;
+    transfer.handle = curl.get();
     std::unique_ptr<curl_slist, SlistFree> headers;
     const auto add_header = [&](const std::string& line) {
         headers.reset(curl_slist_append(headers.release(), line.c_str()));
@@ -161,10 +204,34 @@ HttpResponse http_request(const HttpRequest& request, std::error_code& ec, std::
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &transfer);
     curl_easy_setopt(c, CURLOPT_NOBODY, request.head_only ? 1L : 0L);
+    curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_connected);
+    curl_easy_setopt(c, CURLOPT_PREREQDATA, &transfer);
+    const std::string range = std::to_string(request.range_from) + "-";
+    if (request.range_from > 0) {
+        curl_easy_setopt(c, CURLOPT_RANGE, range.c_str());
+    }
+    if (request.max_bytes_per_second > 0) {
+        curl_easy_setopt(c, CURLOPT_MAX_RECV_SPEED_LARGE,
+                         static_cast<curl_off_t>(request.max_bytes_per_second));
+    }
+    if (request.stall_timeout.count() > 0) {
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
+                         std::max(1L, static_cast<long>(request.stall_timeout.count() / 1000)));
+    }
     if (headers) {
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
     }
     const CURLcode rc = curl_easy_perform(c);
+    if (transfer.refused_address) {
+        set_error(ec, detail, errc::refused,
+                  "the address " + transfer.refused_ip + " is not allowed");
+        return response;
+    }
+    if (transfer.refused_by_sink) {
+        set_error(ec, detail, errc::refused, "the transfer was stopped by its receiver");
+        return response;
+    }
     if (transfer.overflow) {
         set_error(
             ec, detail, errc::too_large,
@@ -183,8 +250,7 @@ HttpResponse http_request(const HttpRequest& request, std::error_code& ec, std::
     response.content_type = response.header("Content-Type");
     response.etag = response.header("ETag");
     response.last_modified = response.header("Last-Modified");
-    detail::log().debug("GET {} -> {} ({} bytes)", request.url, response.status,
-                        response.body.size());
+    detail::log().debug("GET {} -> {} ({} bytes)", request.url, response.status, transfer.received);
     return response;
 }
 

@@ -1,4 +1,5 @@
 #include <alluvium/playlist.hpp>
+#include <alluvium/url.hpp>
 
 #include "timeline.hpp"
 
@@ -11,39 +12,6 @@ namespace {
 
 // More than this in one item is a typo (milliseconds read as microseconds, say).
 constexpr Milliseconds max_item_duration = std::chrono::days{366};
-
-bool is_http_url(std::string_view url) {
-    const auto starts = [&](std::string_view p) {
-        return url.size() > p.size() && std::equal(p.begin(), p.end(), url.begin(),
-                                                   [](char a, char b) { return a == (b | 0x20); });
-    };
-    return starts("http://") || starts("https://");
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-// "station%20id.mp3" -> "station id.mp3"; malformed escapes stay as they are.
-std::string percent_decode(std::string_view s) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
-            hex_value(s[i + 2]) >= 0) {
-            out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
-            i += 2;
-        } else {
-            out += s[i];
-        }
-    }
-    return out;
-}
 
 }  // namespace
 
@@ -126,7 +94,7 @@ std::vector<Placed> place_items(const Playlist& playlist, std::string_view sourc
         const Item& item = playlist.items[i];
         if (item.media_url.empty()) {
             report(Severity::error, item, i, "link", "the item has no media URL");
-        } else if (!is_http_url(item.media_url)) {
+        } else if (!parse_url(item.media_url)) {
             report(Severity::error, item, i, "link",
                    "'" + item.media_url + "' is not an absolute http:// or https:// URL");
         }

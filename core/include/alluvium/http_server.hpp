@@ -1,0 +1,106 @@
+// A small HTTP/1.1 server (Boost.Beast behind this header) for the gateway, the tracker and
+// the local stream. One session per connection; every read has a timeout and every request
+// a header and body limit; handlers answer asynchronously from any thread.
+#pragma once
+
+#include <alluvium/export.hpp>
+#include <alluvium/time.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace alluvium {
+
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+
+struct ALLUVIUM_EXPORT HttpServerRequest {
+    std::string method;  // "GET", "HEAD", "POST"...
+    std::string target;  // as sent: "/v1/swarm?url=..."
+    std::string path;    // target up to '?', not decoded
+    std::string query;   // after '?', not decoded
+    HttpHeaders headers;
+    std::string body;
+    std::string remote_address;  // "127.0.0.1" or "::1"
+    std::uint16_t remote_port = 0;
+
+    [[nodiscard]] std::string header(std::string_view name) const;  // any case; "" if absent
+    // The first value of a query parameter, percent-decoded; nullopt when absent.
+    [[nodiscard]] std::optional<std::string> param(std::string_view name) const;
+    // The raw (still percent-encoded) first value: for binary values like info_hash.
+    [[nodiscard]] std::optional<std::string> raw_param(std::string_view name) const;
+};
+
+struct ALLUVIUM_EXPORT HttpServerResponse {
+    int status = 200;
+    HttpHeaders headers;  // Content-Length is set by the server
+    std::string body;
+
+    [[nodiscard]] static HttpServerResponse text(
+        int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
+};
+
+// Answers one request. Call respond() once, from any thread; a responder dropped without
+// answering sends 500. After the server stops, respond() does nothing.
+class ALLUVIUM_EXPORT HttpResponder {
+  public:
+    struct State;
+    explicit HttpResponder(std::shared_ptr<State> state);
+    HttpResponder(HttpResponder&&) noexcept;
+    HttpResponder& operator=(HttpResponder&&) noexcept;
+    HttpResponder(const HttpResponder&) = delete;
+    HttpResponder& operator=(const HttpResponder&) = delete;
+    ~HttpResponder();
+
+    void respond(HttpServerResponse response);
+
+  private:
+    std::shared_ptr<State> state_;
+};
+
+// Called on a server thread for every complete request. It must not block for long: hand
+// slow work to another thread and respond from there.
+using HttpHandler = std::function<void(HttpServerRequest&& request, HttpResponder responder)>;
+
+struct ALLUVIUM_EXPORT HttpServerOptions {
+    std::string bind_address = "127.0.0.1";
+    std::uint16_t port = 0;  // 0: any free port (see HttpServer::port())
+    unsigned threads = 1;
+    std::size_t max_header_bytes = 8 * 1024;
+    std::size_t max_body_bytes = 64 * 1024;
+    Milliseconds read_timeout{10000};  // for a whole request, and between requests
+    Milliseconds write_timeout{30000};
+    std::size_t max_connections = 2048;  // more are closed at once
+    std::string server_name = "Alluvium";
+};
+
+class ALLUVIUM_EXPORT HttpServer {
+  public:
+    // Binds and starts serving on its own threads. On failure returns null and sets `ec`.
+    [[nodiscard]] static std::unique_ptr<HttpServer> start(const HttpServerOptions& options,
+                                                           HttpHandler handler,
+                                                           std::error_code& ec);
+    ~HttpServer();  // stop()s
+    HttpServer(const HttpServer&) = delete;
+    HttpServer& operator=(const HttpServer&) = delete;
+
+    [[nodiscard]] std::uint16_t port() const noexcept;
+    [[nodiscard]] std::string address() const;  // "127.0.0.1:7000"
+
+    // Stops accepting, closes every connection and joins the server threads. Blocks.
+    void stop();
+
+    struct Impl;
+
+  private:
+    explicit HttpServer(std::shared_ptr<Impl> impl);
+    std::shared_ptr<Impl> impl_;  // shared with open sessions, which may outlive stop()
+};
+
+}  // namespace alluvium

@@ -1,0 +1,377 @@
+// HTTP/1.1 server on Boost.Beast: listener + one session per connection on a strand,
+// a timeout on every read and write, header and body limits on every request.
+#include <alluvium/http_server.hpp>
+#include <alluvium/url.hpp>
+
+#include "../common/log.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cctype>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+namespace alluvium {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+// Calls `visit(key, raw_value)` for each "key=value" of a query string until it returns true.
+template <typename Visit>
+void each_param(std::string_view query, Visit visit) {
+    while (!query.empty()) {
+        const auto amp = query.find('&');
+        const std::string_view pair = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+        const auto eq = pair.find('=');
+        const std::string key = percent_decode(pair.substr(0, eq), true);
+        if (visit(key, eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1))) {
+            return;
+        }
+    }
+}
+
+class Session;
+
+}  // namespace
+
+std::string HttpServerRequest::header(std::string_view name) const {
+    for (const auto& [k, v] : headers) {
+        if (iequals(k, name)) {
+            return v;
+        }
+    }
+    return {};
+}
+
+std::optional<std::string> HttpServerRequest::raw_param(std::string_view name) const {
+    std::optional<std::string> found;
+    each_param(query, [&](const std::string& key, std::string_view raw) {
+        if (key == name) {
+            found = std::string(raw);
+            return true;
+        }
+        return false;
+    });
+    return found;
+}
+
+std::optional<std::string> HttpServerRequest::param(std::string_view name) const {
+    const auto raw = raw_param(name);
+    return raw ? std::optional<std::string>(percent_decode(*raw, true)) : std::nullopt;
+}
+
+HttpServerResponse HttpServerResponse::text(int status, std::string body,
+                                            std::string content_type) {
+    HttpServerResponse r;
+    r.status = status;
+    r.headers.emplace_back("Content-Type", std::move(content_type));
+    r.body = std::move(body);
+    return r;
+}
+
+struct HttpServer::Impl {
+    HttpServerOptions options;
+    HttpHandler handler;
+    net::io_context ioc;
+    tcp::acceptor acceptor{ioc};
+    std::vector<std::thread> threads;
+    std::atomic<bool> stopped{false};
+    std::atomic<std::size_t> connections{0};   // sessions alive
+    std::atomic<std::size_t> open_sockets{0};  // sessions whose socket is still open
+    std::mutex sessions_mutex;
+    std::unordered_map<const Session*, std::weak_ptr<Session>> sessions;
+    std::uint16_t port = 0;
+
+    void accept(const std::shared_ptr<Impl>& self);
+};
+
+struct HttpResponder::State {
+    std::shared_ptr<Session> session;  // kept alive until the answer is written
+    std::atomic<bool> answered{false};
+};
+
+namespace {
+
+class Session : public std::enable_shared_from_this<Session> {
+  public:
+    Session(tcp::socket&& socket, std::shared_ptr<HttpServer::Impl> server)
+        : server_(std::move(server)), stream_(std::move(socket)) {
+        ++server_->connections;
+        ++server_->open_sockets;
+    }
+    ~Session() {
+        if (!closed_) {
+            --server_->open_sockets;
+        }
+        {
+            std::lock_guard lock(server_->sessions_mutex);
+            server_->sessions.erase(this);
+        }
+        --server_->connections;
+    }
+
+    void start() {
+        {
+            std::lock_guard lock(server_->sessions_mutex);
+            server_->sessions.emplace(this, weak_from_this());
+        }
+        net::dispatch(stream_.get_executor(),
+                      beast::bind_front_handler(&Session::read, shared_from_this()));
+    }
+
+    void close_from_server() {
+        net::post(stream_.get_executor(), [self = shared_from_this()] { self->close(); });
+    }
+
+    // From any thread.
+    void answer(HttpServerResponse response) {
+        net::post(stream_.get_executor(),
+                  [self = shared_from_this(), r = std::move(response)]() mutable {
+                      self->write(std::move(r));
+                  });
+    }
+
+  private:
+    void read() {
+        parser_.emplace();
+        parser_->header_limit(static_cast<std::uint32_t>(server_->options.max_header_bytes));
+        parser_->body_limit(server_->options.max_body_bytes);
+        stream_.expires_after(server_->options.read_timeout);
+        http::async_read(stream_, buffer_, *parser_,
+                         beast::bind_front_handler(&Session::on_read, shared_from_this()));
+    }
+
+    void on_read(beast::error_code ec, std::size_t /*bytes*/) {
+        if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+            ec == net::error::operation_aborted || ec == net::error::connection_reset ||
+            ec == net::error::eof) {
+            return close();
+        }
+        if (ec) {
+            keep_alive_ = false;
+            version_ = 11;
+            const int status = ec == http::error::body_limit     ? 413
+                               : ec == http::error::header_limit ? 431
+                                                                 : 400;
+            detail::log().debug("http: {} from {}: {}", status, remote_address(), ec.message());
+            return write(HttpServerResponse::text(status, ec.message() + "\n"));
+        }
+        auto& req = parser_->get();
+        keep_alive_ = req.keep_alive();
+        version_ = req.version();
+        head_ = req.method() == http::verb::head;
+        HttpServerRequest request;
+        request.method = std::string(req.method_string());
+        request.target = std::string(req.target());
+        const auto q = request.target.find('?');
+        request.path = request.target.substr(0, q);
+        request.query = q == std::string::npos ? "" : request.target.substr(q + 1);
+        for (const auto& field : req) {
+            request.headers.emplace_back(std::string(field.name_string()),
+                                         std::string(field.value()));
+        }
+        request.body = std::move(req.body());
+        beast::error_code ignored;
+        const auto remote = stream_.socket().remote_endpoint(ignored);
+        request.remote_address = remote.address().to_string();
+        request.remote_port = remote.port();
+        // No read timeout while the handler works: the answer may take a while.
+        stream_.expires_never();
+        auto state = std::make_shared<HttpResponder::State>();
+        state->session = shared_from_this();
+        try {
+            server_->handler(std::move(request), HttpResponder(std::move(state)));
+        } catch (const std::exception& e) {
+            detail::log().error("http: handler failed: {}", e.what());
+        }
+    }
+
+    void write(HttpServerResponse r) {
+        auto res = std::make_shared<http::response<http::string_body>>();
+        res->result(static_cast<unsigned>(r.status));
+        res->version(version_);
+        res->set(http::field::server, server_->options.server_name);
+        for (auto& [k, v] : r.headers) {
+            res->insert(k, v);
+        }
+        const std::size_t length = r.body.size();
+        res->body() = head_ ? std::string() : std::move(r.body);
+        res->content_length(length);
+        res->keep_alive(keep_alive_ && !server_->stopped);
+        stream_.expires_after(server_->options.write_timeout);
+        http::async_write(stream_, *res,
+                          [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+                              self->on_write(ec, res->keep_alive());
+                          });
+    }
+
+    void on_write(beast::error_code ec, bool keep_alive) {
+        if (ec || !keep_alive) {
+            return close();
+        }
+        read();
+    }
+
+    void close() {
+        if (closed_) {
+            return;
+        }
+        closed_ = true;
+        beast::error_code ignored;
+        stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        stream_.close();
+        --server_->open_sockets;
+    }
+
+    std::string remote_address() {
+        beast::error_code ignored;
+        return stream_.socket().remote_endpoint(ignored).address().to_string();
+    }
+
+    // Declared first so that it is destroyed last: the socket needs the server's io_context.
+    std::shared_ptr<HttpServer::Impl> server_;
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_;
+    std::optional<http::request_parser<http::string_body>> parser_;
+    bool keep_alive_ = false;
+    bool head_ = false;
+    bool closed_ = false;
+    unsigned version_ = 11;
+};
+
+}  // namespace
+
+HttpResponder::HttpResponder(std::shared_ptr<State> state) : state_(std::move(state)) {}
+HttpResponder::HttpResponder(HttpResponder&&) noexcept = default;
+HttpResponder& HttpResponder::operator=(HttpResponder&&) noexcept = default;
+
+HttpResponder::~HttpResponder() {
+    if (state_ && !state_->answered.exchange(true)) {
+        state_->session->answer(HttpServerResponse::text(500, "no answer\n"));
+    }
+}
+
+void HttpResponder::respond(HttpServerResponse response) {
+    if (state_ && !state_->answered.exchange(true)) {
+        state_->session->answer(std::move(response));
+        state_.reset();
+    }
+}
+
+void HttpServer::Impl::accept(const std::shared_ptr<Impl>& self) {
+    acceptor.async_accept(net::make_strand(ioc), [self](beast::error_code ec, tcp::socket socket) {
+        if (ec) {
+            if (!self->stopped) {
+                detail::log().warn("http: accept failed: {}", ec.message());
+                self->accept(self);
+            }
+            return;
+        }
+        if (self->connections >= self->options.max_connections) {
+            beast::error_code ignored;
+            socket.close(ignored);
+        } else {
+            std::make_shared<Session>(std::move(socket), self)->start();
+        }
+        self->accept(self);
+    });
+}
+
+HttpServer::HttpServer(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+std::unique_ptr<HttpServer> HttpServer::start(const HttpServerOptions& options, HttpHandler handler,
+                                              std::error_code& ec) {
+    auto impl = std::make_shared<Impl>();
+    impl->options = options;
+    impl->handler = std::move(handler);
+    boost::system::error_code bec;
+    const auto address = net::ip::make_address(options.bind_address, bec);
+    if (bec) {
+        ec = std::make_error_code(std::errc::invalid_argument);
+        return nullptr;
+    }
+    const tcp::endpoint endpoint(address, options.port);
+    auto& acceptor = impl->acceptor;
+    acceptor.open(endpoint.protocol(), bec);
+    if (!bec)
+        acceptor.set_option(net::socket_base::reuse_address(true), bec);
+    if (!bec)
+        acceptor.bind(endpoint, bec);
+    if (!bec)
+        acceptor.listen(net::socket_base::max_listen_connections, bec);
+    if (bec) {
+        ec = std::error_code(bec.value(), std::system_category());
+        return nullptr;
+    }
+    impl->port = acceptor.local_endpoint().port();
+    impl->accept(impl);
+    for (unsigned i = 0; i < std::max(1u, options.threads); ++i) {
+        impl->threads.emplace_back([ioc = &impl->ioc] { ioc->run(); });
+    }
+    ec.clear();
+    return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+HttpServer::~HttpServer() {
+    stop();
+}
+
+std::uint16_t HttpServer::port() const noexcept {
+    return impl_->port;
+}
+
+std::string HttpServer::address() const {
+    return impl_->options.bind_address + ":" + std::to_string(impl_->port);
+}
+
+void HttpServer::stop() {
+    if (impl_->stopped.exchange(true)) {
+        return;
+    }
+    net::post(impl_->ioc, [impl = impl_] {
+        beast::error_code ignored;
+        impl->acceptor.close(ignored);
+        std::vector<std::shared_ptr<Session>> open;
+        {
+            std::lock_guard lock(impl->sessions_mutex);
+            for (auto& [raw, weak] : impl->sessions) {
+                if (auto s = weak.lock()) {
+                    open.push_back(std::move(s));
+                }
+            }
+        }
+        for (auto& s : open) {
+            s->close_from_server();
+        }
+    });
+    // Let the closes run, then stop whatever is left (handlers still working hold their
+    // sessions; their answers are dropped).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (impl_->open_sockets > 0 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    impl_->ioc.stop();
+    for (auto& t : impl_->threads) {
+        t.join();
+    }
+    impl_->threads.clear();
+}
+
+}  // namespace alluvium
