@@ -9,10 +9,11 @@ packages=(
     # liballuvium-core and the CLIs
     libxml2-dev libcurl4-openssl-dev libssl-dev libspdlog-dev libfmt-dev libcli11-dev
     libavformat-dev libavcodec-dev libavutil-dev libboost-dev libboost-system-dev
+    libtorrent-rasterbar-dev libsqlite3-dev nlohmann-json3-dev
     # tests
     libgtest-dev libgmock-dev
     # programs the demo and the tests drive: media tools, an XML checker, web servers
-    ffmpeg libxml2-utils nginx-light apache2 lighttpd caddy
+    ffmpeg libxml2-utils nginx-light apache2 lighttpd caddy aria2 curl
 )
 
 as_root() {

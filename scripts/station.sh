@@ -51,11 +51,31 @@ http {
 CONF
 nginx -p "$dir/run" -c "$dir/run/nginx.conf" -g 'daemon off;' &
 web=$!
-trap 'kill $web 2>/dev/null; wait $web 2>/dev/null || true' EXIT
+gateway_pid=""
+cleanup() {
+    [ -n "$gateway_pid" ] && kill "$gateway_pid" 2>/dev/null && wait "$gateway_pid" 2>/dev/null
+    kill $web 2>/dev/null; wait $web 2>/dev/null || true
+}
+trap cleanup EXIT
 for _ in $(seq 50); do "$bin/alluvium-broadcaster" check "$base/station.rss" >/dev/null 2>&1 && break; sleep 0.1; done
 "$bin/alluvium-broadcaster" check "$base/station.rss"
 echo
 "$bin/alluvium-broadcaster" now "$base/station.rss" --next 5
 echo
-echo "The station is published at $base/station.rss (folder $dir/www)."
-echo "Listening through the swarm and the local stream arrives with the gateway and listener."
+
+# The gateway: told about the playlist, it fetches each item once, hashes it, tracks and
+# seeds it. `prime` does that ahead of the schedule.
+gw_port=${GATEWAY_PORT:-8767}
+gateway="http://127.0.0.1:$gw_port"
+build/dev/server/gateway/alluvium-gateway --listen "127.0.0.1:$gw_port" \
+    --bt-listen "127.0.0.1:${BT_PORT:-6881}" --data-dir "$dir/gateway" \
+    --playlist "$base/station.rss" 2>"$dir/run/gateway.log" &
+gateway_pid=$!
+for _ in $(seq 100); do curl -sf "$gateway/v1/status" >/dev/null 2>&1 && break; sleep 0.1; done
+build/dev/server/gateway/alluvium-gateway prime "$base/station.rss" --gateway "$gateway"
+echo
+build/dev/server/gateway/alluvium-gateway status --gateway "$gateway"
+echo
+echo "The station is published at $base/station.rss (folder $dir/www);"
+echo "its gateway runs at $gateway (status page: $gateway/)."
+echo "Listening through the swarm and the local stream arrives with the listener (alluvium-tune)."

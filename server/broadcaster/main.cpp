@@ -4,6 +4,7 @@
 
 #include "commands.hpp"
 
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -81,6 +82,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "alluvium-broadcaster: unknown log level '%s'\n", log_level.c_str());
         return 2;
     }
+    spdlog::set_default_logger(spdlog::stderr_color_mt("broadcaster"));
     alluvium::set_log_level(*level);
     spdlog::set_pattern("%^%l%$: %v");
 

@@ -6,6 +6,7 @@
 #include <alluvium/export.hpp>
 #include <alluvium/time.hpp>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -17,9 +18,13 @@
 
 namespace alluvium {
 
+struct HttpResponse;
+
 struct ALLUVIUM_EXPORT HttpRequest {
     std::string url;
-    bool head_only = false;
+    std::string method = "GET";  // "GET", "HEAD" or "POST"
+    std::string body;            // sent with POST
+    bool head_only = false;      // the same as method "HEAD"
     bool follow_redirects = true;
     std::size_t max_body_bytes = 16u * 1024u * 1024u;  // larger bodies fail with too_large
     Milliseconds connect_timeout{5000};
@@ -34,10 +39,15 @@ struct ALLUVIUM_EXPORT HttpRequest {
     // response; max_body_bytes still applies. Return false to abort (ec = refused).
     // Runs on the calling thread.
     std::function<bool(std::string_view chunk)> on_body;
+    // Streaming: called once before the first body byte of a 2xx answer, with its status
+    // and headers (e.g. to read Content-Length).
+    std::function<void(const HttpResponse& head)> on_head;
     // Called with the peer IP address of every connection (redirects included) before the
     // request is sent on it; return false to refuse it (ec = refused). This is the check
     // that stops DNS tricks: it sees the address actually connected to.
     std::function<bool(const std::string& ip)> allow_address;
+    // When set and true, the transfer stops within about a second (ec = refused).
+    const std::atomic<bool>* cancel = nullptr;
     // Receive rate cap in bytes per second (0: none).
     std::uint64_t max_bytes_per_second = 0;
     // Abort when fewer than 1 byte/s arrive for this long (0: only total_timeout applies).

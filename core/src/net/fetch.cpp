@@ -49,6 +49,10 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
         curl_easy_getinfo(t->handle, CURLINFO_RESPONSE_CODE, &status);
         t->body = t->request->on_body && status >= 200 && status <= 299 ? Transfer::Body::stream
                                                                         : Transfer::Body::keep;
+        if (t->body == Transfer::Body::stream && t->request->on_head) {
+            t->response->status = status;
+            t->request->on_head(*t->response);
+        }
     }
     if (t->body == Transfer::Body::stream) {
         if (!t->request->on_body(std::string_view(data, n))) {
@@ -65,6 +69,11 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
             : n;
     t->response->body.append(data, keep);
     return n;
+}
+
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+    const auto* t = static_cast<Transfer*>(user);
+    return t->request->cancel != nullptr && t->request->cancel->load() ? 1 : 0;
 }
 
 int on_connected(void* user, char* primary_ip, char* /*local_ip*/, int /*primary_port*/,
@@ -203,13 +212,29 @@ HttpResponse http_request(const HttpRequest& request, std::error_code& ec, std::
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &transfer);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &transfer);
-    curl_easy_setopt(c, CURLOPT_NOBODY, request.head_only ? 1L : 0L);
+    curl_easy_setopt(c, CURLOPT_NOBODY, request.head_only || request.method == "HEAD" ? 1L : 0L);
+    if (request.method == "POST") {
+        curl_easy_setopt(c, CURLOPT_POST, 1L);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+                         static_cast<curl_off_t>(request.body.size()));
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.body.c_str());
+    } else if (request.method != "GET" && request.method != "HEAD") {
+        set_error(ec, detail, errc::invalid_argument, "unsupported method " + request.method);
+        return response;
+    }
+    if (request.cancel != nullptr) {
+        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(c, CURLOPT_XFERINFODATA, &transfer);
+    }
     curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_connected);
     curl_easy_setopt(c, CURLOPT_PREREQDATA, &transfer);
     const std::string range = std::to_string(request.range_from) + "-";
     if (request.range_from > 0) {
         curl_easy_setopt(c, CURLOPT_RANGE, range.c_str());
     }
+    // Refuses at once when Content-Length already says too much.
+    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(request.max_body_bytes));
     if (request.max_bytes_per_second > 0) {
         curl_easy_setopt(c, CURLOPT_MAX_RECV_SPEED_LARGE,
                          static_cast<curl_off_t>(request.max_bytes_per_second));
@@ -228,11 +253,21 @@ HttpResponse http_request(const HttpRequest& request, std::error_code& ec, std::
                   "the address " + transfer.refused_ip + " is not allowed");
         return response;
     }
+    if (rc == CURLE_ABORTED_BY_CALLBACK && request.cancel != nullptr && request.cancel->load()) {
+        set_error(ec, detail, errc::refused, "cancelled");
+        return response;
+    }
     if (transfer.refused_by_sink) {
         set_error(ec, detail, errc::refused, "the transfer was stopped by its receiver");
         return response;
     }
     if (transfer.overflow) {
+        set_error(
+            ec, detail, errc::too_large,
+            "the response is larger than " + std::to_string(request.max_body_bytes) + " bytes");
+        return response;
+    }
+    if (rc == CURLE_FILESIZE_EXCEEDED) {
         set_error(
             ec, detail, errc::too_large,
             "the response is larger than " + std::to_string(request.max_body_bytes) + " bytes");

@@ -1,0 +1,69 @@
+// Client side of the gateway API: what a listener needs to join an item's swarm.
+// Gateway answers are untrusted input: every field is checked before use.
+#pragma once
+
+#include <alluvium/export.hpp>
+#include <alluvium/time.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace alluvium {
+
+struct ALLUVIUM_EXPORT SwarmMetadata {
+    std::string media_url;
+    std::uint64_t size = 0;
+    std::uint32_t piece_size = 0;
+    std::string info_hash;       // 40 lower-case hex digits (BitTorrent v1)
+    std::string content_sha256;  // 64 hex digits
+    std::string tracker_url;
+    std::string torrent;             // bencoded metainfo, without a url-list
+    std::vector<std::string> peers;  // "ip:port" / "[ip6]:port" the gateway's tracker knows
+};
+
+enum class GatewayState {
+    ready,        // metadata is in `metadata`
+    pending,      // the gateway is fetching or hashing: ask again after `retry_after`
+    refused,      // the gateway will not fetch this URL (allow-list, size)
+    failed,       // the origin failed, or the answer was malformed
+    unreachable,  // no answer from the gateway
+};
+
+struct ALLUVIUM_EXPORT GatewayAnswer {
+    GatewayState state = GatewayState::unreachable;
+    std::optional<SwarmMetadata> metadata;
+    Milliseconds retry_after{1000};
+    std::uint64_t received = 0;  // pending: bytes fetched or hashed so far
+    std::uint64_t total = 0;     // pending: bytes expected (0: unknown)
+    long http_status = 0;
+    std::string message;  // why, for refused/failed/unreachable
+};
+
+// Parses one answer of GET /v1/swarm. Pure; never throws.
+[[nodiscard]] ALLUVIUM_EXPORT GatewayAnswer parse_gateway_answer(long http_status,
+                                                                 std::string_view body,
+                                                                 std::string_view media_url);
+
+class ALLUVIUM_EXPORT GatewayClient {
+  public:
+    // `base_url`: "http://127.0.0.1:8767". `timeout` bounds each request beyond its wait.
+    explicit GatewayClient(std::string base_url, Milliseconds timeout = Milliseconds{10000});
+
+    // Asks for an item's metadata. `playlist_url` names the playlist the item comes from
+    // (so the gateway may learn that it is allowed); `wait` lets the gateway hold the
+    // answer that long for a fetch in progress. Blocks up to wait + timeout; thread-safe.
+    [[nodiscard]] GatewayAnswer lookup(const std::string& media_url,
+                                       const std::string& playlist_url = {},
+                                       Milliseconds wait = Milliseconds{0}) const;
+
+    [[nodiscard]] const std::string& base_url() const noexcept { return base_; }
+
+  private:
+    std::string base_;
+    Milliseconds timeout_;
+};
+
+}  // namespace alluvium

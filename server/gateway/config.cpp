@@ -1,0 +1,117 @@
+#include "config.hpp"
+
+#include <alluvium/url.hpp>
+
+#include <cmath>
+#include <cstdlib>
+
+namespace alluvium::gateway {
+
+std::filesystem::path default_data_dir() {
+    if (const char* state = std::getenv("XDG_STATE_HOME"); state != nullptr && *state != '\0') {
+        return std::filesystem::path(state) / "alluvium-gateway";
+    }
+    if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+        return std::filesystem::path(home) / ".local/state/alluvium-gateway";
+    }
+    return "alluvium-gateway-data";
+}
+
+std::optional<std::uint64_t> parse_size(const std::string& text) {
+    if (text.empty()) {
+        return std::nullopt;
+    }
+    std::size_t used = 0;
+    double value = 0;
+    try {
+        value = std::stod(text, &used);
+    } catch (...) {
+        return std::nullopt;
+    }
+    if (value < 0 || !std::isfinite(value)) {
+        return std::nullopt;
+    }
+    std::string unit = text.substr(used);
+    if (!unit.empty() && (unit.back() == 'B' || unit.back() == 'b')) {
+        unit.pop_back();
+    }
+    if (!unit.empty() && (unit.back() == 'i')) {
+        unit.pop_back();
+    }
+    double scale = 1;
+    if (unit.empty())
+        scale = 1;
+    else if (unit == "k" || unit == "K")
+        scale = 1024.0;
+    else if (unit == "m" || unit == "M")
+        scale = 1024.0 * 1024;
+    else if (unit == "g" || unit == "G")
+        scale = 1024.0 * 1024 * 1024;
+    else if (unit == "t" || unit == "T")
+        scale = 1024.0 * 1024 * 1024 * 1024;
+    else
+        return std::nullopt;
+    const double bytes = value * scale;
+    if (bytes > 9.0e18) {
+        return std::nullopt;
+    }
+    return static_cast<std::uint64_t>(bytes);
+}
+
+std::string GatewayConfig::seed_ip() const {
+    if (!seed_address.empty()) {
+        return seed_address;
+    }
+    // "127.0.0.1:6881" or "[::1]:6881"; a wildcard or a list names no single address.
+    const std::string first = bt_listen.substr(0, bt_listen.find(','));
+    std::string host = first.substr(0, first.rfind(':'));
+    if (host.size() > 2 && host.front() == '[') {
+        host = host.substr(1, host.size() - 2);
+    }
+    return host == "0.0.0.0" || host == "::" || host.empty() ? std::string() : host;
+}
+
+std::string GatewayConfig::announce_url() const {
+    std::string base = public_url;
+    while (!base.empty() && base.back() == '/') {
+        base.pop_back();
+    }
+    return base + "/announce";
+}
+
+std::optional<std::string> GatewayConfig::finish() {
+    if (public_url.empty()) {
+        public_url = "http://" + listen;
+    }
+    if (!parse_url(public_url)) {
+        return "public URL '" + public_url + "' is not an http(s) URL";
+    }
+    if (data_dir.empty()) {
+        data_dir = default_data_dir();
+    }
+    for (const std::string& origin : allow_origins) {
+        if (!parse_url(origin)) {
+            return "allowed origin '" + origin + "' is not an http(s) URL";
+        }
+    }
+    for (const std::string& playlist : playlists) {
+        if (!parse_url(playlist)) {
+            return "playlist '" + playlist + "' is not an http(s) URL";
+        }
+    }
+    if (cache_size == 0) {
+        return std::string("the cache size must be more than 0");
+    }
+    if (max_item_size > cache_size) {
+        max_item_size = cache_size;
+    }
+    if (fetch_jobs == 0) {
+        fetch_jobs = 1;
+    }
+    if (announce_interval < 5) {
+        return std::string("the announce interval must be at least 5 seconds");
+    }
+    return std::nullopt;
+}
+
+}  // namespace alluvium::gateway

@@ -1,0 +1,49 @@
+// alluvium-gateway's configuration: embedded defaults, then the config file, then flags.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace alluvium::gateway {
+
+struct GatewayConfig {
+    std::string listen = "127.0.0.1:8767";     // HTTP API and tracker
+    std::string public_url;                    // how listeners reach it; default http://<listen>
+    std::filesystem::path data_dir;            // SQLite file and cache folder
+    std::uint64_t cache_size = 10ull << 30;    // bytes of media kept on disk
+    std::uint64_t max_item_size = 2ull << 30;  // larger media are refused
+    std::vector<std::string> allow_origins;    // fetch anything under these origins
+    std::vector<std::string> playlists;        // playlists the operator tells about (trusted)
+    bool allow_private_addresses = false;
+    bool listener_playlists = true;            // read playlists listeners name
+    bool remote_admin = false;                 // accept /v1/prime from non-loopback
+    std::string bt_listen = "127.0.0.1:6881";  // libtorrent listen_interfaces
+    std::string seed_address;                  // the IP listeners reach the seed at;
+                                               // default: bt_listen's, if it names one
+    unsigned announce_interval = 30;           // seconds, told to listeners
+    unsigned revalidate_after = 300;           // seconds before asking the origin again
+    unsigned fetch_jobs = 2;                   // origin fetches at once
+    std::uint64_t origin_rate_limit = 0;       // bytes/s per origin fetch, 0: none
+    std::uint64_t upload_limit = 0;            // seed upload bytes/s, 0: none
+    unsigned http_threads = 2;
+
+    // The seed's address as the tracker lists it; empty when unknown (then the seed's own
+    // announces put it in the tracker).
+    [[nodiscard]] std::string seed_ip() const;
+    // The announce URL put in metainfo.
+    [[nodiscard]] std::string announce_url() const;
+    // Fills defaults that depend on other fields; returns an error message or nothing.
+    [[nodiscard]] std::optional<std::string> finish();
+};
+
+// The default data folder: $XDG_STATE_HOME/alluvium-gateway, else
+// ~/.local/state/alluvium-gateway, else ./alluvium-gateway-data.
+[[nodiscard]] std::filesystem::path default_data_dir();
+
+// "10G", "512M", "64k", "1.5G", "123" (bytes; binary multiples). Nullopt when malformed.
+[[nodiscard]] std::optional<std::uint64_t> parse_size(const std::string& text);
+
+}  // namespace alluvium::gateway

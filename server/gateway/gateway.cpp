@@ -1,0 +1,506 @@
+// The gateway's work: deciding what may be fetched, fetching each URL once (single
+// flight), caching with LRU eviction, seeding, and answering waiting listeners.
+#include <alluvium/fetch.hpp>
+#include <alluvium/playlist.hpp>
+
+#include "gateway_impl.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <nlohmann/json.hpp>
+
+namespace alluvium::gateway {
+
+namespace net = boost::asio;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto playlist_reread_gap = std::chrono::seconds(5);
+constexpr auto failure_memory = std::chrono::seconds(15);
+constexpr std::size_t max_url_length = 2048;
+
+bool is_loopback(const std::string& ip) {
+    return classify_address(ip) == AddressClass::loopback;
+}
+
+std::filesystem::path cache_dir(const GatewayConfig& c) {
+    return c.data_dir / "cache";
+}
+
+}  // namespace
+
+std::int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+Gateway::Impl::Impl(GatewayConfig c)
+    : config(std::move(c)),
+      policy(PolicyOptions{config.allow_origins, config.allow_private_addresses,
+                           config.listener_playlists}),
+      tracker(TrackerOptions{std::chrono::seconds(config.announce_interval),
+                             std::chrono::seconds(std::max(5u, config.announce_interval / 3)),
+                             200}),
+      fetches(std::make_unique<net::thread_pool>(config.fetch_jobs)) {}
+
+std::unique_ptr<Gateway> Gateway::start(GatewayConfig config, std::string& error) {
+    if (auto problem = config.finish()) {
+        error = *problem;
+        return nullptr;
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(cache_dir(config), ec);
+    std::filesystem::create_directories(config.data_dir / "tmp", ec);
+    if (ec) {
+        error = "cannot create " + config.data_dir.string() + ": " + ec.message();
+        return nullptr;
+    }
+    auto impl = std::make_unique<Impl>(std::move(config));
+    impl->store = Store::open(impl->config.data_dir / "gateway.sqlite3", error);
+    if (!impl->store) {
+        error = "cannot open the cache database: " + error;
+        return nullptr;
+    }
+    SeederOptions seeding;
+    seeding.listen_interfaces = impl->config.bt_listen;
+    seeding.upload_rate_limit = static_cast<std::int64_t>(impl->config.upload_limit);
+    seeding.announce_interval_seconds = static_cast<int>(impl->config.announce_interval);
+    impl->seeder = std::make_unique<Seeder>(seeding);
+    impl->resume_cache();
+
+    const auto colon = impl->config.listen.rfind(':');
+    HttpServerOptions http;
+    http.bind_address = impl->config.listen.substr(0, colon);
+    if (http.bind_address.size() > 2 && http.bind_address.front() == '[') {
+        http.bind_address = http.bind_address.substr(1, http.bind_address.size() - 2);
+    }
+    try {
+        http.port = static_cast<std::uint16_t>(std::stoi(impl->config.listen.substr(colon + 1)));
+    } catch (...) {
+        error = "listen address '" + impl->config.listen + "' is not host:port";
+        return nullptr;
+    }
+    http.threads = impl->config.http_threads;
+    http.server_name = "alluvium-gateway";
+    Impl* raw = impl.get();
+    impl->server = HttpServer::start(
+        http,
+        [raw](HttpServerRequest&& req, HttpResponder res) {
+            raw->handle(std::move(req), std::move(res));
+        },
+        ec);
+    if (!impl->server) {
+        error = "cannot listen on " + impl->config.listen + ": " + ec.message();
+        return nullptr;
+    }
+    impl->reaper = std::thread([raw] { raw->reap_waiters(); });
+    // Playlists the operator named, and those learnt before a restart, are read again in
+    // the background so that their items are allowed.
+    for (const std::string& p : impl->config.playlists) {
+        net::post(impl->work, [raw, p] {
+            if (auto problem = raw->read_playlist(p, true)) {
+                spdlog::warn("playlist {}: {}", p, *problem);
+            }
+        });
+    }
+    for (const auto& [p, trusted] : impl->store->playlists()) {
+        net::post(impl->work,
+                  [raw, p = p, trusted = trusted] { (void)raw->read_playlist(p, trusted); });
+    }
+    spdlog::info("gateway listening on {} (public URL {}), BitTorrent on port {}, data in {}",
+                 impl->server->address(), impl->config.public_url, impl->seeder->listen_port(),
+                 impl->config.data_dir.string());
+    return std::unique_ptr<Gateway>(new Gateway(std::move(impl)));
+}
+
+Gateway::Gateway(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Gateway::~Gateway() {
+    stop();
+}
+
+std::uint16_t Gateway::port() const {
+    return impl_->server->port();
+}
+std::uint16_t Gateway::bt_port() const {
+    return impl_->seeder->listen_port();
+}
+
+void Gateway::stop() {
+    if (impl_->stopping.exchange(true)) {
+        return;
+    }
+    // Background work first (fetches notice `stopping` within a second), then the seed,
+    // whose "stopped" announces the tracker still answers, then the HTTP server.
+    impl_->waiters_changed.notify_all();
+    impl_->reaper.join();
+    impl_->work.join();
+    impl_->fetches->join();
+    impl_->seeder.reset();
+    impl_->server->stop();
+    impl_->waiters.clear();
+    spdlog::info("gateway stopped");
+}
+
+void Gateway::Impl::resume_cache() {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(config.data_dir / "tmp", ec)) {
+        std::filesystem::remove(entry.path(), ec);  // downloads cut short by a stop or crash
+    }
+    std::size_t resumed = 0;
+    for (const StoredItem& item : store->by_last_access()) {
+        const auto file = cache_dir(config) / item.meta.content_sha256;
+        if (std::filesystem::file_size(file, ec) != item.meta.size || ec) {
+            spdlog::warn("cache: {} is missing or truncated; forgetting {}", file.string(),
+                         item.url);
+            store->remove(item.url);
+            continue;
+        }
+        tracker.add_torrent(item.meta.info_hash, seed_endpoint());
+        seeder->seed(item.meta, config.announce_url(), cache_dir(config));
+        ++resumed;
+    }
+    evict_to_fit(0, {});
+    if (resumed > 0) {
+        spdlog::info("cache: seeding {} items from {}", resumed, cache_dir(config).string());
+    }
+}
+
+std::optional<std::string> Gateway::Impl::read_playlist(const std::string& url, bool trusted) {
+    {
+        std::lock_guard lock(mutex);
+        auto& last = playlist_reads[url];
+        const auto now = SteadyClock::now();
+        if (last != SteadyClock::time_point{} && now - last < playlist_reread_gap &&
+            policy.knows_playlist(url)) {
+            return std::nullopt;  // read a moment ago
+        }
+        last = now;
+    }
+    const Decision decision = policy.check_playlist(url, trusted);
+    if (!decision.allowed) {
+        return decision.reason;
+    }
+    HttpRequest request;
+    request.url = url;
+    request.max_body_bytes = ReadOptions{}.max_bytes;
+    request.total_timeout = std::chrono::seconds(15);
+    request.allow_address = [decision](const std::string& ip) {
+        return Policy::address_ok(decision, ip);
+    };
+    std::error_code ec;
+    std::string detail;
+    const HttpResponse response = http_request(request, ec, &detail);
+    if (ec) {
+        return "cannot read the playlist: " + detail;
+    }
+    if (response.status != 200) {
+        return "the playlist's server answered HTTP " + std::to_string(response.status);
+    }
+    const ReadResult read = alluvium::read_playlist(response.body, url);
+    if (!read.ok()) {
+        return "invalid playlist: " +
+               (read.diagnostics.empty() ? std::string("?") : read.diagnostics.front().to_string());
+    }
+    std::vector<std::string> items;
+    for (const Item& item : read.playlist->items) {
+        items.push_back(item.media_url);
+    }
+    policy.learn_playlist(url, items, trusted);
+    store->add_playlist(url, trusted, unix_now());
+    spdlog::debug("playlist {}: {} items{}", url, items.size(), trusted ? " (trusted)" : "");
+    return std::nullopt;
+}
+
+Decision Gateway::Impl::allow_media(const std::string& url,
+                                    const std::optional<std::string>& playlist) {
+    Decision decision = policy.check_media(url);
+    if (decision.allowed) {
+        return decision;
+    }
+    if (playlist) {
+        if (auto problem = read_playlist(*playlist, false)) {
+            return {false, false, "playlist " + *playlist + ": " + *problem};
+        }
+        decision = policy.check_media(url);
+        if (!decision.allowed) {
+            decision.reason = "the URL is not an item of " + *playlist;
+        }
+        return decision;
+    }
+    // A live playlist grows: the URL may be new in a playlist the gateway already knows.
+    for (const auto& [known, trusted] : store->playlists()) {
+        (void)read_playlist(known, trusted);
+    }
+    return policy.check_media(url);
+}
+
+void Gateway::Impl::lookup(const HttpServerRequest& request, HttpResponder responder,
+                           AnswerKind kind) {
+    const auto url = request.param("url");
+    const auto playlist = request.param("playlist");
+    if (!url || url->empty()) {
+        return responder.respond(error_response(400, "", "invalid", "missing the url parameter"));
+    }
+    if (url->size() > max_url_length || (playlist && playlist->size() > max_url_length)) {
+        spdlog::warn("refused {} from {}: URL longer than {} bytes", request.path,
+                     request.remote_address, max_url_length);
+        return responder.respond(error_response(414, url->substr(0, 100) + "...", "refused",
+                                                "URLs are limited to 2048 bytes"));
+    }
+    long wait_ms = 0;
+    try {
+        wait_ms = std::clamp(std::stol(request.param("wait").value_or("0")), 0L, 30000L);
+    } catch (...) {
+        return responder.respond(error_response(400, *url, "invalid", "wait must be milliseconds"));
+    }
+    const auto cached = store->find(*url);
+    const Decision decision = allow_media(*url, playlist);
+    if (!cached && !decision.allowed) {
+        spdlog::warn("refused {} for {}: {}", *url, request.remote_address, decision.reason);
+        return responder.respond(error_response(403, *url, "refused", decision.reason));
+    }
+    bool pending = false;
+    if (cached) {
+        store->touch(*url, unix_now());
+        const bool stale =
+            unix_now() - cached->validated_at >= static_cast<std::int64_t>(config.revalidate_after);
+        if (stale && decision.allowed) {
+            ensure_job(*url, decision, cached);
+            pending = wait_ms > 0;  // a caller that waits gets the revalidated answer
+        }
+    } else {
+        std::unique_lock lock(mutex);
+        const auto failed = failures.find(*url);
+        if (failed != failures.end() && SteadyClock::now() - failed->second.at < failure_memory &&
+            jobs.count(*url) == 0) {
+            const Failure f = failed->second;
+            lock.unlock();
+            return responder.respond(error_response(f.status, *url, "failed", f.message));
+        }
+        lock.unlock();
+        ensure_job(*url, decision, std::nullopt);
+        pending = wait_ms > 0;
+    }
+    if (pending) {
+        std::lock_guard lock(mutex);
+        if (jobs.count(*url) > 0) {
+            waiters.push_back({*url, kind, SteadyClock::now() + std::chrono::milliseconds(wait_ms),
+                               std::move(responder)});
+            waiters_changed.notify_all();
+            return;
+        }
+    }
+    responder.respond(answer_for(*url, kind));
+}
+
+void Gateway::Impl::prime(const HttpServerRequest& request, HttpResponder responder) {
+    if (!config.remote_admin && !is_loopback(request.remote_address)) {
+        spdlog::warn("refused prime from {}: not loopback", request.remote_address);
+        return responder.respond(
+            error_response(403, "", "refused", "prime is for the operator (loopback)"));
+    }
+    std::vector<std::string> urls;
+    const auto playlist = request.param("playlist");
+    if (playlist) {
+        if (auto problem = read_playlist(*playlist, true)) {
+            return responder.respond(error_response(502, *playlist, "failed", *problem));
+        }
+        urls = policy.items_of(*playlist);
+    } else if (const auto url = request.param("url")) {
+        urls.push_back(*url);
+    } else {
+        return responder.respond(error_response(400, "", "invalid", "give playlist= or url="));
+    }
+    std::size_t to_fetch = 0;
+    for (const std::string& url : urls) {
+        const Decision decision = allow_media(url, std::nullopt);
+        const auto cached = store->find(url);
+        if (decision.allowed && !cached) {
+            ensure_job(url, decision, std::nullopt);
+            ++to_fetch;
+        }
+    }
+    spdlog::info("prime: {} items, {} to fetch", urls.size(), to_fetch);
+    responder.respond(
+        json_response(202, nlohmann::json{{"items", urls}, {"fetching", to_fetch}}.dump()));
+}
+
+std::shared_ptr<Job> Gateway::Impl::ensure_job(const std::string& url, const Decision& decision,
+                                               const std::optional<StoredItem>& cached) {
+    std::shared_ptr<Job> job;
+    {
+        std::lock_guard lock(mutex);
+        if (const auto found = jobs.find(url); found != jobs.end()) {
+            return found->second;
+        }
+        job = std::make_shared<Job>();
+        job->url = url;
+        job->decision = decision;
+        if (cached) {
+            job->etag = cached->etag;
+            job->last_modified = cached->last_modified;
+        }
+        jobs.emplace(url, job);
+        failures.erase(url);
+    }
+    net::post(*fetches, [this, job] { run_job(job); });
+    return job;
+}
+
+void Gateway::Impl::run_job(const std::shared_ptr<Job>& job) {
+    const auto began = SteadyClock::now();
+    spdlog::info("{} {}",
+                 job->etag.empty() && job->last_modified.empty() ? "fetching" : "revalidating",
+                 job->url);
+    OriginFetch fetch;
+    fetch.url = job->url;
+    fetch.etag = job->etag;
+    fetch.last_modified = job->last_modified;
+    fetch.max_size = config.max_item_size;
+    fetch.max_bytes_per_second = config.origin_rate_limit;
+    fetch.allow_address = [decision = job->decision, url = job->url](const std::string& ip) {
+        if (Policy::address_ok(decision, ip)) {
+            return true;
+        }
+        spdlog::warn("refused to connect to {} ({}) for {}", ip,
+                     address_class_name(classify_address(ip)), url);
+        return false;
+    };
+    fetch.tmp_dir = config.data_dir / "tmp";
+    fetch.cache_dir = cache_dir(config);
+    fetch.received = &job->received;
+    fetch.total = &job->total;
+    fetch.hashing = &job->hashing;
+    fetch.cancel = &stopping;
+    OriginResult result;
+    try {
+        result = fetch_from_origin(fetch);
+        origin_bytes += result.origin_bytes;
+        const double seconds = std::chrono::duration<double>(SteadyClock::now() - began).count();
+        switch (result.kind) {
+            case OriginResult::Kind::fetched:
+                adopt(job->url, result);
+                ++fetches_done;
+                spdlog::info("ready {}: {} bytes, {} KiB pieces, info-hash {} ({:.1f} s)", job->url,
+                             result.meta.size, result.meta.piece_size / 1024,
+                             result.meta.info_hash_hex(), seconds);
+                break;
+            case OriginResult::Kind::not_modified:
+                store->mark_validated(job->url, unix_now());
+                spdlog::debug("unchanged {}", job->url);
+                break;
+            case OriginResult::Kind::failed:
+                spdlog::warn("cannot fetch {}: {}", job->url, result.message);
+                break;
+        }
+    } catch (const std::exception& e) {
+        result.kind = OriginResult::Kind::failed;
+        result.status = 500;
+        result.message = e.what();
+        spdlog::error("fetch of {} failed: {}", job->url, e.what());
+    }
+    {
+        std::lock_guard lock(mutex);
+        if (result.kind == OriginResult::Kind::failed) {
+            failures[job->url] = Failure{result.status, result.message, SteadyClock::now()};
+        }
+        jobs.erase(job->url);
+    }
+    answer_waiters(job->url);
+}
+
+void Gateway::Impl::adopt(const std::string& url, const OriginResult& result) {
+    const auto previous = store->find(url);
+    const bool new_content = !store->content_in_use(result.meta.content_sha256);
+    evict_to_fit(new_content ? result.meta.size : 0, url);
+    const std::int64_t now = unix_now();
+    store->put(StoredItem{url, result.meta, result.etag, result.last_modified, now, now, now});
+    tracker.add_torrent(result.meta.info_hash, seed_endpoint());
+    seeder->seed(result.meta, config.announce_url(), cache_dir(config));
+    if (previous && previous->meta.content_sha256 != result.meta.content_sha256 &&
+        !store->content_in_use(previous->meta.content_sha256)) {
+        spdlog::info("{} changed at the origin: new info-hash {}", url,
+                     result.meta.info_hash_hex());
+        drop_content(*previous);
+    }
+}
+
+std::optional<std::pair<std::string, std::uint16_t>> Gateway::Impl::seed_endpoint() const {
+    const std::string ip = config.seed_ip();
+    if (ip.empty() || !seeder) {
+        return std::nullopt;
+    }
+    return std::pair{ip, seeder->listen_port()};
+}
+
+void Gateway::Impl::evict_to_fit(std::uint64_t incoming, const std::string& keep_url) {
+    const auto items = store->by_last_access();
+    std::map<std::string, std::uint64_t> content;
+    for (const StoredItem& item : items) {
+        content[item.meta.content_sha256] = item.meta.size;
+    }
+    std::uint64_t used = 0;
+    for (const auto& [sha, size] : content) {
+        used += size;
+    }
+    for (const StoredItem& item : items) {
+        if (used + incoming <= config.cache_size) {
+            break;
+        }
+        if (item.url == keep_url) {
+            continue;
+        }
+        store->remove(item.url);
+        if (!store->content_in_use(item.meta.content_sha256)) {
+            used -= item.meta.size;
+            drop_content(item);
+        }
+        spdlog::info("evicted {} ({} bytes, last asked for {} s ago)", item.url, item.meta.size,
+                     unix_now() - item.last_access);
+    }
+}
+
+void Gateway::Impl::drop_content(const StoredItem& item) {
+    seeder->remove(item.meta.info_hash);
+    tracker.remove_torrent(item.meta.info_hash);
+    std::error_code ec;
+    std::filesystem::remove(cache_dir(config) / item.meta.content_sha256, ec);
+}
+
+void Gateway::Impl::answer_waiters(const std::string& url) {
+    std::vector<Waiter> ready;
+    {
+        std::lock_guard lock(mutex);
+        auto split = std::stable_partition(waiters.begin(), waiters.end(),
+                                           [&](const Waiter& w) { return w.url != url; });
+        std::move(split, waiters.end(), std::back_inserter(ready));
+        waiters.erase(split, waiters.end());
+    }
+    for (Waiter& w : ready) {
+        w.responder.respond(answer_for(w.url, w.kind));
+    }
+}
+
+void Gateway::Impl::reap_waiters() {
+    std::unique_lock lock(mutex);
+    while (!stopping) {
+        waiters_changed.wait_for(lock, std::chrono::milliseconds(50));
+        const auto now = SteadyClock::now();
+        auto split = std::stable_partition(waiters.begin(), waiters.end(),
+                                           [&](const Waiter& w) { return w.deadline > now; });
+        std::vector<Waiter> due(std::make_move_iterator(split),
+                                std::make_move_iterator(waiters.end()));
+        waiters.erase(split, waiters.end());
+        lock.unlock();
+        for (Waiter& w : due) {
+            w.responder.respond(answer_for(w.url, w.kind));
+        }
+        lock.lock();
+    }
+}
+
+}  // namespace alluvium::gateway

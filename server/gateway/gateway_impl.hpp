@@ -1,0 +1,101 @@
+// Private to alluvium-gateway: the service's state, shared by gateway.cpp (lookups, fetch
+// jobs, cache) and routes.cpp (HTTP routing and rendering).
+#pragma once
+
+#include <alluvium/http_server.hpp>
+
+#include "gateway.hpp"
+#include "origin_fetch.hpp"
+#include "policy.hpp"
+#include "seeder.hpp"
+#include "store.hpp"
+#include "tracker.hpp"
+
+#include <atomic>
+#include <boost/asio/thread_pool.hpp>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+
+namespace alluvium::gateway {
+
+enum class AnswerKind { json, torrent };
+
+struct Job {
+    std::string url;
+    Decision decision;
+    std::string etag;  // validators when revalidating
+    std::string last_modified;
+    std::atomic<std::uint64_t> received{0};
+    std::atomic<std::uint64_t> total{0};
+    std::atomic<bool> hashing{false};
+};
+
+struct Waiter {
+    std::string url;
+    AnswerKind kind;
+    std::chrono::steady_clock::time_point deadline;
+    HttpResponder responder;
+};
+
+struct Failure {
+    int status;
+    std::string message;
+    std::chrono::steady_clock::time_point at;
+};
+
+struct Gateway::Impl {
+    explicit Impl(GatewayConfig c);
+
+    GatewayConfig config;
+    std::unique_ptr<Store> store;
+    Policy policy;
+    Tracker tracker;
+    std::unique_ptr<Seeder> seeder;
+    std::unique_ptr<HttpServer> server;
+    boost::asio::thread_pool work{4};
+    std::unique_ptr<boost::asio::thread_pool> fetches;
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+
+    std::mutex mutex;  // guards jobs, waiters, failures, playlist_reads
+    std::map<std::string, std::shared_ptr<Job>> jobs;
+    std::vector<Waiter> waiters;
+    std::map<std::string, Failure> failures;
+    std::map<std::string, std::chrono::steady_clock::time_point> playlist_reads;
+    std::condition_variable waiters_changed;
+    std::thread reaper;
+    std::atomic<bool> stopping{false};
+    std::atomic<std::uint64_t> origin_bytes{0};
+    std::atomic<std::uint64_t> fetches_done{0};
+
+    // gateway.cpp
+    void resume_cache();
+    void lookup(const HttpServerRequest& request, HttpResponder responder, AnswerKind kind);
+    void prime(const HttpServerRequest& request, HttpResponder responder);
+    std::shared_ptr<Job> ensure_job(const std::string& url, const Decision& decision,
+                                    const std::optional<StoredItem>& cached);
+    void run_job(const std::shared_ptr<Job>& job);
+    void adopt(const std::string& url, const OriginResult& result);
+    void evict_to_fit(std::uint64_t incoming, const std::string& keep_url);
+    std::optional<std::pair<std::string, std::uint16_t>> seed_endpoint() const;
+    void drop_content(const StoredItem& item);
+    std::optional<std::string> read_playlist(const std::string& url, bool trusted);
+    Decision allow_media(const std::string& url, const std::optional<std::string>& playlist);
+    void reap_waiters();
+    void answer_waiters(const std::string& url);
+
+    // routes.cpp
+    void handle(HttpServerRequest&& request, HttpResponder responder);
+    HttpServerResponse answer_for(const std::string& url, AnswerKind kind);
+    HttpServerResponse status_json();
+    HttpServerResponse status_html();
+};
+
+[[nodiscard]] std::int64_t unix_now();
+[[nodiscard]] HttpServerResponse json_response(int status, const std::string& body);
+[[nodiscard]] HttpServerResponse error_response(int status, const std::string& url,
+                                                const std::string& state,
+                                                const std::string& message);
+
+}  // namespace alluvium::gateway

@@ -1,0 +1,186 @@
+#include "origin_fetch.hpp"
+
+#include <alluvium/fetch.hpp>
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <random>
+
+namespace alluvium::gateway {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string temp_name() {
+    static std::atomic<unsigned> counter{0};
+    return "fetch-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".part";
+}
+
+// Logs progress every 10% or 5 s, whichever comes later, so a big item shows movement
+// without flooding the log.
+class ProgressLog {
+  public:
+    ProgressLog(std::string what, std::string url) : what_(std::move(what)), url_(std::move(url)) {}
+    void update(std::uint64_t done, std::uint64_t total) {
+        const auto now = Clock::now();
+        const int decile = total > 0 ? static_cast<int>(done * 10 / total) : 0;
+        if (decile > last_decile_ && now - last_ >= std::chrono::seconds(5)) {
+            last_decile_ = decile;
+            last_ = now;
+            spdlog::info("{} {}: {}% ({} of {} bytes)", what_, url_, decile * 10, done, total);
+        }
+    }
+
+  private:
+    std::string what_;
+    std::string url_;
+    int last_decile_ = 0;
+    Clock::time_point last_ = Clock::now();
+};
+
+OriginResult failure(int status, std::string message) {
+    OriginResult r;
+    r.kind = OriginResult::Kind::failed;
+    r.status = status;
+    r.message = std::move(message);
+    return r;
+}
+
+// Reads the downloaded file once more to hash it into pieces: the piece size depends on the
+// total size, which a chunked answer only tells at its end.
+bool hash_file(const std::filesystem::path& file, std::uint64_t size, const std::string& url,
+               const OriginFetch& job, Metainfo& out) {
+    MetainfoBuilder builder(size);
+    std::ifstream in(file, std::ios::binary);
+    std::vector<char> buf(1 << 20);
+    ProgressLog progress("hashing", url);
+    while (in && (job.cancel == nullptr || !*job.cancel)) {
+        in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+        const auto n = static_cast<std::size_t>(in.gcount());
+        if (n == 0) {
+            break;
+        }
+        if (!builder.feed(std::string_view(buf.data(), n))) {
+            return false;
+        }
+        progress.update(builder.fed(), size);
+        if (job.received != nullptr) {
+            *job.received = builder.fed();
+        }
+    }
+    out = builder.finish();
+    return !out.info_hash.empty();
+}
+
+}  // namespace
+
+OriginResult fetch_from_origin(const OriginFetch& job) {
+    std::error_code fs_ec;
+    std::filesystem::create_directories(job.tmp_dir, fs_ec);
+    std::filesystem::create_directories(job.cache_dir, fs_ec);
+    const std::filesystem::path part = job.tmp_dir / temp_name();
+    std::FILE* out = std::fopen(part.c_str(), "wb");
+    if (out == nullptr) {
+        return failure(500, "cannot write " + part.string());
+    }
+    ProgressLog progress("fetching", job.url);
+    std::uint64_t received = 0;
+    bool write_failed = false;
+
+    HttpRequest request;
+    request.url = job.url;
+    request.if_none_match = job.etag;
+    request.if_modified_since = job.last_modified;
+    request.max_body_bytes = job.max_size;
+    request.total_timeout = std::chrono::hours(6);
+    request.stall_timeout = std::chrono::seconds(30);
+    request.max_bytes_per_second = job.max_bytes_per_second;
+    request.allow_address = job.allow_address;
+    request.cancel = job.cancel;
+    request.on_head = [&](const HttpResponse& head) {
+        const std::string length = head.header("Content-Length");
+        if (job.total != nullptr && !length.empty()) {
+            try {
+                *job.total = std::stoull(length);
+            } catch (...) {
+            }
+        }
+    };
+    request.on_body = [&](std::string_view chunk) {
+        if (job.cancel != nullptr && *job.cancel) {
+            return false;
+        }
+        if (std::fwrite(chunk.data(), 1, chunk.size(), out) != chunk.size()) {
+            write_failed = true;
+            return false;
+        }
+        received += chunk.size();
+        if (job.received != nullptr) {
+            *job.received = received;
+        }
+        progress.update(received, job.total != nullptr ? job.total->load() : 0);
+        return true;
+    };
+    std::error_code ec;
+    std::string detail;
+    const HttpResponse response = http_request(request, ec, &detail);
+    const bool closed = std::fclose(out) == 0;
+    const auto cleanup = [&] { std::filesystem::remove(part, fs_ec); };
+    OriginResult result;
+    result.origin_bytes = received;
+    if (write_failed || !closed) {
+        cleanup();
+        return failure(507, "the cache disk refused the write (full?)");
+    }
+    if (ec) {
+        cleanup();
+        if (ec == errc::too_large) {
+            return failure(413, "the item is larger than the configured limit of " +
+                                    std::to_string(job.max_size) + " bytes");
+        }
+        if (ec == errc::refused) {
+            return failure(403, "refused: " + detail);
+        }
+        return failure(502, "origin unreachable: " + detail);
+    }
+    if (response.status == 304) {
+        cleanup();
+        result.kind = OriginResult::Kind::not_modified;
+        return result;
+    }
+    if (response.status < 200 || response.status > 299) {
+        cleanup();
+        return failure(response.status == 404 || response.status == 410 ? 404 : 502,
+                       "the origin answered HTTP " + std::to_string(response.status));
+    }
+    if (received == 0) {
+        cleanup();
+        return failure(502, "the origin sent an empty file");
+    }
+    if (job.hashing != nullptr) {
+        *job.hashing = true;
+    }
+    if (job.total != nullptr) {
+        *job.total = received;
+    }
+    if (!hash_file(part, received, job.url, job, result.meta)) {
+        cleanup();
+        return failure(500, "hashing failed");
+    }
+    const std::filesystem::path final_path = job.cache_dir / result.meta.content_sha256;
+    std::filesystem::rename(part, final_path, fs_ec);
+    if (fs_ec) {
+        cleanup();
+        return failure(507, "cannot move into the cache: " + fs_ec.message());
+    }
+    result.kind = OriginResult::Kind::fetched;
+    result.etag = response.etag;
+    result.last_modified = response.last_modified;
+    return result;
+}
+
+}  // namespace alluvium::gateway

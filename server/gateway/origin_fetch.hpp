@@ -1,0 +1,47 @@
+// Fetches one media URL from its origin into the cache folder and builds its metainfo.
+// Blocking; runs on the gateway's fetch threads.
+#pragma once
+
+#include <alluvium/error.hpp>
+
+#include "metainfo.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+namespace alluvium::gateway {
+
+struct OriginFetch {
+    std::string url;
+    std::string etag;  // validators of the cached copy, if any
+    std::string last_modified;
+    std::uint64_t max_size = 0;
+    std::uint64_t max_bytes_per_second = 0;
+    std::function<bool(const std::string& ip)> allow_address;
+    std::filesystem::path tmp_dir;
+    std::filesystem::path cache_dir;  // the file lands at cache_dir / content_sha256
+    // Progress for status and logs (written by the fetch, read by anyone).
+    std::atomic<std::uint64_t>* received = nullptr;
+    std::atomic<std::uint64_t>* total = nullptr;
+    std::atomic<bool>* hashing = nullptr;
+    const std::atomic<bool>* cancel = nullptr;  // set: give up at the next chunk
+};
+
+struct OriginResult {
+    enum class Kind { fetched, not_modified, failed } kind = Kind::failed;
+    Metainfo meta;
+    std::string etag;
+    std::string last_modified;
+    std::uint64_t origin_bytes = 0;  // body bytes the origin sent
+    // For failures: an HTTP status to answer with (403 refused, 413 too large, 404 not
+    // found at the origin, 502 other origin trouble) and a message naming the cause.
+    int status = 502;
+    std::string message;
+};
+
+[[nodiscard]] OriginResult fetch_from_origin(const OriginFetch& job);
+
+}  // namespace alluvium::gateway

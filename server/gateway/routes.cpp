@@ -1,0 +1,255 @@
+// HTTP routing of the gateway and how its answers look (JSON for programs, HTML for people).
+#include <alluvium/time.hpp>
+#include <alluvium/version.hpp>
+
+#include "gateway_impl.hpp"
+
+#include <openssl/evp.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <nlohmann/json.hpp>
+
+namespace alluvium::gateway {
+
+namespace net = boost::asio;
+using nlohmann::json;
+
+namespace {
+
+std::string base64(const std::string& bytes) {
+    std::string out(4 * ((bytes.size() + 2) / 3), '\0');
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                  reinterpret_cast<const unsigned char*>(bytes.data()),
+                                  static_cast<int>(bytes.size()));
+    out.resize(static_cast<std::size_t>(n));
+    return out;
+}
+
+std::string html_escape(const std::string& s) {
+    std::string out;
+    for (const char c : s) {
+        switch (c) {
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '&':
+                out += "&amp;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            default:
+                out += c;
+        }
+    }
+    return out;
+}
+
+std::string w3c(std::int64_t unix_seconds) {
+    return format_w3cdtf(TimePoint{std::chrono::seconds(unix_seconds)});
+}
+
+bool method_is(const HttpServerRequest& r, std::initializer_list<const char*> methods) {
+    for (const char* m : methods) {
+        if (r.method == m) {
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
+HttpServerResponse json_response(int status, const std::string& body) {
+    HttpServerResponse r;
+    r.status = status;
+    r.headers.emplace_back("Content-Type", "application/json");
+    r.headers.emplace_back("Cache-Control", "no-store");
+    r.headers.emplace_back("Access-Control-Allow-Origin", "*");
+    r.body = body + "\n";
+    return r;
+}
+
+HttpServerResponse error_response(int status, const std::string& url, const std::string& state,
+                                  const std::string& message) {
+    return json_response(status, json{{"url", url}, {"state", state}, {"error", message}}.dump());
+}
+
+void Gateway::Impl::handle(HttpServerRequest&& request, HttpResponder responder) {
+    const std::string& path = request.path;
+    if (path == "/announce") {
+        if (!method_is(request, {"GET"})) {
+            return responder.respond(HttpServerResponse::text(405, "announce with GET\n"));
+        }
+        HttpServerResponse answer = tracker.handle(request);
+        if (answer.status != 200) {
+            spdlog::warn("tracker: refused announce from {}: HTTP {} {}", request.remote_address,
+                         answer.status, answer.body);
+        }
+        return responder.respond(std::move(answer));
+    }
+    const auto later = [this](auto task) { net::post(work, std::move(task)); };
+    if (path == "/v1/swarm" || path == "/v1/torrent") {
+        if (!method_is(request, {"GET", "HEAD"})) {
+            return responder.respond(error_response(405, "", "invalid", "use GET"));
+        }
+        const AnswerKind kind = path == "/v1/swarm" ? AnswerKind::json : AnswerKind::torrent;
+        return later([this, req = std::move(request), res = std::move(responder), kind]() mutable {
+            lookup(req, std::move(res), kind);
+        });
+    }
+    if (path == "/v1/prime") {
+        if (!method_is(request, {"POST"})) {
+            return responder.respond(error_response(405, "", "invalid", "use POST"));
+        }
+        return later([this, req = std::move(request), res = std::move(responder)]() mutable {
+            prime(req, std::move(res));
+        });
+    }
+    if ((path == "/v1/status" || path == "/") && method_is(request, {"GET", "HEAD"})) {
+        const bool as_json = path == "/v1/status";
+        return later([this, res = std::move(responder), as_json]() mutable {
+            res.respond(as_json ? status_json() : status_html());
+        });
+    }
+    responder.respond(error_response(404, "", "invalid", "no such endpoint: " + path));
+}
+
+HttpServerResponse Gateway::Impl::answer_for(const std::string& url, AnswerKind kind) {
+    if (const auto item = store->find(url)) {
+        const std::string torrent = item->meta.torrent(config.announce_url());
+        if (kind == AnswerKind::torrent) {
+            HttpServerResponse r;
+            r.headers.emplace_back("Content-Type", "application/x-bittorrent");
+            r.headers.emplace_back(
+                "Content-Disposition",
+                "attachment; filename=\"" + item->meta.content_sha256 + ".torrent\"");
+            r.body = torrent;
+            return r;
+        }
+        return json_response(200, json{{"url", url},
+                                       {"state", "ready"},
+                                       {"info_hash", item->meta.info_hash_hex()},
+                                       {"size", item->meta.size},
+                                       {"piece_size", item->meta.piece_size},
+                                       {"content_sha256", item->meta.content_sha256},
+                                       {"tracker", config.announce_url()},
+                                       {"peers", tracker.peers(item->meta.info_hash, 50)},
+                                       {"etag", item->etag},
+                                       {"validated_at", w3c(item->validated_at)},
+                                       {"torrent", base64(torrent)}}
+                                      .dump());
+    }
+    std::lock_guard lock(mutex);
+    if (const auto job = jobs.find(url); job != jobs.end()) {
+        HttpServerResponse r =
+            json_response(202, json{{"url", url},
+                                    {"state", job->second->hashing ? "hashing" : "fetching"},
+                                    {"received", job->second->received.load()},
+                                    {"total", job->second->total.load()},
+                                    {"retry_after_ms", 1000}}
+                                   .dump());
+        r.headers.emplace_back("Retry-After", "1");
+        return r;
+    }
+    if (const auto failed = failures.find(url); failed != failures.end()) {
+        return error_response(failed->second.status, url, "failed", failed->second.message);
+    }
+    return error_response(503, url, "unknown", "not cached; ask again");
+}
+
+HttpServerResponse Gateway::Impl::status_json() {
+    const auto seeds = seeder->stats();
+    json items = json::array();
+    std::uint64_t served = 0;
+    std::uint64_t cache_bytes = 0;
+    std::size_t peers = 0;
+    for (const StoredItem& item : store->by_last_access()) {
+        const auto counts = tracker.counts(item.meta.info_hash);
+        const auto seed = seeds.find(item.meta.info_hash);
+        const std::int64_t uploaded = seed != seeds.end() ? seed->second.uploaded : 0;
+        served += static_cast<std::uint64_t>(uploaded);
+        cache_bytes += item.meta.size;
+        peers += counts.seeds + counts.leechers;
+        items.push_back(json{{"url", item.url},
+                             {"info_hash", item.meta.info_hash_hex()},
+                             {"size", item.meta.size},
+                             {"piece_size", item.meta.piece_size},
+                             {"seeds", counts.seeds},
+                             {"leechers", counts.leechers},
+                             {"uploaded", uploaded},
+                             {"last_access", w3c(item.last_access)}});
+    }
+    json pending = json::array();
+    {
+        std::lock_guard lock(mutex);
+        for (const auto& [url, job] : jobs) {
+            pending.push_back(json{{"url", url},
+                                   {"state", job->hashing ? "hashing" : "fetching"},
+                                   {"received", job->received.load()},
+                                   {"total", job->total.load()}});
+        }
+    }
+    const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
+        std::chrono::steady_clock::now() - started);
+    return json_response(200, json{{"version", version_string()},
+                                   {"uptime_s", uptime.count()},
+                                   {"tracker", config.announce_url()},
+                                   {"bt_port", seeder->listen_port()},
+                                   {"items", items},
+                                   {"jobs", pending},
+                                   {"totals",
+                                    {{"items", items.size()},
+                                     {"peers", peers},
+                                     {"bytes_served", served},
+                                     {"origin_bytes", origin_bytes.load()},
+                                     {"fetches", fetches_done.load()},
+                                     {"announces", tracker.announces()},
+                                     {"cache_bytes", cache_bytes},
+                                     {"cache_limit", config.cache_size}}}}
+                                  .dump());
+}
+
+HttpServerResponse Gateway::Impl::status_html() {
+    const json status = json::parse(status_json().body);
+    std::string rows;
+    for (const auto& item : status["items"]) {
+        rows += "<tr><td>" + html_escape(item["url"].get<std::string>()) + "</td><td>" +
+                std::to_string(item["size"].get<std::uint64_t>()) + "</td><td>" +
+                std::to_string(item["seeds"].get<std::size_t>()) + " / " +
+                std::to_string(item["leechers"].get<std::size_t>()) + "</td><td>" +
+                std::to_string(item["uploaded"].get<std::int64_t>()) + "</td><td><code>" +
+                item["info_hash"].get<std::string>() + "</code></td></tr>\n";
+    }
+    for (const auto& job : status["jobs"]) {
+        rows += "<tr><td>" + html_escape(job["url"].get<std::string>()) + "</td><td colspan=4>" +
+                job["state"].get<std::string>() + " " +
+                std::to_string(job["received"].get<std::uint64_t>()) + " of " +
+                std::to_string(job["total"].get<std::uint64_t>()) + " bytes</td></tr>\n";
+    }
+    const auto& t = status["totals"];
+    std::string page =
+        "<!doctype html><html><head><meta charset=utf-8><title>Alluvium gateway</title>"
+        "<meta http-equiv=refresh content=5><style>body{font-family:sans-serif;margin:2em}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em "
+        ".6em;text-align:left}"
+        "</style></head><body><h1>Alluvium gateway</h1><p>" +
+        std::to_string(t["items"].get<std::size_t>()) + " items, " +
+        std::to_string(t["peers"].get<std::size_t>()) + " peers, " +
+        std::to_string(t["bytes_served"].get<std::uint64_t>()) + " bytes served to peers, " +
+        std::to_string(t["origin_bytes"].get<std::uint64_t>()) +
+        " bytes fetched from origins, cache " +
+        std::to_string(t["cache_bytes"].get<std::uint64_t>()) + " of " +
+        std::to_string(t["cache_limit"].get<std::uint64_t>()) + " bytes. Tracker: <code>" +
+        html_escape(status["tracker"].get<std::string>()) +
+        "</code></p><table><tr><th>media URL</th><th>bytes</th><th>seeds / leechers</th>"
+        "<th>uploaded</th><th>info-hash</th></tr>\n" +
+        rows + "</table><p><a href=\"/v1/status\">JSON</a></p></body></html>\n";
+    return HttpServerResponse::text(200, page, "text/html; charset=utf-8");
+}
+
+}  // namespace alluvium::gateway

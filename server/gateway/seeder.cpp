@@ -1,0 +1,133 @@
+#include "seeder.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <libtorrent/add_torrent_params.hpp>
+#include <libtorrent/alert_types.hpp>
+#include <libtorrent/session.hpp>
+#include <libtorrent/settings_pack.hpp>
+#include <libtorrent/torrent_handle.hpp>
+#include <libtorrent/torrent_info.hpp>
+#include <libtorrent/torrent_status.hpp>
+#include <mutex>
+#include <thread>
+
+namespace alluvium::gateway {
+
+namespace lt = libtorrent;
+
+struct Seeder::Impl {
+    std::unique_ptr<lt::session> session;
+    std::mutex mutex;
+    std::map<std::string, lt::torrent_handle> torrents;  // raw info-hash -> handle
+    std::atomic<bool> stopping{false};
+    std::thread alerts;
+
+    void drain_alerts() {
+        while (!stopping) {
+            session->wait_for_alert(std::chrono::milliseconds(500));
+            std::vector<lt::alert*> batch;
+            session->pop_alerts(&batch);
+            for (const lt::alert* a : batch) {
+                if (lt::alert_cast<lt::listen_failed_alert>(a) != nullptr ||
+                    lt::alert_cast<lt::file_error_alert>(a) != nullptr ||
+                    lt::alert_cast<lt::torrent_error_alert>(a) != nullptr) {
+                    spdlog::error("seeder: {}", a->message());
+                } else if (lt::alert_cast<lt::listen_succeeded_alert>(a) != nullptr) {
+                    spdlog::info("seeder: {}", a->message());
+                } else {
+                    spdlog::debug("seeder: {}", a->message());
+                }
+            }
+        }
+    }
+};
+
+Seeder::Seeder(const SeederOptions& options) : impl_(std::make_unique<Impl>()) {
+    lt::settings_pack s;
+    s.set_str(lt::settings_pack::listen_interfaces, options.listen_interfaces);
+    s.set_str(lt::settings_pack::user_agent, "Alluvium-gateway");
+    s.set_int(lt::settings_pack::alert_mask,
+              lt::alert_category::error | lt::alert_category::status | lt::alert_category::tracker);
+    // Peer discovery is the gateway's own tracker here; DHT, LSD and port mapping stay off.
+    s.set_bool(lt::settings_pack::enable_dht, false);
+    s.set_bool(lt::settings_pack::enable_lsd, false);
+    s.set_bool(lt::settings_pack::enable_upnp, false);
+    s.set_bool(lt::settings_pack::enable_natpmp, false);
+    // Measured on loopback (SWARM-NOTES.md): without these, late joiners stay choked for
+    // 15-30 s and finished peers get dropped.
+    s.set_bool(lt::settings_pack::allow_multiple_connections_per_ip, true);
+    s.set_int(lt::settings_pack::unchoke_slots_limit, -1);
+    s.set_bool(lt::settings_pack::close_redundant_connections, false);
+    s.set_bool(lt::settings_pack::enable_outgoing_utp, false);
+    s.set_bool(lt::settings_pack::enable_incoming_utp, false);
+    // Every item seeds; libtorrent's queueing would otherwise pause all but a few.
+    s.set_int(lt::settings_pack::active_limit, -1);
+    s.set_int(lt::settings_pack::active_seeds, -1);
+    s.set_int(lt::settings_pack::min_announce_interval, options.announce_interval_seconds);
+    s.set_int(lt::settings_pack::stop_tracker_timeout, 1);  // quick shutdown
+    s.set_int(lt::settings_pack::upload_rate_limit, static_cast<int>(options.upload_rate_limit));
+    impl_->session = std::make_unique<lt::session>(lt::session_params(std::move(s)));
+    impl_->alerts = std::thread([impl = impl_.get()] { impl->drain_alerts(); });
+}
+
+Seeder::~Seeder() {
+    impl_->stopping = true;
+    impl_->session->post_torrent_updates();  // wakes wait_for_alert
+    impl_->alerts.join();
+}
+
+void Seeder::seed(const Metainfo& meta, const std::string& announce_url,
+                  const std::filesystem::path& cache_dir) {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->torrents.count(meta.info_hash) > 0) {
+        return;
+    }
+    const std::string torrent = meta.torrent(announce_url);
+    lt::error_code ec;
+    auto info = std::make_shared<lt::torrent_info>(torrent, ec, lt::from_span);
+    if (ec) {
+        spdlog::error("seeder: cannot load the metainfo of {}: {}", meta.info_hash_hex(),
+                      ec.message());
+        return;
+    }
+    lt::add_torrent_params p;
+    p.ti = std::move(info);
+    p.save_path = cache_dir.string();
+    // The gateway just hashed this file (or hashed it before a restart): libtorrent checks
+    // each piece lazily on first request instead of reading everything up front.
+    p.flags |= lt::torrent_flags::seed_mode;
+    p.flags &= ~lt::torrent_flags::auto_managed;
+    p.flags &= ~lt::torrent_flags::paused;
+    impl_->torrents.emplace(meta.info_hash, impl_->session->add_torrent(std::move(p), ec));
+    if (ec) {
+        impl_->torrents.erase(meta.info_hash);
+        spdlog::error("seeder: cannot seed {}: {}", meta.info_hash_hex(), ec.message());
+    }
+}
+
+void Seeder::remove(const std::string& info_hash) {
+    std::lock_guard lock(impl_->mutex);
+    const auto found = impl_->torrents.find(info_hash);
+    if (found != impl_->torrents.end()) {
+        impl_->session->remove_torrent(found->second);
+        impl_->torrents.erase(found);
+    }
+}
+
+std::map<std::string, SeedStats> Seeder::stats() {
+    std::lock_guard lock(impl_->mutex);
+    std::map<std::string, SeedStats> out;
+    for (const auto& [hash, handle] : impl_->torrents) {
+        const lt::torrent_status st = handle.status();
+        out[hash] = SeedStats{st.total_payload_upload, st.num_peers};
+    }
+    return out;
+}
+
+std::uint16_t Seeder::listen_port() const {
+    return impl_->session->listen_port();
+}
+
+}  // namespace alluvium::gateway

@@ -1,0 +1,47 @@
+// Seeds every cached item into its swarm with libtorrent (settings from SWARM-NOTES.md).
+// libtorrent stays behind this pimpl. Thread-safe.
+#pragma once
+
+#include "metainfo.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace alluvium::gateway {
+
+struct SeederOptions {
+    std::string listen_interfaces = "127.0.0.1:6881";  // libtorrent's syntax
+    std::int64_t upload_rate_limit = 0;                // bytes/s for the whole gateway, 0: none
+    // How often the seed re-announces: must be shorter than the tracker's peer expiry.
+    int announce_interval_seconds = 30;
+};
+
+struct SeedStats {
+    std::int64_t uploaded = 0;  // payload bytes sent since the item was added
+    int peers = 0;
+};
+
+class Seeder {
+  public:
+    explicit Seeder(const SeederOptions& options);
+    ~Seeder();
+    Seeder(const Seeder&) = delete;
+    Seeder& operator=(const Seeder&) = delete;
+
+    // Starts seeding the file at `cache_dir / meta.content_sha256`. Idempotent.
+    void seed(const Metainfo& meta, const std::string& announce_url,
+              const std::filesystem::path& cache_dir);
+    void remove(const std::string& info_hash);
+
+    [[nodiscard]] std::map<std::string, SeedStats> stats();  // by raw info-hash
+    [[nodiscard]] std::uint16_t listen_port() const;
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace alluvium::gateway

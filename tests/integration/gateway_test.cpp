@@ -1,0 +1,344 @@
+// alluvium-gateway as a process, with nginx as the origin and libtorrent clients as
+// listeners, all on 127.0.0.1.
+#include <alluvium/fetch.hpp>
+#include <alluvium/gateway_client.hpp>
+#include <alluvium/url.hpp>
+
+#include "gateway_process.hpp"
+#include "nginx_origin.hpp"
+#include "swarm_client.hpp"
+#include "temp_dir.hpp"
+
+#include <gtest/gtest.h>
+#include <openssl/sha.h>
+
+#include <fstream>
+#include <future>
+#include <libtorrent/bdecode.hpp>
+#include <random>
+#include <thread>
+
+namespace alluvium::test {
+namespace {
+
+const std::string gateway_binary = ALLUVIUM_GATEWAY;
+
+std::string random_bytes(std::size_t n, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::string out(n, '\0');
+    for (auto& c : out)
+        c = static_cast<char>(rng() & 0xff);
+    return out;
+}
+
+std::string sha256_hex(const std::string& data) {
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    for (const unsigned char b : digest) {
+        out += hex[b >> 4];
+        out += hex[b & 15];
+    }
+    return out;
+}
+
+class Gateway : public ::testing::Test {
+  protected:
+    void SetUp() override { std::filesystem::create_directories(www()); }
+    std::filesystem::path www() const { return dir_.path() / "www"; }
+    std::string publish(const std::string& name, const std::string& content) {
+        std::ofstream(www() / name, std::ios::binary) << content;
+        return content;
+    }
+    void start_origin(const std::string& rate = "") {
+        origin_ = std::make_unique<NginxOrigin>(www(), rate);
+    }
+    // By default the gateway may fetch anything from the test origin.
+    void start_gateway() { start_gateway({"--allow-origin", origin_->origin()}); }
+    void start_gateway(const std::vector<std::string>& args) {
+        gateway_ = std::make_unique<GatewayProcess>(gateway_binary, dir_.path() / "gateway", args);
+    }
+    GatewayAnswer lookup(const std::string& url, Milliseconds wait = Milliseconds{10000},
+                         const std::string& playlist = {}) {
+        return GatewayClient(gateway_->base()).lookup(url, playlist, wait);
+    }
+    GatewayAnswer lookup_ready(const std::string& url) {
+        GatewayAnswer a;
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        do {
+            a = lookup(url);
+        } while (a.state == GatewayState::pending && std::chrono::steady_clock::now() < deadline);
+        return a;
+    }
+
+    TempDir dir_;
+    std::unique_ptr<NginxOrigin> origin_;
+    std::unique_ptr<GatewayProcess> gateway_;
+};
+
+TEST_F(Gateway, MetadataMatchesAnIndependentHashOfTheFile) {
+    const std::string content = publish("song.mp3", random_bytes(3'000'001, 1));
+    start_origin();
+    start_gateway();
+    const GatewayAnswer a = lookup_ready(origin_->url("song.mp3"));
+    ASSERT_EQ(a.state, GatewayState::ready) << a.message << "\n" << gateway_->log();
+    const SwarmMetadata& m = *a.metadata;
+    EXPECT_EQ(m.size, content.size());
+    EXPECT_EQ(m.piece_size, 16384u);
+    EXPECT_EQ(m.content_sha256, sha256_hex(content));
+    EXPECT_EQ(m.tracker_url, gateway_->base() + "/announce");
+    // libtorrent's own creator, on a copy named like the torrent's file, agrees.
+    std::ofstream(dir_.path() / m.content_sha256, std::ios::binary) << content;
+    EXPECT_EQ(m.info_hash,
+              libtorrent_info_hash(dir_.path() / m.content_sha256, static_cast<int>(m.piece_size)));
+    // No url-list: listeners never go to the origin by themselves.
+    EXPECT_EQ(m.torrent.find("url-list"), std::string::npos);
+}
+
+TEST_F(Gateway, ManyConcurrentRequestsCauseOneOriginFetch) {
+    publish("show.mp3", random_bytes(4'000'000, 2));
+    start_origin("2m");  // slow enough that all requests arrive while it downloads
+    start_gateway();
+    const std::string url = origin_->url("show.mp3");
+    std::vector<std::future<GatewayAnswer>> answers;
+    for (int i = 0; i < 20; ++i) {
+        answers.push_back(std::async(std::launch::async, [&] { return lookup_ready(url); }));
+    }
+    std::set<std::string> hashes;
+    for (auto& f : answers) {
+        const GatewayAnswer a = f.get();
+        ASSERT_EQ(a.state, GatewayState::ready) << a.message;
+        hashes.insert(a.metadata->info_hash);
+    }
+    EXPECT_EQ(hashes.size(), 1u);
+    EXPECT_EQ(origin_->count("GET", "/show.mp3", 200), 1u);
+    EXPECT_EQ(origin_->bytes("/show.mp3"), 4'000'000u);
+}
+
+TEST_F(Gateway, TheCacheSurvivesARestart) {
+    const std::string content = publish("kept.ogg", random_bytes(500'000, 3));
+    start_origin();
+    start_gateway();
+    const std::string url = origin_->url("kept.ogg");
+    const GatewayAnswer first = lookup_ready(url);
+    ASSERT_EQ(first.state, GatewayState::ready);
+    gateway_.reset();
+    start_gateway();
+    const GatewayAnswer again = lookup(url, Milliseconds{0});
+    ASSERT_EQ(again.state, GatewayState::ready) << again.message;
+    EXPECT_EQ(again.metadata->info_hash, first.metadata->info_hash);
+    EXPECT_EQ(origin_->count("GET", "/kept.ogg", 200), 1u) << "nothing downloaded again";
+    // And the restarted gateway seeds it: a client downloads the item from it.
+    SwarmClient client(dir_.path() / "client");
+    ASSERT_TRUE(client.add(again.metadata->torrent));
+    ASSERT_TRUE(client.wait_complete(std::chrono::seconds(60))) << gateway_->log();
+    std::ifstream got(client.file(), std::ios::binary);
+    EXPECT_EQ(std::string(std::istreambuf_iterator<char>(got), {}), content);
+}
+
+TEST_F(Gateway, EvictsTheLeastRecentlyUsedItemWhenTheCacheIsFull) {
+    for (const char* name : {"a.mp3", "b.mp3", "c.mp3"}) {
+        publish(name, random_bytes(1 << 20, static_cast<unsigned>(name[0])));
+    }
+    start_origin();
+    start_gateway({"--allow-origin", origin_->origin(), "--cache-size", "2.5M"});
+    ASSERT_EQ(lookup_ready(origin_->url("a.mp3")).state, GatewayState::ready);
+    ASSERT_EQ(lookup_ready(origin_->url("b.mp3")).state, GatewayState::ready);
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(1100));  // access times have 1 s resolution
+    ASSERT_EQ(lookup(origin_->url("a.mp3"), Milliseconds{0}).state,
+              GatewayState::ready);  // a is now newer
+    const GatewayAnswer b = lookup(origin_->url("b.mp3"), Milliseconds{0});
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    ASSERT_EQ(lookup(origin_->url("a.mp3"), Milliseconds{0}).state, GatewayState::ready);
+    ASSERT_EQ(lookup_ready(origin_->url("c.mp3")).state, GatewayState::ready);
+    const auto status = gateway_->status();
+    std::set<std::string> cached;
+    for (const auto& item : status["items"])
+        cached.insert(item["url"].get<std::string>());
+    EXPECT_EQ(cached, (std::set<std::string>{origin_->url("a.mp3"), origin_->url("c.mp3")}));
+    EXPECT_FALSE(
+        std::filesystem::exists(dir_.path() / "gateway/cache" / b.metadata->content_sha256));
+    EXPECT_LE(status["totals"]["cache_bytes"].get<std::uint64_t>(), 2'621'440u);
+    // Asked again, the evicted item is fetched again.
+    ASSERT_EQ(lookup_ready(origin_->url("b.mp3")).state, GatewayState::ready);
+    EXPECT_EQ(origin_->count("GET", "/b.mp3", 200), 2u);
+}
+
+TEST_F(Gateway, AChangedOriginFileGetsNewMetadata) {
+    publish("news.mp3", random_bytes(200'000, 4));
+    start_origin();
+    start_gateway({"--allow-origin", origin_->origin(), "--revalidate-after", "0"});
+    const std::string url = origin_->url("news.mp3");
+    const GatewayAnswer before = lookup_ready(url);
+    ASSERT_EQ(before.state, GatewayState::ready);
+    // Unchanged: the revalidation is a conditional request answered 304, nothing re-sent.
+    const GatewayAnswer same = lookup(url);
+    EXPECT_EQ(same.metadata->info_hash, before.metadata->info_hash);
+    EXPECT_TRUE(eventually([&] { return origin_->count("GET", "/news.mp3", 304) >= 1; },
+                           std::chrono::seconds(10)));
+    // Changed (new size, so a new ETag whatever the clock): new metadata.
+    publish("news.mp3", random_bytes(210'000, 5));
+    EXPECT_TRUE(eventually(
+        [&] {
+            const GatewayAnswer a = lookup(url);
+            return a.state == GatewayState::ready &&
+                   a.metadata->info_hash != before.metadata->info_hash &&
+                   a.metadata->size == 210'000u;
+        },
+        std::chrono::seconds(20)))
+        << gateway_->log();
+}
+
+TEST_F(Gateway, TheTrackerIntroducesPeersToEachOther) {
+    publish("hit.mp3", random_bytes(100'000, 6));
+    start_origin();
+    start_gateway();
+    const GatewayAnswer a = lookup_ready(origin_->url("hit.mp3"));
+    ASSERT_EQ(a.state, GatewayState::ready);
+    std::string raw_hash;
+    for (std::size_t i = 0; i < 40; i += 2) {
+        raw_hash += static_cast<char>(std::stoi(a.metadata->info_hash.substr(i, 2), nullptr, 16));
+    }
+    HttpRequest r;
+    std::error_code ec;
+    r.url = gateway_->base() + "/announce?info_hash=" + percent_encode(raw_hash) +
+            "&peer_id=" + percent_encode("-XX0001-aaaaaaaaaaaa") +
+            "&port=40001&left=100000&compact=1";
+    ASSERT_EQ(http_request(r, ec).status, 200);
+    r.url = gateway_->base() + "/announce?info_hash=" + percent_encode(raw_hash) +
+            "&peer_id=" + percent_encode("-XX0001-bbbbbbbbbbbb") +
+            "&port=40002&left=100000&compact=1";
+    const HttpResponse second = http_request(r, ec);
+    ASSERT_EQ(second.status, 200);
+    libtorrent::error_code bec;
+    const libtorrent::bdecode_node answer = libtorrent::bdecode(second.body, bec);
+    ASSERT_FALSE(bec) << bec.message();
+    EXPECT_LE(answer.dict_find_int_value("interval"), 60);
+    const std::string peers(answer.dict_find_string_value("peers"));
+    ASSERT_EQ(peers.size() % 6, 0u);
+    std::set<int> ports;
+    for (std::size_t i = 0; i < peers.size(); i += 6) {
+        ports.insert((static_cast<unsigned char>(peers[i + 4]) << 8) |
+                     static_cast<unsigned char>(peers[i + 5]));
+    }
+    EXPECT_TRUE(ports.count(40001)) << "the first listener";
+    EXPECT_TRUE(ports.count(gateway_->bt_port())) << "the gateway's own seed";
+    // The swarm metadata names known peers too.
+    EXPECT_FALSE(lookup(origin_->url("hit.mp3"), Milliseconds{0}).metadata->peers.empty());
+}
+
+TEST_F(Gateway, GarbageAnnouncesAreRefusedWithAReason) {
+    start_gateway(std::vector<std::string>{});
+    for (const std::string& q :
+         {std::string("/announce"), std::string("/announce?info_hash=short&peer_id=x&port=1"),
+          "/announce?info_hash=" + percent_encode(std::string(20, 'a')) +
+              "&peer_id=" + percent_encode(std::string(20, 'b')) + "&port=notaport",
+          "/announce?info_hash=" + percent_encode(std::string(20, 'a')) +
+              "&peer_id=" + percent_encode(std::string(20, 'b')) + "&port=1&event=bogus"}) {
+        HttpRequest r;
+        r.url = gateway_->base() + q;
+        std::error_code ec;
+        const HttpResponse answer = http_request(r, ec);
+        EXPECT_EQ(answer.status, 400) << q;
+        EXPECT_NE(answer.body.find("failure reason"), std::string::npos) << q;
+    }
+    HttpRequest unknown;
+    unknown.url = gateway_->base() + "/announce?info_hash=" + percent_encode(std::string(20, 'a')) +
+                  "&peer_id=" + percent_encode(std::string(20, 'b')) + "&port=1";
+    std::error_code ec;
+    EXPECT_EQ(http_request(unknown, ec).status, 404) << "only the gateway's own items are tracked";
+    EXPECT_NE(gateway_->log().find("refused announce"), std::string::npos);
+}
+
+TEST_F(Gateway, RefusesWhatTheAllowListDoesNotCover) {
+    publish("ok.mp3", random_bytes(1000, 7));
+    start_origin();
+    start_gateway(std::vector<std::string>{});  // no allowed origin, no playlist
+    const GatewayAnswer other = lookup(origin_->url("ok.mp3"));
+    EXPECT_EQ(other.state, GatewayState::refused);
+    EXPECT_EQ(other.http_status, 403);
+    const GatewayAnswer metadata = lookup("http://169.254.169.254/latest/meta-data/");
+    EXPECT_EQ(metadata.state, GatewayState::refused);
+    // A listener names a playlist on a loopback address: listener playlists may only point
+    // at public addresses, so the gateway does not even read it.
+    publish("station.rss", "<rdf:RDF/>");
+    const GatewayAnswer named =
+        lookup(origin_->url("ok.mp3"), Milliseconds{0}, origin_->url("station.rss"));
+    EXPECT_EQ(named.state, GatewayState::refused);
+    EXPECT_NE(named.message.find("127.0.0.1"), std::string::npos) << named.message;
+    EXPECT_EQ(origin_->count("GET", "/ok.mp3", 200), 0u);
+    EXPECT_NE(gateway_->log().find("refused"), std::string::npos);
+}
+
+TEST_F(Gateway, ItemsOfATrustedPlaylistAreAllowed) {
+    publish("one.mp3", random_bytes(2000, 8));
+    publish("other.mp3", random_bytes(2000, 9));
+    start_origin();
+    const std::string playlist =
+        "<?xml version=\"1.0\"?><rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" "
+        "xmlns=\"http://purl.org/rss/1.0/\" xmlns:mm=\"http://musicbrainz.org/mm/mm-2.0#\">"
+        "<channel rdf:about=\"s\"><title>t</title></channel><item rdf:about=\"" +
+        origin_->url("one.mp3") + "\"><link>" + origin_->url("one.mp3") +
+        "</link><mm:duration>1000</mm:duration></item></rdf:RDF>";
+    publish("station.rss", playlist);
+    start_gateway({"--playlist", origin_->url("station.rss")});
+    EXPECT_EQ(lookup_ready(origin_->url("one.mp3")).state, GatewayState::ready);
+    EXPECT_EQ(lookup(origin_->url("other.mp3")).state, GatewayState::refused);
+}
+
+TEST_F(Gateway, RefusesOversizedUrlsAndItems) {
+    publish("big.mp3", random_bytes(2 << 20, 10));
+    start_origin();
+    start_gateway({"--allow-origin", origin_->origin(), "--max-item-size", "1M"});
+    const GatewayAnswer long_url = lookup(origin_->url(std::string(3000, 'x') + ".mp3"));
+    EXPECT_EQ(long_url.http_status, 414);
+    const GatewayAnswer big = lookup_ready(origin_->url("big.mp3"));
+    EXPECT_EQ(big.state, GatewayState::refused);
+    EXPECT_EQ(big.http_status, 413);
+    EXPECT_NE(big.message.find("limit"), std::string::npos) << big.message;
+    // Refused on Content-Length: the gateway read none of the body. (nginx's own count shows
+    // what it pushed into loopback socket buffers before the close, not what was read.)
+    EXPECT_EQ(gateway_->status()["totals"]["origin_bytes"].get<std::uint64_t>(), 0u);
+}
+
+TEST_F(Gateway, SeveralClientsDownloadFromTheGatewaySeedAndEachOther) {
+    const std::string content = publish("mix.mp3", random_bytes(6'000'000, 11));
+    start_origin();
+    start_gateway();
+    const GatewayAnswer a = lookup_ready(origin_->url("mix.mp3"));
+    ASSERT_EQ(a.state, GatewayState::ready);
+    std::vector<std::unique_ptr<SwarmClient>> clients;
+    for (int i = 0; i < 4; ++i) {
+        clients.push_back(
+            std::make_unique<SwarmClient>(dir_.path() / ("client" + std::to_string(i))));
+        ASSERT_TRUE(clients.back()->add(a.metadata->torrent));
+    }
+    for (auto& c : clients) {
+        ASSERT_TRUE(c->wait_complete(std::chrono::seconds(90))) << c->stats().progress;
+        std::ifstream got(c->file(), std::ios::binary);
+        EXPECT_EQ(std::string(std::istreambuf_iterator<char>(got), {}), content);
+    }
+    EXPECT_EQ(origin_->count("GET", "/mix.mp3", 200), 1u);
+}
+
+TEST_F(Gateway, StatusReportsItemsPeersAndBytes) {
+    publish("s.mp3", random_bytes(300'000, 12));
+    start_origin();
+    start_gateway();
+    ASSERT_EQ(lookup_ready(origin_->url("s.mp3")).state, GatewayState::ready);
+    const auto status = gateway_->status();
+    EXPECT_EQ(status["totals"]["items"].get<int>(), 1);
+    EXPECT_EQ(status["totals"]["origin_bytes"].get<std::uint64_t>(), 300'000u);
+    EXPECT_EQ(status["items"][0]["url"].get<std::string>(), origin_->url("s.mp3"));
+    HttpRequest page;
+    page.url = gateway_->base() + "/";
+    std::error_code ec;
+    const HttpResponse html = http_request(page, ec);
+    EXPECT_EQ(html.media_type(), "text/html");
+    EXPECT_NE(html.body.find(origin_->url("s.mp3")), std::string::npos);
+}
+
+}  // namespace
+}  // namespace alluvium::test

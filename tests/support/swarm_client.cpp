@@ -1,0 +1,111 @@
+#include "swarm_client.hpp"
+
+#include <libtorrent/add_torrent_params.hpp>
+#include <libtorrent/create_torrent.hpp>
+#include <libtorrent/session.hpp>
+#include <libtorrent/torrent_handle.hpp>
+#include <libtorrent/torrent_info.hpp>
+#include <libtorrent/torrent_status.hpp>
+#include <sstream>
+#include <thread>
+
+namespace alluvium::test {
+
+namespace lt = libtorrent;
+
+struct SwarmClient::Impl {
+    std::filesystem::path dir;
+    lt::session session;
+    lt::torrent_handle handle;
+
+    static lt::session_params params() {
+        lt::settings_pack s;
+        s.set_str(lt::settings_pack::listen_interfaces, "127.0.0.1:0");
+        s.set_bool(lt::settings_pack::enable_dht, false);
+        s.set_bool(lt::settings_pack::enable_lsd, false);
+        s.set_bool(lt::settings_pack::enable_upnp, false);
+        s.set_bool(lt::settings_pack::enable_natpmp, false);
+        s.set_bool(lt::settings_pack::allow_multiple_connections_per_ip, true);
+        s.set_int(lt::settings_pack::unchoke_slots_limit, -1);
+        s.set_bool(lt::settings_pack::close_redundant_connections, false);
+        s.set_bool(lt::settings_pack::enable_outgoing_utp, false);
+        s.set_bool(lt::settings_pack::enable_incoming_utp, false);
+        s.set_int(lt::settings_pack::min_announce_interval, 5);
+        s.set_int(lt::settings_pack::alert_mask, 0);
+        return lt::session_params(std::move(s));
+    }
+    explicit Impl(std::filesystem::path d) : dir(std::move(d)), session(params()) {}
+};
+
+SwarmClient::SwarmClient(const std::filesystem::path& save_dir)
+    : impl_(std::make_unique<Impl>(save_dir)) {
+    std::filesystem::create_directories(save_dir);
+}
+
+SwarmClient::~SwarmClient() = default;
+
+bool SwarmClient::add(const std::string& torrent, std::string* error) {
+    lt::error_code ec;
+    auto info = std::make_shared<lt::torrent_info>(torrent, ec, lt::from_span);
+    if (ec) {
+        if (error != nullptr)
+            *error = ec.message();
+        return false;
+    }
+    lt::add_torrent_params p;
+    p.ti = std::move(info);
+    p.save_path = impl_->dir.string();
+    impl_->handle = impl_->session.add_torrent(std::move(p), ec);
+    if (ec && error != nullptr)
+        *error = ec.message();
+    return !ec;
+}
+
+SwarmClientStats SwarmClient::stats() const {
+    SwarmClientStats s;
+    if (!impl_->handle.is_valid()) {
+        return s;
+    }
+    const lt::torrent_status st = impl_->handle.status();
+    s.progress = static_cast<double>(st.progress);
+    s.complete = st.is_seeding || st.is_finished;
+    s.downloaded = st.total_payload_download;
+    s.uploaded = st.total_payload_upload;
+    s.peers = st.num_peers;
+    return s;
+}
+
+bool SwarmClient::wait_complete(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (stats().complete) {
+            return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return stats().complete;
+}
+
+std::filesystem::path SwarmClient::file() const {
+    const auto info = impl_->handle.torrent_file();
+    return info ? impl_->dir / info->files().file_path(lt::file_index_t{0})
+                : std::filesystem::path{};
+}
+
+std::uint16_t SwarmClient::port() const {
+    return impl_->session.listen_port();
+}
+
+std::string libtorrent_info_hash(const std::filesystem::path& file, int piece_size) {
+    lt::file_storage fs;
+    lt::add_files(fs, file.string());
+    lt::create_torrent t(fs, piece_size, lt::create_torrent::v1_only);
+    lt::set_piece_hashes(t, file.parent_path().string());
+    const std::vector<char> buffer = t.generate_buf();
+    const lt::torrent_info info(buffer, lt::from_span);
+    std::ostringstream hex;
+    hex << info.info_hashes().v1;  // sha1_hash prints as hex
+    return hex.str();
+}
+
+}  // namespace alluvium::test

@@ -1,0 +1,44 @@
+// A plain BitTorrent client (libtorrent) for tests and benchmarks: joins one torrent with
+// the metadata the gateway gives, on 127.0.0.1, and downloads it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+namespace alluvium::test {
+
+struct SwarmClientStats {
+    double progress = 0;  // 0..1
+    bool complete = false;
+    std::int64_t downloaded = 0;  // payload bytes received
+    std::int64_t uploaded = 0;    // payload bytes sent to other clients
+    int peers = 0;
+};
+
+class SwarmClient {
+  public:
+    explicit SwarmClient(const std::filesystem::path& save_dir);
+    ~SwarmClient();
+    SwarmClient(const SwarmClient&) = delete;
+    SwarmClient& operator=(const SwarmClient&) = delete;
+
+    // Adds the torrent (bencoded, from the gateway). False if libtorrent refuses it.
+    bool add(const std::string& torrent, std::string* error = nullptr);
+    [[nodiscard]] SwarmClientStats stats() const;
+    bool wait_complete(std::chrono::milliseconds timeout);
+    [[nodiscard]] std::filesystem::path file() const;  // the downloaded file
+    [[nodiscard]] std::uint16_t port() const;
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// The info-hash (40 hex digits) libtorrent's own torrent creator gives a file, with the
+// given piece size, as the only file of a torrent: an independent check of the gateway.
+[[nodiscard]] std::string libtorrent_info_hash(const std::filesystem::path& file, int piece_size);
+
+}  // namespace alluvium::test

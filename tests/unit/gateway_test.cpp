@@ -1,0 +1,338 @@
+// The gateway's pure parts: metainfo, bencoding, announce parsing, the tracker's table,
+// the allow-list policy, sizes, and the SQLite store.
+#include <alluvium/gateway_client.hpp>
+#include <alluvium/url.hpp>
+
+#include "bencode.hpp"
+#include "config.hpp"
+#include "metainfo.hpp"
+#include "policy.hpp"
+#include "store.hpp"
+#include "swarm_client.hpp"
+#include "temp_dir.hpp"
+#include "tracker.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <random>
+
+namespace alluvium::gateway {
+namespace {
+
+std::string random_bytes(std::size_t n, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::string out(n, '\0');
+    for (auto& c : out)
+        c = static_cast<char>(rng() & 0xff);
+    return out;
+}
+
+Metainfo metainfo_of(const std::string& content, std::size_t chunk) {
+    MetainfoBuilder b(content.size());
+    for (std::size_t i = 0; i < content.size(); i += chunk) {
+        EXPECT_TRUE(b.feed(std::string_view(content).substr(i, chunk)));
+    }
+    return b.finish();
+}
+
+TEST(PieceSize, FollowsTheSizeRule) {
+    EXPECT_EQ(piece_size_for(1), 16384u);
+    EXPECT_EQ(piece_size_for(96 * 1024), 16384u);       // a 6 s live segment
+    EXPECT_EQ(piece_size_for(5'000'000), 32768u);       // a 5 MB song
+    EXPECT_EQ(piece_size_for(64ull << 20), 262144u);    // the 64 MiB benchmark item
+    EXPECT_EQ(piece_size_for(100ull << 30), 1048576u);  // capped
+}
+
+TEST(Metainfo, MatchesLibtorrentsOwnTorrentCreator) {
+    test::TempDir dir;
+    for (const std::size_t size : {std::size_t{1}, std::size_t{16384}, std::size_t{3'000'001}}) {
+        const std::string content = random_bytes(size, static_cast<unsigned>(size));
+        const Metainfo m = metainfo_of(content, 65536);
+        ASSERT_FALSE(m.info_hash.empty());
+        // The name in the torrent is the content's SHA-256; give libtorrent the same file.
+        dir.write(m.content_sha256, content);
+        EXPECT_EQ(m.info_hash_hex(), test::libtorrent_info_hash(dir.path() / m.content_sha256,
+                                                                static_cast<int>(m.piece_size)))
+            << "size " << size;
+    }
+}
+
+TEST(Metainfo, IsTheSameWhateverTheChunking) {
+    const std::string content = random_bytes(1'000'003, 7);
+    const Metainfo a = metainfo_of(content, 1);
+    const Metainfo b = metainfo_of(content, 16384);
+    const Metainfo c = metainfo_of(content, content.size());
+    EXPECT_EQ(a.info_hash, b.info_hash);
+    EXPECT_EQ(b.info_hash, c.info_hash);
+    EXPECT_EQ(a.info, c.info);
+}
+
+TEST(Metainfo, RefusesMoreOrFewerBytesThanAnnounced) {
+    MetainfoBuilder more(10);
+    EXPECT_FALSE(more.feed(std::string(11, 'x')));
+    MetainfoBuilder fewer(10);
+    EXPECT_TRUE(fewer.feed(std::string(9, 'x')));
+    EXPECT_TRUE(fewer.finish().info_hash.empty());
+}
+
+TEST(Metainfo, TorrentFileKeepsTheInfoVerbatimAndHasNoUrlList) {
+    const Metainfo m = metainfo_of("hello", 5);
+    const std::string t = m.torrent("http://127.0.0.1:8767/announce");
+    EXPECT_NE(t.find("4:info" + m.info), std::string::npos);
+    EXPECT_EQ(t.find("url-list"), std::string::npos);
+    EXPECT_EQ(t.find("creation date"), std::string::npos);
+}
+
+TEST(Bencode, SortsKeysAndEncodesEveryType) {
+    Bdict d;
+    d.emplace("zeta", 1);
+    d.emplace("alpha", Blist{Bvalue("x"), Bvalue(-3)});
+    EXPECT_EQ(bencode(d), "d5:alphal1:xi-3ee4:zetai1ee");
+}
+
+HttpServerRequest announce_request(const std::string& query,
+                                   const std::string& from = "127.0.0.1") {
+    HttpServerRequest r;
+    r.method = "GET";
+    r.path = "/announce";
+    r.query = query;
+    r.remote_address = from;
+    return r;
+}
+
+const std::string hash20 = std::string(20, '\x11');
+const std::string peer20 = "-AL0100-abcdefghijkl";
+
+std::string query(const std::string& info_hash, const std::string& peer, int port,
+                  const std::string& rest = "") {
+    return "info_hash=" + percent_encode(info_hash) + "&peer_id=" + percent_encode(peer) +
+           "&port=" + std::to_string(port) + "&uploaded=0&downloaded=0&left=100&compact=1" + rest;
+}
+
+TEST(Announce, ParsesAValidRequest) {
+    const auto parsed =
+        parse_announce(announce_request(query(hash20, peer20, 6881, "&event=started&numwant=5")));
+    ASSERT_TRUE(std::holds_alternative<Announce>(parsed)) << std::get<std::string>(parsed);
+    const Announce& a = std::get<Announce>(parsed);
+    EXPECT_EQ(a.info_hash, hash20);
+    EXPECT_EQ(a.port, 6881);
+    EXPECT_EQ(a.left, 100u);
+    EXPECT_EQ(a.event, Announce::Event::started);
+    EXPECT_EQ(a.numwant, 5u);
+    EXPECT_EQ(a.ip, "127.0.0.1");
+}
+
+TEST(Announce, RefusesGarbageWithAReason) {
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"", "info_hash"},
+        {"info_hash=abc&peer_id=" + percent_encode(peer20) + "&port=1", "20 bytes"},
+        {"info_hash=" + percent_encode(hash20) + "&port=1", "peer_id"},
+        {query(hash20, peer20, 0), "port"},
+        {"info_hash=" + percent_encode(hash20) + "&peer_id=" + percent_encode(peer20) +
+             "&port=70000",
+         "port"},
+        {"info_hash=" + percent_encode(hash20) + "&peer_id=" + percent_encode(peer20) + "&port=x",
+         "port"},
+        {query(hash20, peer20, 1, "&event=exploded"), "event"},
+        {"info_hash=" + percent_encode(hash20) + "&peer_id=" + percent_encode(peer20) +
+             "&port=1&left=-1",
+         "left"},
+        {query(hash20, peer20, 1, "&numwant=lots"), "numwant"},
+    };
+    for (const auto& [q, word] : cases) {
+        const auto parsed = parse_announce(announce_request(q));
+        ASSERT_TRUE(std::holds_alternative<std::string>(parsed)) << q;
+        EXPECT_NE(std::get<std::string>(parsed).find(word), std::string::npos)
+            << q << " -> " << std::get<std::string>(parsed);
+    }
+}
+
+TEST(TrackerTable, PeersFindEachOtherAndExpire) {
+    Tracker tracker(TrackerOptions{std::chrono::seconds(30), std::chrono::seconds(10), 200});
+    const auto t0 = Tracker::Clock::now();
+    Announce a = std::get<Announce>(parse_announce(announce_request(query(hash20, peer20, 1111))));
+    // Unknown torrents are refused: this is not an open tracker.
+    EXPECT_EQ(tracker.announce(a, t0).index(), 1u);
+    tracker.add_torrent(hash20);
+    EXPECT_EQ(tracker.announce(a, t0).index(), 0u);
+    Announce b = a;
+    b.port = 2222;
+    b.left = 0;
+    const std::string answer = std::get<0>(tracker.announce(b, t0));
+    // b sees a: compact 127.0.0.1:1111 = 7f 00 00 01 04 57.
+    EXPECT_NE(answer.find(std::string("5:peers6:\x7f\x00\x00\x01\x04\x57", 15)), std::string::npos);
+    EXPECT_NE(answer.find("8:intervali30e"), std::string::npos);
+    EXPECT_EQ(tracker.counts(hash20).seeds, 1u);
+    EXPECT_EQ(tracker.counts(hash20).leechers, 1u);
+    // Much later, only the peer that announced again is listed.
+    const auto later = t0 + std::chrono::seconds(200);
+    const std::string after = std::get<0>(tracker.announce(b, later));
+    EXPECT_NE(after.find("5:peers0:"), std::string::npos) << after;
+    // A stopped peer leaves at once.
+    b.event = Announce::Event::stopped;
+    (void)tracker.announce(b, later);
+    EXPECT_EQ(tracker.counts(hash20).seeds, 0u);
+}
+
+TEST(TrackerTable, TheGatewaysOwnSeedIsListedFromTheStartAndNeverExpires) {
+    Tracker tracker;
+    tracker.add_torrent(hash20, std::pair<std::string, std::uint16_t>{"127.0.0.1", 6881});
+    Announce a = std::get<Announce>(parse_announce(announce_request(query(hash20, peer20, 1111))));
+    const auto much_later = Tracker::Clock::now() + std::chrono::hours(5);
+    const std::string answer = std::get<0>(tracker.announce(a, much_later));
+    // 127.0.0.1:6881 = 7f 00 00 01 1a e1
+    EXPECT_NE(answer.find(std::string("\x7f\x00\x00\x01\x1a\xe1", 6)), std::string::npos);
+    Announce seed_stops = a;
+    seed_stops.port = 6881;
+    seed_stops.event = Announce::Event::stopped;
+    (void)tracker.announce(seed_stops, much_later);
+    EXPECT_EQ(tracker.counts(hash20).seeds, 1u);
+}
+
+TEST(TrackerTable, HandleAnswers400And404WithAFailureReason) {
+    Tracker tracker;
+    const HttpServerResponse bad = tracker.handle(announce_request("info_hash=x"));
+    EXPECT_EQ(bad.status, 400);
+    EXPECT_NE(bad.body.find("14:failure reason"), std::string::npos);
+    const HttpServerResponse unknown = tracker.handle(announce_request(query(hash20, peer20, 1)));
+    EXPECT_EQ(unknown.status, 404);
+}
+
+TEST(Addresses, AreClassified) {
+    const std::vector<std::pair<std::string, AddressClass>> cases = {
+        {"127.0.0.1", AddressClass::loopback},
+        {"10.1.2.3", AddressClass::private_net},
+        {"172.16.0.1", AddressClass::private_net},
+        {"172.32.0.1", AddressClass::global},
+        {"192.168.1.1", AddressClass::private_net},
+        {"100.64.0.1", AddressClass::private_net},
+        {"169.254.169.254", AddressClass::link_local},
+        {"8.8.8.8", AddressClass::global},
+        {"0.0.0.0", AddressClass::reserved},
+        {"224.0.0.1", AddressClass::multicast},
+        {"::1", AddressClass::loopback},
+        {"::", AddressClass::reserved},
+        {"fe80::1", AddressClass::link_local},
+        {"fd00:ec2::254", AddressClass::private_net},
+        {"::ffff:10.0.0.1", AddressClass::private_net},
+        {"2001:db8::1", AddressClass::reserved},
+        {"2a00:1450::1", AddressClass::global},
+        {"not an ip", AddressClass::invalid},
+    };
+    for (const auto& [ip, expected] : cases) {
+        EXPECT_EQ(classify_address(ip), expected) << ip;
+    }
+}
+
+TEST(Policy, AllowsConfiguredOriginsAndPlaylistItemsOnly) {
+    Policy policy(PolicyOptions{{"http://127.0.0.1:8080"}, false, true});
+    const Decision configured = policy.check_media("http://127.0.0.1:8080/a.mp3");
+    EXPECT_TRUE(configured.allowed);
+    EXPECT_TRUE(configured.private_ok);
+    EXPECT_FALSE(policy.check_media("http://127.0.0.1:8081/a.mp3").allowed);
+    EXPECT_FALSE(policy.check_media("file:///etc/passwd").allowed);
+
+    policy.learn_playlist("https://radio.example/s.rss", {"https://cdn.example/b.mp3"}, false);
+    const Decision listed = policy.check_media("https://cdn.example/b.mp3");
+    EXPECT_TRUE(listed.allowed);
+    EXPECT_FALSE(listed.private_ok) << "listener playlists reach public addresses only";
+    EXPECT_FALSE(Policy::address_ok(listed, "127.0.0.1"));
+    EXPECT_FALSE(Policy::address_ok(listed, "169.254.169.254"));
+    EXPECT_TRUE(Policy::address_ok(listed, "93.184.216.34"));
+
+    policy.learn_playlist("https://radio.example/trusted.rss", {"http://10.0.0.5/c.mp3"}, true);
+    EXPECT_TRUE(policy.check_media("http://10.0.0.5/c.mp3").private_ok);
+    EXPECT_EQ(policy.items_of("https://radio.example/trusted.rss").size(), 1u);
+}
+
+TEST(Policy, CanRefuseListenerPlaylists) {
+    Policy policy(PolicyOptions{{}, false, false});
+    EXPECT_FALSE(policy.check_playlist("https://radio.example/s.rss", false).allowed);
+    EXPECT_TRUE(policy.check_playlist("https://radio.example/s.rss", true).allowed);
+}
+
+TEST(Sizes, Parse) {
+    EXPECT_EQ(parse_size("123"), 123u);
+    EXPECT_EQ(parse_size("64k"), 65536u);
+    EXPECT_EQ(parse_size("10G"), 10ull << 30);
+    EXPECT_EQ(parse_size("1.5M"), 1572864u);
+    EXPECT_EQ(parse_size("2GiB"), 2ull << 30);
+    EXPECT_FALSE(parse_size("ten").has_value());
+    EXPECT_FALSE(parse_size("-1G").has_value());
+    EXPECT_FALSE(parse_size("5X").has_value());
+}
+
+TEST(Store, KeepsItemsAcrossReopeningAndOrdersByAccess) {
+    test::TempDir dir;
+    const auto file = dir.path() / "g.sqlite3";
+    std::string error;
+    {
+        auto store = Store::open(file, error);
+        ASSERT_TRUE(store) << error;
+        for (int i = 0; i < 3; ++i) {
+            StoredItem item;
+            item.url = "http://h/" + std::to_string(i);
+            item.meta = metainfo_of(std::to_string(i), 1);
+            item.etag = "\"e" + std::to_string(i) + "\"";
+            item.last_access = 100 + i;
+            store->put(item);
+        }
+        store->touch("http://h/0", 500);
+        store->add_playlist("http://h/s.rss", false, 1);
+        store->add_playlist("http://h/s.rss", true, 2);
+    }
+    auto store = Store::open(file, error);
+    ASSERT_TRUE(store) << error;
+    const auto items = store->by_last_access();
+    ASSERT_EQ(items.size(), 3u);
+    EXPECT_EQ(items[0].url, "http://h/1");
+    EXPECT_EQ(items[2].url, "http://h/0");
+    const auto found = store->find("http://h/2");
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->meta.info_hash, metainfo_of("2", 1).info_hash);
+    EXPECT_EQ(found->etag, "\"e2\"");
+    EXPECT_TRUE(store->content_in_use(found->meta.content_sha256));
+    store->remove("http://h/2");
+    EXPECT_FALSE(store->find("http://h/2"));
+    ASSERT_EQ(store->playlists().size(), 1u);
+    EXPECT_TRUE(store->playlists()[0].second) << "trust only grows";
+}
+
+}  // namespace
+}  // namespace alluvium::gateway
+
+namespace alluvium {
+namespace {
+
+TEST(GatewayAnswerParsing, ReadsReadyPendingAndErrors) {
+    const std::string ready =
+        R"({"state":"ready","size":5,"piece_size":16384,"info_hash":"0123456789abcdef0123456789abcdef01234567",)"
+        R"("content_sha256":"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",)"
+        R"("tracker":"http://127.0.0.1:8767/announce","torrent":"ZDRlMTI=","peers":["127.0.0.1:6881"]})";
+    const GatewayAnswer a = parse_gateway_answer(200, ready, "http://h/a.mp3");
+    ASSERT_EQ(a.state, GatewayState::ready) << a.message;
+    EXPECT_EQ(a.metadata->torrent, "d4e12");
+    EXPECT_EQ(a.metadata->peers.size(), 1u);
+    const GatewayAnswer p = parse_gateway_answer(
+        202, R"({"state":"hashing","received":5,"total":10,"retry_after_ms":200})", "u");
+    EXPECT_EQ(p.state, GatewayState::pending);
+    EXPECT_EQ(p.retry_after, Milliseconds{200});
+    EXPECT_EQ(parse_gateway_answer(403, R"({"error":"no"})", "u").state, GatewayState::refused);
+    EXPECT_EQ(parse_gateway_answer(502, R"({"error":"origin down"})", "u").message, "origin down");
+}
+
+TEST(GatewayAnswerParsing, RefusesMalformedAnswers) {
+    for (const char* body :
+         {"", "[]", "{", R"({"state":"ready"})",
+          R"({"size":5,"piece_size":1000,"info_hash":"x","torrent":"!!"})",
+          R"({"size":5,"piece_size":16384,"info_hash":"0123456789abcdef0123456789abcdef01234567",)"
+          R"("content_sha256":"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",)"
+          R"("tracker":"ftp://x","torrent":"ZDRlMTI="})",
+          R"({"size":-5})"}) {
+        EXPECT_EQ(parse_gateway_answer(200, body, "u").state, GatewayState::failed) << body;
+    }
+}
+
+}  // namespace
+}  // namespace alluvium
