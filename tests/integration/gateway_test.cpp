@@ -323,6 +323,21 @@ TEST_F(Gateway, SeveralClientsDownloadFromTheGatewaySeedAndEachOther) {
     EXPECT_EQ(origin_->count("GET", "/mix.mp3", 200), 1u);
 }
 
+TEST_F(Gateway, ReadsItsSettingsFromAConfigFile) {
+    publish("x.mp3", random_bytes(1000, 13));
+    start_origin();
+    // The shipped example, with the test's origin and cache size added.
+    std::ifstream example(std::string(ALLUVIUM_SOURCE_DIR) + "/packaging/alluvium-gateway.toml");
+    std::string config(std::istreambuf_iterator<char>(example), {});
+    ASSERT_FALSE(config.empty());
+    config += "\ncache-size = \"3M\"\nallow-origin = [\"" + origin_->origin() + "\"]\n";
+    config.replace(config.find("cache-size = \"10G\""), 19, "");
+    dir_.write("gateway.toml", config);
+    start_gateway({"--config", (dir_.path() / "gateway.toml").string()});
+    EXPECT_EQ(gateway_->status()["totals"]["cache_limit"].get<std::uint64_t>(), 3u << 20);
+    EXPECT_EQ(lookup_ready(origin_->url("x.mp3")).state, GatewayState::ready);
+}
+
 TEST_F(Gateway, StatusReportsItemsPeersAndBytes) {
     publish("s.mp3", random_bytes(300'000, 12));
     start_origin();
