@@ -418,7 +418,8 @@ void Gateway::Impl::adopt(const std::string& url, const OriginResult& result) {
     const bool new_content = !store->content_in_use(result.meta.content_sha256);
     evict_to_fit(new_content ? result.meta.size : 0, url);
     const std::int64_t now = unix_now();
-    store->put(StoredItem{url, result.meta, result.etag, result.last_modified, now, now, now});
+    store->put(StoredItem{url, result.meta, result.etag, result.last_modified, now, now, now,
+                          result.layout});
     tracker.add_torrent(result.meta.info_hash, seed_endpoint());
     seeder->seed(result.meta, config.announce_url(), cache_dir(config));
     if (previous && previous->meta.content_sha256 != result.meta.content_sha256 &&

@@ -1,6 +1,8 @@
 #include "origin_fetch.hpp"
 
 #include <alluvium/fetch.hpp>
+#include <alluvium/gateway_client.hpp>
+#include <alluvium/media.hpp>
 
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -176,6 +178,14 @@ OriginResult fetch_from_origin(const OriginFetch& job) {
     if (fs_ec) {
         cleanup();
         return failure(507, "cannot move into the cache: " + fs_ec.message());
+    }
+    // The time -> byte map listeners need to start mid-item on a frame: one more read of
+    // the file, by libavformat.
+    std::error_code media_ec;
+    if (const auto layout = index_media(final_path.string(), media_ec)) {
+        result.layout = media_layout_to_json(*layout);
+    } else {
+        spdlog::debug("{}: no media layout ({})", job.url, media_ec.message());
     }
     result.kind = OriginResult::Kind::fetched;
     result.etag = response.etag;

@@ -33,6 +33,7 @@ struct OriginFetch {
 struct OriginResult {
     enum class Kind { fetched, not_modified, failed } kind = Kind::failed;
     Metainfo meta;
+    std::string layout;  // media layout JSON; "" when the file is not media libavformat reads
     std::string etag;
     std::string last_modified;
     std::uint64_t origin_bytes = 0;  // body bytes the origin sent

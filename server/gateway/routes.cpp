@@ -131,18 +131,24 @@ HttpServerResponse Gateway::Impl::answer_for(const std::string& url, AnswerKind 
             r.body = torrent;
             return r;
         }
-        return json_response(200, json{{"url", url},
-                                       {"state", "ready"},
-                                       {"info_hash", item->meta.info_hash_hex()},
-                                       {"size", item->meta.size},
-                                       {"piece_size", item->meta.piece_size},
-                                       {"content_sha256", item->meta.content_sha256},
-                                       {"tracker", config.announce_url()},
-                                       {"peers", tracker.peers(item->meta.info_hash, 50)},
-                                       {"etag", item->etag},
-                                       {"validated_at", w3c(item->validated_at)},
-                                       {"torrent", base64(torrent)}}
-                                      .dump());
+        json answer{{"url", url},
+                    {"state", "ready"},
+                    {"info_hash", item->meta.info_hash_hex()},
+                    {"size", item->meta.size},
+                    {"piece_size", item->meta.piece_size},
+                    {"content_sha256", item->meta.content_sha256},
+                    {"tracker", config.announce_url()},
+                    {"peers", tracker.peers(item->meta.info_hash, 50)},
+                    {"etag", item->etag},
+                    {"validated_at", w3c(item->validated_at)},
+                    {"torrent", base64(torrent)}};
+        if (const auto seed = seed_endpoint()) {
+            answer["seed"] = seed->first + ":" + std::to_string(seed->second);
+        }
+        if (!item->layout.empty()) {
+            answer["media"] = json::parse(item->layout, nullptr, false);
+        }
+        return json_response(200, answer.dump());
     }
     std::lock_guard lock(mutex);
     if (const auto job = jobs.find(url); job != jobs.end()) {

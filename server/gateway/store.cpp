@@ -21,7 +21,8 @@ CREATE TABLE IF NOT EXISTS items (
     last_modified  TEXT NOT NULL DEFAULT '',
     fetched_at     INTEGER NOT NULL,
     validated_at   INTEGER NOT NULL,
-    last_access    INTEGER NOT NULL
+    last_access    INTEGER NOT NULL,
+    layout         TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS items_by_access ON items (last_access);
 CREATE INDEX IF NOT EXISTS items_by_content ON items (content_sha256);
@@ -34,7 +35,12 @@ CREATE TABLE IF NOT EXISTS playlists (
 
 constexpr const char* item_columns =
     "url, info_hash, size, piece_size, content_sha256, info, etag, last_modified, fetched_at, "
-    "validated_at, last_access";
+    "validated_at, last_access, layout";
+
+// Databases written by earlier versions lack later columns; add them in order.
+constexpr const char* migrations[] = {
+    "ALTER TABLE items ADD COLUMN layout TEXT NOT NULL DEFAULT ''",  // version 1 -> 2
+};
 
 // One prepared statement, finalised on scope exit; errors throw (they mean a broken disk
 // or database, which the caller logs).
@@ -99,6 +105,7 @@ StoredItem read_item(const Statement& s) {
     item.fetched_at = s.integer(8);
     item.validated_at = s.integer(9);
     item.last_access = s.integer(10);
+    item.layout = s.text(11);
     return item;
 }
 
@@ -117,6 +124,7 @@ std::unique_ptr<Store> Store::open(const std::filesystem::path& file, std::strin
     std::unique_ptr<Store> store(new Store(db));
     try {
         store->exec(schema);
+        store->migrate();
     } catch (const std::exception& e) {
         error = e.what();
         return nullptr;
@@ -128,6 +136,22 @@ Store::Store(sqlite3* db) : db_(db) {}
 
 Store::~Store() {
     sqlite3_close(db_);
+}
+
+void Store::migrate() {
+    Statement version(db_, "PRAGMA user_version");
+    version.step();
+    const auto current = version.integer(0);
+    constexpr auto latest = static_cast<std::int64_t>(std::size(migrations)) + 1;
+    if (current == 0) {
+        // A fresh database already has every column.
+        exec(("PRAGMA user_version = " + std::to_string(latest)).c_str());
+        return;
+    }
+    for (auto v = current; v < latest; ++v) {
+        exec(migrations[v - 1]);
+        exec(("PRAGMA user_version = " + std::to_string(v + 1)).c_str());
+    }
 }
 
 void Store::exec(const char* sql) {
@@ -152,7 +176,7 @@ std::optional<StoredItem> Store::find(const std::string& url) {
 void Store::put(const StoredItem& item) {
     std::lock_guard lock(mutex_);
     Statement s(db_, std::string("INSERT OR REPLACE INTO items (") + item_columns +
-                         ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                         ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     s.bind(1, item.url)
         .blob(2, item.meta.info_hash)
         .bind(3, static_cast<std::int64_t>(item.meta.size))
@@ -163,7 +187,8 @@ void Store::put(const StoredItem& item) {
         .bind(8, item.last_modified)
         .bind(9, item.fetched_at)
         .bind(10, item.validated_at)
-        .bind(11, item.last_access);
+        .bind(11, item.last_access)
+        .bind(12, item.layout);
     s.step();
 }
 

@@ -26,6 +26,7 @@ struct StoredItem {
     std::int64_t fetched_at = 0;    // Unix seconds
     std::int64_t validated_at = 0;  // last time the origin confirmed this content
     std::int64_t last_access = 0;   // last time a listener asked (drives eviction)
+    std::string layout;             // media layout JSON (gateway API form), "" if not media
 };
 
 class Store {
@@ -54,6 +55,7 @@ class Store {
   private:
     explicit Store(sqlite3* db);
     void exec(const char* sql);
+    void migrate();
     std::mutex mutex_;
     sqlite3* db_;
 };

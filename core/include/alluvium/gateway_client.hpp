@@ -3,6 +3,7 @@
 #pragma once
 
 #include <alluvium/export.hpp>
+#include <alluvium/media.hpp>
 #include <alluvium/time.hpp>
 
 #include <cstdint>
@@ -22,6 +23,8 @@ struct ALLUVIUM_EXPORT SwarmMetadata {
     std::string tracker_url;
     std::string torrent;             // bencoded metainfo, without a url-list
     std::vector<std::string> peers;  // "ip:port" / "[ip6]:port" the gateway's tracker knows
+    std::string seed;                // "ip:port" of the gateway's own seed, if it says
+    std::optional<MediaLayout> layout;  // how play time maps to bytes, when the gateway could tell
 };
 
 enum class GatewayState {
@@ -41,6 +44,12 @@ struct ALLUVIUM_EXPORT GatewayAnswer {
     long http_status = 0;
     std::string message;  // why, for refused/failed/unreachable
 };
+
+// The gateway API's JSON form of a media layout (an object), and back. The index travels
+// as differences between successive offsets. Parsing checks every field against `size`.
+[[nodiscard]] ALLUVIUM_EXPORT std::string media_layout_to_json(const MediaLayout& layout);
+[[nodiscard]] ALLUVIUM_EXPORT std::optional<MediaLayout> media_layout_from_json(std::string_view json,
+                                                                                std::uint64_t size);
 
 // Parses one answer of GET /v1/swarm. Pure; never throws.
 [[nodiscard]] ALLUVIUM_EXPORT GatewayAnswer parse_gateway_answer(long http_status,

@@ -60,10 +60,48 @@ std::optional<std::string> string_field(const json& j, const char* key) {
 
 std::optional<std::uint64_t> number_field(const json& j, const char* key) {
     const auto it = j.find(key);
-    if (it == j.end() || !it->is_number_unsigned()) {
+    if (it == j.end() || !it->is_number_integer() || it->get<std::int64_t>() < 0) {
         return std::nullopt;
     }
     return it->get<std::uint64_t>();
+}
+
+std::optional<MediaLayout> layout_from(const json& j, std::uint64_t size) {
+    if (!j.is_object())
+        return std::nullopt;
+    MediaLayout l;
+    l.container = string_field(j, "container").value_or("");
+    l.codec = string_field(j, "codec").value_or("");
+    const auto number = [&](const char* key) { return number_field(j, key).value_or(0); };
+    l.sample_rate = static_cast<int>(std::min<std::uint64_t>(number("sample_rate"), 1'000'000));
+    l.channels = static_cast<int>(std::min<std::uint64_t>(number("channels"), 64));
+    l.bit_rate =
+        static_cast<std::int64_t>(std::min<std::uint64_t>(number("bit_rate"), 1'000'000'000));
+    l.duration = Milliseconds{
+        static_cast<std::int64_t>(std::min<std::uint64_t>(number("duration_ms"), 1ull << 40))};
+    l.header_end = number("header_end");
+    l.data_start = number("data_start");
+    l.data_end = number("data_end");
+    l.index_interval = Milliseconds{static_cast<std::int64_t>(
+        std::clamp<std::uint64_t>(number("index_interval_ms"), 1, 3'600'000))};
+    if (l.header_end > size || l.data_start > l.data_end || l.data_end > size ||
+        l.container.size() > 64 || l.codec.size() > 64) {
+        return std::nullopt;
+    }
+    if (const auto index = j.find("index"); index != j.end()) {
+        if (!index->is_array() || index->size() > 10'000'000)
+            return std::nullopt;
+        std::uint64_t offset = 0;
+        for (const auto& delta : *index) {
+            if (!delta.is_number_unsigned())
+                return std::nullopt;
+            offset += delta.get<std::uint64_t>();
+            if (offset > size)
+                return std::nullopt;
+            l.index.push_back(offset);
+        }
+    }
+    return l;
 }
 
 GatewayAnswer parse_ready(long status, const json& j, std::string_view media_url) {
@@ -106,6 +144,12 @@ GatewayAnswer parse_ready(long status, const json& j, std::string_view media_url
             }
         }
     }
+    if (const auto seed = string_field(j, "seed"); seed && seed->size() <= 64) {
+        m.seed = *seed;
+    }
+    if (const auto media = j.find("media"); media != j.end()) {
+        m.layout = layout_from(*media, m.size);  // a malformed layout is dropped, not fatal
+    }
     GatewayAnswer a;
     a.state = GatewayState::ready;
     a.http_status = status;
@@ -114,6 +158,32 @@ GatewayAnswer parse_ready(long status, const json& j, std::string_view media_url
 }
 
 }  // namespace
+
+std::string media_layout_to_json(const MediaLayout& l) {
+    json index = json::array();
+    std::uint64_t previous = 0;
+    for (const std::uint64_t offset : l.index) {
+        index.push_back(offset - std::min(previous, offset));
+        previous = offset;
+    }
+    return json{{"container", l.container},
+                {"codec", l.codec},
+                {"sample_rate", l.sample_rate},
+                {"channels", l.channels},
+                {"bit_rate", l.bit_rate},
+                {"duration_ms", l.duration.count()},
+                {"header_end", l.header_end},
+                {"data_start", l.data_start},
+                {"data_end", l.data_end},
+                {"index_interval_ms", l.index_interval.count()},
+                {"index", index}}
+        .dump();
+}
+
+std::optional<MediaLayout> media_layout_from_json(std::string_view text, std::uint64_t size) {
+    const json j = json::parse(text.begin(), text.end(), nullptr, false);
+    return j.is_discarded() ? std::nullopt : layout_from(j, size);
+}
 
 GatewayAnswer parse_gateway_answer(long http_status, std::string_view body,
                                    std::string_view media_url) {
