@@ -6,6 +6,7 @@
 #include <alluvium/media.hpp>
 #include <alluvium/time.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -21,9 +22,9 @@ struct ALLUVIUM_EXPORT SwarmMetadata {
     std::string info_hash;       // 40 lower-case hex digits (BitTorrent v1)
     std::string content_sha256;  // 64 hex digits
     std::string tracker_url;
-    std::string torrent;             // bencoded metainfo, without a url-list
-    std::vector<std::string> peers;  // "ip:port" / "[ip6]:port" the gateway's tracker knows
-    std::string seed;                // "ip:port" of the gateway's own seed, if it says
+    std::string torrent;                // bencoded metainfo, without a url-list
+    std::vector<std::string> peers;     // "ip:port" / "[ip6]:port" the gateway's tracker knows
+    std::string seed;                   // "ip:port" of the gateway's own seed, if it says
     std::optional<MediaLayout> layout;  // how play time maps to bytes, when the gateway could tell
 };
 
@@ -48,8 +49,8 @@ struct ALLUVIUM_EXPORT GatewayAnswer {
 // The gateway API's JSON form of a media layout (an object), and back. The index travels
 // as differences between successive offsets. Parsing checks every field against `size`.
 [[nodiscard]] ALLUVIUM_EXPORT std::string media_layout_to_json(const MediaLayout& layout);
-[[nodiscard]] ALLUVIUM_EXPORT std::optional<MediaLayout> media_layout_from_json(std::string_view json,
-                                                                                std::uint64_t size);
+[[nodiscard]] ALLUVIUM_EXPORT std::optional<MediaLayout> media_layout_from_json(
+    std::string_view json, std::uint64_t size);
 
 // Parses one answer of GET /v1/swarm. Pure; never throws.
 [[nodiscard]] ALLUVIUM_EXPORT GatewayAnswer parse_gateway_answer(long http_status,
@@ -64,9 +65,11 @@ class ALLUVIUM_EXPORT GatewayClient {
     // Asks for an item's metadata. `playlist_url` names the playlist the item comes from
     // (so the gateway may learn that it is allowed); `wait` lets the gateway hold the
     // answer that long for a fetch in progress. Blocks up to wait + timeout; thread-safe.
+    // `cancel`, when set and true, ends the request within about a second.
     [[nodiscard]] GatewayAnswer lookup(const std::string& media_url,
                                        const std::string& playlist_url = {},
-                                       Milliseconds wait = Milliseconds{0}) const;
+                                       Milliseconds wait = Milliseconds{0},
+                                       const std::atomic<bool>* cancel = nullptr) const;
 
     [[nodiscard]] const std::string& base_url() const noexcept { return base_; }
 

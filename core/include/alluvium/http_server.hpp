@@ -46,8 +46,48 @@ struct ALLUVIUM_EXPORT HttpServerResponse {
         int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
 };
 
-// Answers one request. Call respond() once, from any thread; a responder dropped without
-// answering sends 500. After the server stops, respond() does nothing.
+// A response produced over time: the bytes of the whole response, status line and headers
+// included, pulled by the server whenever the connection can take more. Used for
+// continuous streams (Icecast-style, no Content-Length) and progressive downloads.
+class ALLUVIUM_EXPORT HttpStream {
+  public:
+    enum class Pull {
+        data,  // `out` holds bytes to send
+        wait,  // nothing now: the server waits for resume()
+        end,   // done: the server closes the connection after what was sent
+    };
+    virtual ~HttpStream();
+
+    // Called on a server thread, never twice at once. Appends up to `max` bytes to `out`.
+    // Must not block.
+    virtual Pull pull(std::string& out, std::size_t max) = 0;
+
+    // There may be more to pull: call from any thread (a wake-up is never lost).
+    void resume();
+    // Closes the connection now, even while a write is stuck (a listener that stopped
+    // reading). From any thread.
+    void abort();
+
+    struct Wiring;  // how the server connects to this stream
+
+  protected:
+    HttpStream();
+
+  private:
+    std::shared_ptr<Wiring> wiring_;
+    friend class HttpResponder;
+};
+
+struct ALLUVIUM_EXPORT HttpStreamOptions {
+    // The socket's send buffer (SO_SNDBUF); 0 keeps the system's. A small buffer keeps a
+    // listener that stops reading from hiding megabytes in the kernel.
+    int send_buffer_bytes = 0;
+    // A write that makes no progress for this long closes the connection.
+    Milliseconds write_timeout{60000};
+};
+
+// Answers one request. Call respond() or stream() once, from any thread; a responder
+// dropped without answering sends 500. After the server stops, both do nothing.
 class ALLUVIUM_EXPORT HttpResponder {
   public:
     struct State;
@@ -59,6 +99,7 @@ class ALLUVIUM_EXPORT HttpResponder {
     ~HttpResponder();
 
     void respond(HttpServerResponse response);
+    void stream(std::shared_ptr<HttpStream> body, HttpStreamOptions options = {});
 
   private:
     std::shared_ptr<State> state_;

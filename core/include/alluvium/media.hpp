@@ -48,8 +48,8 @@ struct ALLUVIUM_EXPORT ProbeOptions {
 // needs to start an item mid-way on a frame boundary and to pace it. Built by the gateway
 // (it has the whole file) and handed to listeners with the swarm metadata.
 struct ALLUVIUM_EXPORT MediaLayout {
-    std::string container;     // "mp3", "aac" (ADTS), "ogg", ...
-    std::string codec;         // audio codec: "mp3", "aac", "vorbis", "opus"
+    std::string container;  // "mp3", "aac" (ADTS), "ogg", ...
+    std::string codec;      // audio codec: "mp3", "aac", "vorbis", "opus"
     int sample_rate = 0;
     int channels = 0;
     std::int64_t bit_rate = 0;

@@ -21,6 +21,10 @@ using TimePoint = std::chrono::sys_time<Milliseconds>;
 [[nodiscard]] ALLUVIUM_EXPORT std::optional<TimePoint> parse_w3cdtf(std::string_view text,
                                                                     std::string* why = nullptr);
 
+// HTTP's date format (RFC 9110 IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT"), as in the
+// Date and Last-Modified headers. Nullopt when malformed.
+[[nodiscard]] ALLUVIUM_EXPORT std::optional<TimePoint> parse_http_date(std::string_view text);
+
 // "2026-11-26T20:00:00Z", or "...:00.250Z" when the instant has milliseconds.
 [[nodiscard]] ALLUVIUM_EXPORT std::string format_w3cdtf(TimePoint t);
 

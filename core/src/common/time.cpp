@@ -1,7 +1,9 @@
 #include <alluvium/time.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <iterator>
 
 namespace alluvium {
 namespace {
@@ -147,6 +149,43 @@ std::optional<TimePoint> parse_w3cdtf(std::string_view text, std::string* why) {
     }
     t += hours{hh} + minutes{mi} + seconds{ss} + fraction;
     return t - offset;
+}
+
+std::optional<TimePoint> parse_http_date(std::string_view text) {
+    // "Sun, 06 Nov 1994 08:49:37 GMT": fixed positions.
+    static constexpr std::string_view months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    if (text.size() != 29 || text[3] != ',' || text.substr(26) != "GMT") {
+        return std::nullopt;
+    }
+    Cursor c{text.substr(5)};
+    int day = 0;
+    int year = 0;
+    int hh = 0;
+    int mm = 0;
+    int ss = 0;
+    if (!c.digits(2, day) || !c.accept(' ')) {
+        return std::nullopt;
+    }
+    const std::string_view month = text.substr(8, 3);
+    const auto found = std::find(std::begin(months), std::end(months), month);
+    if (found == std::end(months)) {
+        return std::nullopt;
+    }
+    c.pos += 4;
+    if (!c.digits(4, year) || !c.accept(' ') || !c.digits(2, hh) || !c.accept(':') ||
+        !c.digits(2, mm) || !c.accept(':') || !c.digits(2, ss) || hh > 23 || mm > 59 || ss > 60) {
+        return std::nullopt;
+    }
+    const std::chrono::year_month_day ymd{
+        std::chrono::year{year},
+        std::chrono::month{static_cast<unsigned>(std::distance(std::begin(months), found) + 1)},
+        std::chrono::day{static_cast<unsigned>(day)}};
+    if (!ymd.ok()) {
+        return std::nullopt;
+    }
+    return std::chrono::time_point_cast<Milliseconds>(std::chrono::sys_days{ymd}) + hours{hh} +
+           minutes{mm} + seconds{ss};
 }
 
 std::string format_w3cdtf(TimePoint t) {

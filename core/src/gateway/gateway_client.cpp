@@ -224,7 +224,7 @@ GatewayClient::GatewayClient(std::string base_url, Milliseconds timeout)
 }
 
 GatewayAnswer GatewayClient::lookup(const std::string& media_url, const std::string& playlist_url,
-                                    Milliseconds wait) const {
+                                    Milliseconds wait, const std::atomic<bool>* cancel) const {
     HttpRequest request;
     request.url = base_ + "/v1/swarm?url=" + percent_encode(media_url);
     if (!playlist_url.empty()) {
@@ -236,6 +236,7 @@ GatewayAnswer GatewayClient::lookup(const std::string& media_url, const std::str
     request.max_body_bytes = max_torrent_bytes * 2;
     request.connect_timeout = std::min(timeout_, Milliseconds{5000});
     request.total_timeout = timeout_ + wait;
+    request.cancel = cancel;
     std::error_code ec;
     std::string detail;
     const HttpResponse response = http_request(request, ec, &detail);

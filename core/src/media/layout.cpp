@@ -71,13 +71,14 @@ Milliseconds MediaLayout::time_at(std::uint64_t offset) const {
             return Milliseconds{0};
         }
         const std::uint64_t a = index[static_cast<std::size_t>(k)];
-        const std::uint64_t b =
-            static_cast<std::size_t>(k + 1) < index.size() ? index[static_cast<std::size_t>(k + 1)] : data_end;
+        const std::uint64_t b = static_cast<std::size_t>(k + 1) < index.size()
+                                    ? index[static_cast<std::size_t>(k + 1)]
+                                    : data_end;
         Milliseconds t = index_interval * k;
         if (b > a) {
-            t += Milliseconds{static_cast<std::int64_t>((std::min(offset, b) - a) *
-                                                        static_cast<std::uint64_t>(index_interval.count()) /
-                                                        (b - a))};
+            t += Milliseconds{static_cast<std::int64_t>(
+                (std::min(offset, b) - a) * static_cast<std::uint64_t>(index_interval.count()) /
+                (b - a))};
         }
         return std::min(t, duration);
     }
@@ -86,10 +87,12 @@ Milliseconds MediaLayout::time_at(std::uint64_t offset) const {
     }
     const auto span = data_end - data_start;
     return Milliseconds{static_cast<std::int64_t>((std::min(offset, data_end) - data_start) *
-                                                  static_cast<std::uint64_t>(duration.count()) / span)};
+                                                  static_cast<std::uint64_t>(duration.count()) /
+                                                  span)};
 }
 
-std::optional<MediaLayout> index_media(const std::string& path, std::error_code& ec, std::string* detail) {
+std::optional<MediaLayout> index_media(const std::string& path, std::error_code& ec,
+                                       std::string* detail) {
     // probe_media sets up libavformat's logging and checks the file exists.
     const auto info = probe_media(path, ec, detail, ProbeOptions{false, Milliseconds{15000}});
     if (!info) {
@@ -97,7 +100,8 @@ std::optional<MediaLayout> index_media(const std::string& path, std::error_code&
     }
     const auto fail = [&](std::string why) -> std::optional<MediaLayout> {
         ec = errc::unsupported_media;
-        if (detail != nullptr) *detail = std::move(why);
+        if (detail != nullptr)
+            *detail = std::move(why);
         return std::nullopt;
     };
     AVFormatContext* raw = nullptr;
@@ -135,10 +139,13 @@ std::optional<MediaLayout> index_media(const std::string& path, std::error_code&
                 first = false;
             }
             if (ts != AV_NOPTS_VALUE) {
-                if (first_ts == AV_NOPTS_VALUE) first_ts = ts;
+                if (first_ts == AV_NOPTS_VALUE)
+                    first_ts = ts;
                 const std::int64_t t_ms = av_rescale_q(ts - first_ts, st->time_base, ms);
                 // One index point per interval: the first packet at or after it.
-                while (static_cast<std::int64_t>(layout.index.size()) * layout.index_interval.count() <= t_ms) {
+                while (static_cast<std::int64_t>(layout.index.size()) *
+                           layout.index_interval.count() <=
+                       t_ms) {
                     layout.index.push_back(static_cast<std::uint64_t>(pkt->pos));
                 }
                 last_end_ts = std::max(last_end_ts, ts + std::max<std::int64_t>(pkt->duration, 0));
@@ -159,7 +166,8 @@ std::optional<MediaLayout> index_media(const std::string& path, std::error_code&
         layout.header_end = layout.data_start;
         layout.data_start = 0;
     } else if (last_pos_end > 0) {
-        layout.data_end = std::min<std::uint64_t>(static_cast<std::uint64_t>(last_pos_end), info->size_bytes);
+        layout.data_end =
+            std::min<std::uint64_t>(static_cast<std::uint64_t>(last_pos_end), info->size_bytes);
     }
     if (!layout.index.empty()) {
         layout.index[0] = layout.container == "ogg" ? layout.header_end : layout.data_start;

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
@@ -107,6 +108,15 @@ struct HttpResponder::State {
     std::atomic<bool> answered{false};
 };
 
+// Connects one HttpStream to its session: wake-ups and aborts cross threads through here.
+struct HttpStream::Wiring {
+    std::mutex mutex;
+    std::function<void()> wake;   // set while the session waits; taken by resume()
+    bool pending = false;         // resume() came while nobody waited
+    std::function<void()> close;  // set once the stream is attached
+    bool aborted = false;
+};
+
 namespace {
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -138,6 +148,15 @@ class Session : public std::enable_shared_from_this<Session> {
 
     void close_from_server() {
         net::post(stream_.get_executor(), [self = shared_from_this()] { self->close(); });
+    }
+
+    // From any thread.
+    void answer_stream(std::shared_ptr<HttpStream> body, std::shared_ptr<HttpStream::Wiring> wiring,
+                       HttpStreamOptions options) {
+        net::post(stream_.get_executor(), [self = shared_from_this(), body = std::move(body),
+                                           wiring = std::move(wiring), options]() mutable {
+            self->start_streaming(std::move(body), std::move(wiring), options);
+        });
     }
 
     // From any thread.
@@ -222,6 +241,83 @@ class Session : public std::enable_shared_from_this<Session> {
                           });
     }
 
+    void start_streaming(std::shared_ptr<HttpStream> body,
+                         std::shared_ptr<HttpStream::Wiring> wiring, HttpStreamOptions options) {
+        body_ = std::move(body);
+        wiring_ = std::move(wiring);
+        stream_options_ = options;
+        if (options.send_buffer_bytes > 0) {
+            beast::error_code ignored;
+            stream_.socket().set_option(
+                net::socket_base::send_buffer_size(options.send_buffer_bytes), ignored);
+        }
+        std::weak_ptr<Session> weak = shared_from_this();
+        {
+            std::lock_guard lock(wiring_->mutex);
+            wiring_->close = [weak] {
+                if (auto self = weak.lock()) {
+                    net::post(self->stream_.get_executor(), [self] { self->close(); });
+                }
+            };
+            if (wiring_->aborted) {
+                return close();
+            }
+        }
+        pump();
+    }
+
+    // Pulls from the body and writes; on the session's strand.
+    void pump() {
+        if (closed_) {
+            return finish_stream();
+        }
+        chunk_.clear();
+        const HttpStream::Pull pull = body_->pull(chunk_, 64 * 1024);
+        if (pull == HttpStream::Pull::end && chunk_.empty()) {
+            return close_after_stream();
+        }
+        if (pull == HttpStream::Pull::wait && chunk_.empty()) {
+            std::unique_lock lock(wiring_->mutex);
+            if (wiring_->pending) {
+                wiring_->pending = false;
+                lock.unlock();
+                return net::post(stream_.get_executor(),
+                                 [self = shared_from_this()] { self->pump(); });
+            }
+            // The waker owns the session while it waits (nothing else does then); resume()
+            // or the end of the stream releases it.
+            wiring_->wake = [self = shared_from_this()] {
+                net::post(self->stream_.get_executor(), [self] { self->pump(); });
+            };
+            // Waiting for data is not a stuck write: no timeout meanwhile.
+            stream_.expires_never();
+            return;
+        }
+        const bool last = pull == HttpStream::Pull::end;
+        stream_.expires_after(stream_options_.write_timeout);
+        net::async_write(stream_, net::buffer(chunk_),
+                         [self = shared_from_this(), last](beast::error_code ec, std::size_t) {
+                             if (ec || last) {
+                                 return self->close_after_stream();
+                             }
+                             self->pump();
+                         });
+    }
+
+    void close_after_stream() {
+        close();
+        finish_stream();
+    }
+
+    void finish_stream() {
+        if (wiring_) {
+            std::lock_guard lock(wiring_->mutex);
+            wiring_->wake = nullptr;
+            wiring_->close = nullptr;
+        }
+        body_.reset();  // the stream may hold resources (a listener slot) until released
+    }
+
     void on_write(beast::error_code ec, bool keep_alive) {
         if (ec || !keep_alive) {
             return close();
@@ -229,7 +325,13 @@ class Session : public std::enable_shared_from_this<Session> {
         read();
     }
 
+    // Callers hold a reference to this session (a posted handler or an operation), so
+    // dropping the waker's reference here cannot destroy it mid-call.
     void close() {
+        if (wiring_) {
+            std::lock_guard lock(wiring_->mutex);
+            wiring_->wake = nullptr;
+        }
         if (closed_) {
             return;
         }
@@ -253,6 +355,10 @@ class Session : public std::enable_shared_from_this<Session> {
     bool keep_alive_ = false;
     bool head_ = false;
     bool closed_ = false;
+    std::shared_ptr<HttpStream> body_;
+    std::shared_ptr<HttpStream::Wiring> wiring_;
+    HttpStreamOptions stream_options_;
+    std::string chunk_;
     unsigned version_ = 11;
 };
 
@@ -265,6 +371,43 @@ HttpResponder& HttpResponder::operator=(HttpResponder&&) noexcept = default;
 HttpResponder::~HttpResponder() {
     if (state_ && !state_->answered.exchange(true)) {
         state_->session->answer(HttpServerResponse::text(500, "no answer\n"));
+    }
+}
+
+HttpStream::HttpStream() : wiring_(std::make_shared<Wiring>()) {}
+HttpStream::~HttpStream() = default;
+
+void HttpStream::resume() {
+    std::function<void()> wake;
+    {
+        std::lock_guard lock(wiring_->mutex);
+        if (wiring_->wake) {
+            wake = std::move(wiring_->wake);
+            wiring_->wake = nullptr;
+        } else {
+            wiring_->pending = true;
+        }
+    }
+    if (wake)
+        wake();
+}
+
+void HttpStream::abort() {
+    std::function<void()> close;
+    {
+        std::lock_guard lock(wiring_->mutex);
+        wiring_->aborted = true;
+        close = wiring_->close;
+    }
+    if (close)
+        close();
+}
+
+void HttpResponder::stream(std::shared_ptr<HttpStream> body, HttpStreamOptions options) {
+    if (state_ && !state_->answered.exchange(true)) {
+        auto wiring = body->wiring_;
+        state_->session->answer_stream(std::move(body), std::move(wiring), options);
+        state_.reset();
     }
 }
 

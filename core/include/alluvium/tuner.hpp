@@ -1,0 +1,135 @@
+// The Tuner: tune to a station and get a local Icecast-compatible stream of it.
+//
+//   alluvium::Tuner tuner(options);
+//   std::string url = tuner.tune("https://radio.example/station.rss", ec);
+//   // any player can now open `url` (http://127.0.0.1:8000/stream)
+//
+// The Tuner reads the playlist (and re-reads it as the station says), follows its
+// schedule, fetches each item from the swarm (peers first, the gateway's seed, the origin
+// only for bytes no peer has in time) and serves the stream on 127.0.0.1. It owns its
+// threads; every public call is thread-safe. Events reach the caller through a bounded
+// queue: set_notify() is called (on a Tuner thread) when events are waiting, and must not
+// block or call back into the Tuner; take_events() drains the queue from any thread.
+#pragma once
+
+#include <alluvium/export.hpp>
+#include <alluvium/schedule.hpp>
+#include <alluvium/time.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace alluvium {
+
+struct ALLUVIUM_EXPORT TunerOptions {
+    // Gateways that give swarm metadata, tried in order (failover).
+    std::vector<std::string> gateways = {"http://127.0.0.1:8767"};
+    // Media, metadata and resume data; default $XDG_CACHE_HOME/alluvium or ~/.cache/alluvium.
+    std::filesystem::path cache_dir;
+    std::uint64_t cache_size = 2ull << 30;
+    // Where the local stream listens; port 0 picks a free one.
+    std::string stream_address = "127.0.0.1";
+    std::uint16_t stream_port = 8000;
+    // BitTorrent listen interfaces (libtorrent syntax).
+    std::string bt_listen = "0.0.0.0:6881";
+    // How far ahead of the schedule the stream is produced (at least; more for low bit
+    // rates so that a new player gets a 64 KB burst).
+    Milliseconds lead{4000};
+    // A player this far behind the schedule is dropped.
+    Milliseconds max_listener_lag{10000};
+    // Correct the local clock by the playlist server's Date header.
+    bool correct_clock = true;
+    // The clock; default the system's. Tests pass their own.
+    std::function<TimePoint()> clock;
+};
+
+struct ALLUVIUM_EXPORT ItemSummary {
+    std::size_t index = 0;  // in the playlist
+    std::string title;
+    std::string media_url;
+    std::string mime_type;
+    TimePoint start;
+    TimePoint end;
+};
+
+struct ALLUVIUM_EXPORT TunerStatus {
+    bool tuned = false;
+    std::string station;       // title
+    std::string playlist;      // file or URL
+    std::string stream_url;    // http://127.0.0.1:8000/stream
+    std::string content_type;  // of the stream, once known
+    AirState state = AirState::empty;
+    std::optional<ItemSummary> now;
+    Milliseconds offset{0};  // into `now`
+    std::vector<ItemSummary> next;
+    Milliseconds buffer{0};  // how far the stream is produced ahead of the schedule
+    std::uint64_t stalls = 0;
+    Milliseconds stalled{0};
+    std::uint64_t bytes_from_peers = 0;
+    std::uint64_t bytes_from_gateway = 0;
+    std::uint64_t bytes_from_origin = 0;
+    std::uint64_t bytes_uploaded = 0;
+    int peers = 0;
+    std::int64_t download_rate = 0;  // bytes/s
+    std::int64_t upload_rate = 0;
+    std::size_t listeners = 0;  // players on the local stream
+    std::uint64_t listeners_dropped = 0;
+    Milliseconds clock_offset{0};  // added to the local clock
+    std::string playlist_error;    // the last re-read's problem, if any
+    std::string warning;
+};
+
+enum class TunerEventKind {
+    tuned,           // the stream is up
+    now_playing,     // an item started (or silence: `item` empty)
+    schedule,        // the playlist changed
+    stall,           // the stream fell behind the schedule
+    recovered,       // ... and caught up
+    playlist_error,  // a re-read failed; the old schedule stays
+    swarm,           // periodic figures (every few seconds)
+};
+
+struct ALLUVIUM_EXPORT TunerEvent {
+    TunerEventKind kind = TunerEventKind::tuned;
+    TimePoint at;
+    std::optional<std::size_t> item;  // now_playing
+    std::string title;
+    std::string message;
+};
+
+[[nodiscard]] ALLUVIUM_EXPORT const char* to_string(TunerEventKind kind);
+
+class ALLUVIUM_EXPORT Tuner {
+  public:
+    explicit Tuner(TunerOptions options = {});
+    ~Tuner();  // stop()s
+    Tuner(const Tuner&) = delete;
+    Tuner& operator=(const Tuner&) = delete;
+
+    // Reads the playlist (a file or an http(s) URL; blocks up to 30 s), starts the local
+    // stream and returns its URL. On failure returns "" and sets `ec` and `detail`.
+    // Tuning again switches station.
+    [[nodiscard]] std::string tune(const std::string& playlist, std::error_code& ec,
+                                   std::string* detail = nullptr);
+    // Stops the stream, the swarm and every thread. Blocks (a few seconds at most).
+    void stop();
+
+    [[nodiscard]] TunerStatus status() const;
+    [[nodiscard]] std::string stream_url() const;
+
+    void set_notify(std::function<void()> notify);
+    [[nodiscard]] std::vector<TunerEvent> take_events();
+
+    struct Impl;
+
+  private:
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace alluvium

@@ -1,0 +1,413 @@
+#include "producer.hpp"
+
+#include "../common/log.hpp"
+
+#include <algorithm>
+
+namespace alluvium::detail {
+
+namespace {
+
+constexpr auto silence_piece = std::chrono::milliseconds(500);
+constexpr std::size_t burst_bytes = 72 * 1024;  // a little over Icecast's 64 KB burst
+
+MediaLayout guess_layout(const alluvium::Item& meta, std::uint64_t size, Milliseconds duration) {
+    MediaLayout l;
+    if (meta.mime_type == "audio/mpeg") {
+        l.container = l.codec = "mp3";
+    } else if (meta.mime_type == "audio/aac" || meta.mime_type == "audio/aacp") {
+        l.container = l.codec = "aac";
+    } else if (meta.mime_type == "audio/ogg" || meta.mime_type == "application/ogg") {
+        l.container = "ogg";
+        l.codec = "vorbis";
+    } else {
+        l.container = meta.mime_type;
+    }
+    l.duration = duration;
+    l.data_end = size;
+    l.sample_rate = 44100;
+    l.channels = 2;
+    l.bit_rate =
+        duration.count() > 0
+            ? static_cast<std::int64_t>(size * 8000 / static_cast<std::uint64_t>(duration.count()))
+            : 128000;
+    return l;
+}
+
+}  // namespace
+
+std::uint64_t byte_rate(const MediaLayout& layout) {
+    if (layout.duration.count() > 0 && layout.data_end > layout.data_start) {
+        return std::max<std::uint64_t>(1000,
+                                       (layout.data_end - layout.data_start) * 1000 /
+                                           static_cast<std::uint64_t>(layout.duration.count()));
+    }
+    return layout.bit_rate > 0 ? static_cast<std::uint64_t>(layout.bit_rate / 8) : 16000;
+}
+
+Producer::Producer(SwarmEngine& engine, Broadcast& broadcast, std::function<TimePoint()> clock,
+                   ProducerOptions options)
+    : engine_(engine), broadcast_(broadcast), clock_(std::move(clock)), options_(options) {
+    thread_ = std::thread([this] { run(); });
+}
+
+Producer::~Producer() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+}
+
+void Producer::set_program(std::shared_ptr<const Program> program) {
+    {
+        std::lock_guard lock(mutex_);
+        program_ = std::move(program);
+        woken_ = true;
+    }
+    cv_.notify_all();
+}
+
+std::shared_ptr<const Program> Producer::program() const {
+    std::lock_guard lock(mutex_);
+    return program_;
+}
+
+void Producer::wake() {
+    {
+        std::lock_guard lock(mutex_);
+        woken_ = true;
+    }
+    cv_.notify_all();
+}
+
+ProducerStatus Producer::status() const {
+    std::lock_guard lock(mutex_);
+    return status_;
+}
+
+std::shared_ptr<Item> Producer::item(std::size_t index) {
+    const auto program = this->program();
+    if (!program || index >= program->playlist.items.size()) {
+        return nullptr;
+    }
+    return open(*program, index);
+}
+
+std::shared_ptr<Item> Producer::open(const Program& program, std::size_t index) {
+    const alluvium::Item& entry = program.playlist.items[index];
+    {
+        std::lock_guard lock(mutex_);
+        if (auto found = open_.find(entry.media_url); found != open_.end()) {
+            return found->second;
+        }
+    }
+    ItemRequest request;
+    request.media_url = entry.media_url;
+    request.playlist_url = program.playlist_url;
+    request.size = entry.length_bytes;
+    request.duration = entry.duration.value_or(Milliseconds{0});
+    auto item = engine_.open(request);
+    std::lock_guard lock(mutex_);
+    open_[entry.media_url] = item;
+    return item;
+}
+
+MediaLayout Producer::layout_for(const Program& program, std::size_t index,
+                                 const std::shared_ptr<Item>& item) const {
+    if (auto known = item->layout()) {
+        return *known;
+    }
+    const alluvium::Item& entry = program.playlist.items[index];
+    return guess_layout(entry, item->size(), entry.duration.value_or(Milliseconds{0}));
+}
+
+void Producer::choose_format(const MediaLayout& layout) {
+    if (params_.format != StreamFormat::none) {
+        return;
+    }
+    const StreamFormat f = stream_format_of(layout.container, layout.codec);
+    if (f == StreamFormat::none) {
+        return;
+    }
+    params_ = AudioParams{f, layout.codec, layout.sample_rate, layout.channels, layout.bit_rate};
+    broadcast_.set_format(f);
+    silence_block_ = encode_silence(params_, silence_piece);
+    silence_length_ = silence_piece;
+    log().info("stream: {} ({} Hz, {} channels)", content_type_of(f), layout.sample_rate,
+               layout.channels);
+    std::lock_guard lock(mutex_);
+    status_.format = f;
+}
+
+void Producer::run() {
+    while (true) {
+        {
+            std::unique_lock lock(mutex_);
+            cv_.wait_for(lock, std::chrono::milliseconds(100),
+                         [this] { return stopping_ || woken_; });
+            if (stopping_)
+                return;
+            woken_ = false;
+        }
+        try {
+            step(clock_());
+        } catch (const std::exception& e) {
+            log().error("stream: {}", e.what());
+        }
+    }
+}
+
+void Producer::prefetch(const Program& program, const OnAir& air, TimePoint now) {
+    std::size_t n = 0;
+    for (const Slot& next : air.next) {
+        if (n++ >= options_.prefetch)
+            break;
+        auto item = open(program, next.item);
+        const MediaLayout layout = layout_for(program, next.item, item);
+        const auto starts_in = std::chrono::duration_cast<Milliseconds>(next.start - now);
+        item->need(layout.container == "ogg" ? 0 : layout.data_start, byte_rate(layout),
+                   std::max(starts_in, Milliseconds{0}));
+    }
+}
+
+bool Producer::enter(const Program& program, const Slot& slot, TimePoint now) {
+    Cursor c;
+    c.active = true;
+    c.slot = slot;
+    c.item = open(program, slot.item);
+    c.layout = layout_for(program, slot.item, c.item);
+    c.title = program.playlist.items[slot.item].display_title();
+    c.format = stream_format_of(c.layout.container, c.layout.codec);
+    choose_format(c.layout);
+    c.exact = !c.layout.index.empty();
+    const auto offset = std::max(Milliseconds{0}, cursor_time_ - slot.start);
+    if (c.exact && offset.count() > 0) {
+        // Start on the index point at or before the offset: a frame start, exactly.
+        const auto k = std::min<std::size_t>(
+            static_cast<std::size_t>(offset / c.layout.index_interval), c.layout.index.size() - 1);
+        c.byte = c.layout.index[k];
+        cursor_time_ = slot.start + c.layout.index_interval * static_cast<std::int64_t>(k);
+    } else {
+        c.byte = offset.count() > 0 ? c.layout.byte_at(offset)
+                                    : (c.layout.container == "ogg" ? 0 : c.layout.data_start);
+    }
+    c.end =
+        slot.length() >= c.layout.duration ? c.layout.data_end : c.layout.byte_at(slot.length());
+    if (c.format == StreamFormat::ogg && c.byte > 0) {
+        c.item->need_header(c.layout.header_end > 0 ? c.layout.header_end : 64 * 1024);
+    }
+    c.item->need(c.byte, byte_rate(c.layout));
+    cursor_ = std::move(c);
+    log().debug("stream: {} from {} (byte {})", cursor_.title, format_duration(offset),
+                cursor_.byte);
+    (void)now;
+    return true;
+}
+
+// Appends what is due of the current airing; false when the bytes are not here yet.
+bool Producer::play(TimePoint now, TimePoint target) {
+    Cursor& c = cursor_;
+    if (c.format == StreamFormat::none || c.format != params_.format) {
+        // This item cannot follow the stream's format byte for byte: silence in its place.
+        {
+            std::lock_guard lock(mutex_);
+            status_.warning = c.title + " (" + c.layout.container + ") cannot go on this " +
+                              content_type_of(params_.format) + " stream; play it at /items/" +
+                              std::to_string(c.slot.item);
+        }
+        silence(std::min(target, c.slot.end), c.title, now);
+        if (cursor_time_ >= c.slot.end)
+            c.active = false;
+        return true;
+    }
+    if (c.byte >= c.end) {
+        cursor_time_ = std::max(cursor_time_, c.slot.end);
+        c.active = false;
+        return true;
+    }
+    // Headers first when starting an Ogg item mid-way.
+    if (c.first && c.format == StreamFormat::ogg && c.byte > 0 && !c.headers) {
+        std::string head(c.layout.header_end > 0 ? c.layout.header_end : 64 * 1024, '\0');
+        std::size_t got = 0;
+        while (got < head.size()) {
+            const std::size_t n = c.item->read(got, head.data() + got, head.size() - got);
+            if (n == 0)
+                break;
+            got += n;
+        }
+        head.resize(got);
+        const auto end = c.layout.header_end > 0 ? std::optional<std::size_t>(c.layout.header_end)
+                                                 : ogg_header_end(head);
+        if (!end || got < *end) {
+            return false;  // the header pages are not here yet
+        }
+        head.resize(*end);
+        c.headers = std::make_shared<const std::string>(std::move(head));
+    }
+    const auto due = target - c.slot.start;
+    const std::uint64_t want = std::min(c.end, c.layout.byte_at(due) + 1);
+    if (want <= c.byte) {
+        return true;
+    }
+    std::string data(static_cast<std::size_t>(want - c.byte), '\0');
+    std::size_t got = 0;
+    while (got < data.size()) {
+        const std::size_t n = c.item->read(c.byte + got, data.data() + got, data.size() - got);
+        if (n == 0)
+            break;
+        got += n;
+    }
+    data.resize(got);
+    if (got == 0) {
+        return false;
+    }
+    if (c.format == StreamFormat::ogg && c.byte == 0 && !c.headers) {
+        // Played from its first byte: keep the header pages for listeners joining later.
+        const auto end = c.layout.header_end > 0 ? std::optional<std::size_t>(c.layout.header_end)
+                                                 : ogg_header_end(data);
+        if (end && *end <= data.size()) {
+            c.headers = std::make_shared<const std::string>(data.substr(0, *end));
+        }
+    }
+    std::size_t skip = 0;
+    if (c.first && !c.exact && c.byte > c.layout.data_start &&
+        !(c.format == StreamFormat::ogg && c.byte <= c.layout.header_end)) {
+        // An estimated start offset: begin at the first real frame.
+        const auto frame = find_frame(c.format, data);
+        if (!frame) {
+            return data.size() < 64 * 1024 ? false : (c.byte += data.size(), true);
+        }
+        skip = *frame;
+    }
+    Chunk chunk;
+    chunk.play_at = c.slot.start + c.layout.time_at(c.byte + skip);
+    chunk.length = c.layout.time_at(c.byte + got) - c.layout.time_at(c.byte + skip);
+    chunk.title = c.title;
+    chunk.item = static_cast<int>(c.slot.item);
+    chunk.headers = c.format == StreamFormat::ogg ? c.headers : nullptr;
+    chunk.starts_item = c.byte + skip == (c.format == StreamFormat::ogg ? 0 : c.layout.data_start);
+    const std::string_view body = std::string_view(data).substr(skip);
+    if (c.first && c.headers && !chunk.starts_item) {
+        chunk.bytes = *c.headers;
+        chunk.bytes.append(body);
+        chunk.sync = 0;
+        chunk.starts_item = true;  // a joiner here gets the headers from the bytes themselves
+    } else {
+        chunk.bytes.assign(body);
+        const bool aligned =
+            c.first ||
+            (c.exact && std::binary_search(c.layout.index.begin(), c.layout.index.end(), c.byte));
+        const auto frame =
+            aligned ? std::optional<std::size_t>(0) : find_frame(c.format, chunk.bytes);
+        chunk.sync = frame ? *frame : std::string::npos;
+    }
+    if (chunk.length <= Milliseconds{0}) {
+        chunk.length = Milliseconds{1};
+    }
+    c.first = false;
+    c.byte += got;
+    cursor_time_ = chunk.play_at + chunk.length;
+    broadcast_.append(std::move(chunk), now);
+    c.item->need(c.byte, byte_rate(c.layout));
+    return true;
+}
+
+void Producer::silence(TimePoint until, const std::string& title, TimePoint now) {
+    if (params_.format == StreamFormat::none || silence_block_.empty()) {
+        cursor_time_ = until;  // nothing to fill with yet: listeners wait
+        return;
+    }
+    while (cursor_time_ < until) {
+        Chunk chunk;
+        chunk.bytes = silence_block_;
+        chunk.play_at = cursor_time_;
+        chunk.length = silence_length_;
+        chunk.sync = 0;
+        chunk.starts_item = true;
+        chunk.title = title;
+        cursor_time_ += silence_length_;
+        broadcast_.append(std::move(chunk), now);
+    }
+}
+
+void Producer::track_stall(TimePoint now) {
+    const TimePoint head = cursor_time_;
+    const bool behind = started_ && head + std::chrono::milliseconds(100) < now;
+    std::lock_guard lock(mutex_);
+    status_.buffer = std::chrono::duration_cast<Milliseconds>(head - now);
+    if (behind && !status_.stalled_now) {
+        status_.stalled_now = true;
+        ++status_.stalls;
+        stall_began_ = now;
+        log().warn("stream: stalled: {} behind the schedule", format_duration(now - head));
+    } else if (!behind && status_.stalled_now) {
+        status_.stalled_now = false;
+        status_.stalled += std::chrono::duration_cast<Milliseconds>(now - stall_began_);
+    }
+}
+
+void Producer::step(TimePoint now) {
+    const auto program = this->program();
+    if (!program) {
+        return;
+    }
+    if (!started_ || cursor_time_ + options_.resync < now) {
+        if (started_) {
+            log().warn("stream: {} behind; back onto the schedule",
+                       format_duration(now - cursor_time_));
+        }
+        cursor_time_ = now;
+        cursor_.active = false;
+        started_ = true;
+    }
+    // At least `lead` ahead, and enough for Icecast's 64 KB burst at low bit rates.
+    Milliseconds lead = options_.lead;
+    if (cursor_.active) {
+        lead = std::max(lead, Milliseconds{static_cast<std::int64_t>(burst_bytes * 1000 /
+                                                                     byte_rate(cursor_.layout))});
+        lead = std::min(lead, Milliseconds{15000});
+    }
+    const TimePoint target = now + lead;
+    for (int guard = 0; guard < 64 && cursor_time_ < target; ++guard) {
+        const OnAir air = program->schedule.at(cursor_time_, options_.prefetch);
+        if (air.state == AirState::playing) {
+            if (!cursor_.active || cursor_.slot.item != air.current->item ||
+                cursor_.slot.start != air.current->start) {
+                enter(*program, *air.current, now);
+                prefetch(*program, air, now);
+            }
+            if (!play(now, target)) {
+                break;  // waiting for bytes
+            }
+        } else {
+            cursor_.active = false;
+            const TimePoint next =
+                air.next.empty() ? target : std::min(target, air.next.front().start);
+            if (air.state == AirState::gap || air.state == AirState::before_start) {
+                prefetch(*program, air, now);
+            }
+            silence(next, air.state == AirState::gap ? "" : program->playlist.title, now);
+            if (params_.format == StreamFormat::none)
+                break;
+        }
+    }
+    track_stall(now);
+    const OnAir here = program->schedule.at(now, 3);
+    std::lock_guard lock(mutex_);
+    status_.air = here;
+    status_.title = here.current ? program->playlist.items[here.current->item].display_title() : "";
+    // Items no longer near the schedule are let go (the engine keeps seeding what it has).
+    for (auto it = open_.begin(); it != open_.end();) {
+        bool wanted = cursor_.active && cursor_.item && cursor_.item->media_url() == it->first;
+        for (const Slot& s : here.next) {
+            wanted = wanted || program->playlist.items[s.item].media_url == it->first;
+        }
+        if (here.current)
+            wanted = wanted || program->playlist.items[here.current->item].media_url == it->first;
+        it = wanted ? std::next(it) : open_.erase(it);
+    }
+}
+
+}  // namespace alluvium::detail

@@ -1,0 +1,117 @@
+// The producer: turns the schedule into the station's stream. It follows the playlist's
+// schedule on the (corrected) clock, opens each item in the swarm ahead of its time, maps
+// play time to bytes with the item's layout, fills gaps with silence, and keeps the
+// broadcast `lead` ahead of the schedule. Private to the core; one thread of its own.
+#pragma once
+
+#include <alluvium/playlist.hpp>
+#include <alluvium/schedule.hpp>
+
+#include "../swarm/engine.hpp"
+#include "broadcast.hpp"
+#include "silence.hpp"
+
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace alluvium::detail {
+
+struct Program {
+    Playlist playlist;
+    Schedule schedule;
+    std::string playlist_url;  // for the gateway's allow-list; empty for local files
+};
+
+struct ProducerOptions {
+    Milliseconds lead{4000};    // at least; more for low bit rates (a 64 KB burst)
+    std::size_t prefetch = 2;   // following items opened ahead of their time
+    Milliseconds resync{5000};  // a head this far behind jumps back onto the schedule
+};
+
+struct ProducerStatus {
+    OnAir air;                 // at now
+    std::string title;         // what the stream carries now
+    Milliseconds buffer{0};    // head - now
+    std::uint64_t stalls = 0;  // times the head fell behind the schedule
+    Milliseconds stalled{0};   // total time behind
+    bool stalled_now = false;
+    StreamFormat format = StreamFormat::none;
+    std::string warning;  // e.g. an item that cannot go on this stream
+};
+
+class Producer {
+  public:
+    Producer(SwarmEngine& engine, Broadcast& broadcast, std::function<TimePoint()> clock,
+             ProducerOptions options);
+    ~Producer();  // stops the thread
+    Producer(const Producer&) = delete;
+    Producer& operator=(const Producer&) = delete;
+
+    void set_program(std::shared_ptr<const Program> program);
+    void wake();  // new bytes may be readable
+    [[nodiscard]] ProducerStatus status() const;
+    // The swarm item for a playlist index, opening it if needed (for /items/<n>).
+    [[nodiscard]] std::shared_ptr<Item> item(std::size_t index);
+    [[nodiscard]] std::shared_ptr<const Program> program() const;
+
+  private:
+    struct Cursor {
+        bool active = false;
+        Slot slot;
+        std::shared_ptr<Item> item;
+        MediaLayout layout;
+        std::uint64_t byte = 0;  // next item byte to append
+        std::uint64_t end = 0;   // item byte where this airing ends
+        bool first = true;       // the next chunk is the first of this airing
+        bool exact = false;      // layout is indexed: index points are frame starts
+        std::shared_ptr<const std::string> headers;
+        std::string title;
+        StreamFormat format = StreamFormat::none;
+    };
+
+    void run();
+    void step(TimePoint now);
+    bool enter(const Program& program, const Slot& slot, TimePoint now);
+    bool play(TimePoint now, TimePoint target);
+    void silence(TimePoint until, const std::string& title, TimePoint now);
+    void prefetch(const Program& program, const OnAir& air, TimePoint now);
+    std::shared_ptr<Item> open(const Program& program, std::size_t index);
+    MediaLayout layout_for(const Program& program, std::size_t index,
+                           const std::shared_ptr<Item>& item) const;
+    void choose_format(const MediaLayout& layout);
+    void track_stall(TimePoint now);
+
+    SwarmEngine& engine_;
+    Broadcast& broadcast_;
+    std::function<TimePoint()> clock_;
+    ProducerOptions options_;
+
+    mutable std::mutex mutex_;
+    std::condition_variable cv_;
+    bool stopping_ = false;
+    bool woken_ = false;
+    std::shared_ptr<const Program> program_;
+    std::map<std::string, std::shared_ptr<Item>> open_;  // by media URL
+
+    // Producer thread only.
+    Cursor cursor_;
+    TimePoint cursor_time_{};  // schedule time of the next byte to append
+    bool started_ = false;
+    AudioParams params_;
+    std::string silence_block_;
+    Milliseconds silence_length_{0};
+
+    ProducerStatus status_;  // guarded by mutex_
+    TimePoint stall_began_{};
+
+    std::thread thread_;
+};
+
+// Bytes per second of an item, from its layout (or a fallback).
+[[nodiscard]] std::uint64_t byte_rate(const MediaLayout& layout);
+
+}  // namespace alluvium::detail

@@ -1,0 +1,547 @@
+// The swarm engine: one libtorrent session, the items it fetches, their byte sources.
+#include "engine.hpp"
+
+#include <alluvium/fetch.hpp>
+
+#include "../common/log.hpp"
+#include "item_state.hpp"
+
+#include <fcntl.h>
+#include <openssl/sha.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <libtorrent/alert_types.hpp>
+#include <libtorrent/extensions/smart_ban.hpp>
+#include <libtorrent/peer_info.hpp>
+#include <libtorrent/read_resume_data.hpp>
+#include <libtorrent/session.hpp>
+#include <libtorrent/torrent_status.hpp>
+#include <libtorrent/write_resume_data.hpp>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace alluvium::detail {
+
+namespace fs = std::filesystem;
+using Steady = std::chrono::steady_clock;
+
+std::string url_key(const std::string& url) {
+    unsigned char digest[SHA_DIGEST_LENGTH];
+    SHA1(reinterpret_cast<const unsigned char*>(url.data()), url.size(), digest);
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    for (const unsigned char b : digest) {
+        out += hex[b >> 4];
+        out += hex[b & 15];
+    }
+    return out;
+}
+
+namespace {
+
+std::string slurp(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+void write_atomically(const fs::path& p, const std::string& bytes) {
+    const fs::path tmp = p.string() + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        if (!out) {
+            return;
+        }
+    }
+    std::error_code ec;
+    fs::rename(tmp, p, ec);
+}
+
+lt::settings_pack listener_settings(const SwarmOptions& o) {
+    lt::settings_pack s;
+    s.set_str(lt::settings_pack::listen_interfaces, o.listen_interfaces);
+    s.set_str(lt::settings_pack::user_agent, "Alluvium");
+    s.set_int(lt::settings_pack::alert_mask,
+              lt::alert_category::error | lt::alert_category::status | lt::alert_category::storage |
+                  lt::alert_category::piece_progress);
+    s.set_bool(lt::settings_pack::enable_dht, false);
+    s.set_bool(lt::settings_pack::enable_lsd, false);
+    s.set_bool(lt::settings_pack::enable_upnp, false);
+    s.set_bool(lt::settings_pack::enable_natpmp, false);
+    // SWARM-NOTES.md: what mattered on loopback.
+    s.set_bool(lt::settings_pack::allow_multiple_connections_per_ip, true);
+    s.set_int(lt::settings_pack::unchoke_slots_limit, -1);
+    s.set_bool(lt::settings_pack::close_redundant_connections, false);
+    s.set_bool(lt::settings_pack::enable_outgoing_utp, false);
+    s.set_bool(lt::settings_pack::enable_incoming_utp, false);
+    s.set_int(lt::settings_pack::active_limit, -1);
+    s.set_int(lt::settings_pack::active_downloads, -1);
+    s.set_int(lt::settings_pack::active_seeds, -1);
+    // A station's audience changes by the minute; so do its announces.
+    s.set_int(lt::settings_pack::min_announce_interval, 30);
+    s.set_int(lt::settings_pack::stop_tracker_timeout, 1);
+    // Streaming: a request that takes seconds is a stall; ask someone else.
+    s.set_int(lt::settings_pack::piece_timeout, 5);
+    s.set_int(lt::settings_pack::request_timeout, 5);
+    s.set_int(lt::settings_pack::upload_rate_limit, static_cast<int>(o.upload_rate_limit));
+    s.set_int(lt::settings_pack::download_rate_limit, static_cast<int>(o.download_rate_limit));
+    return s;
+}
+
+}  // namespace
+
+struct SwarmEngine::Impl : std::enable_shared_from_this<SwarmEngine::Impl> {
+    explicit Impl(SwarmOptions o) : options(std::move(o)) {}
+
+    SwarmOptions options;
+    std::unique_ptr<lt::session> session;
+    std::thread thread;
+    std::atomic<bool> stopping{false};
+
+    mutable std::mutex mutex;                                       // items, by_hash, wake
+    std::map<std::string, std::shared_ptr<Item::State>> items;      // by media URL
+    std::map<lt::sha1_hash, std::shared_ptr<Item::State>> by_hash;  // joined items
+    std::function<void()> wake;
+    std::atomic<std::uint64_t> origin_total{0};
+
+    fs::path media_dir() const { return options.cache_dir / "media"; }
+    fs::path meta_dir() const { return options.cache_dir / "items"; }
+
+    void notify() {
+        std::function<void()> w;
+        {
+            std::lock_guard lock(mutex);
+            w = wake;
+        }
+        if (w)
+            w();
+    }
+
+    void run();
+    void handle_alert(const lt::alert* a);
+    void tick();
+    void save_all_resume_data();
+    void enforce_cache_size();
+    void join(const std::shared_ptr<Item::State>& item, const SwarmMetadata& meta, bool from_cache);
+    void remember(const std::shared_ptr<Item::State>& item, const SwarmMetadata& meta);
+    std::optional<SwarmMetadata> recall(const std::shared_ptr<Item::State>& item);
+};
+
+// ---- joining, caching ---------------------------------------------------------------
+
+void SwarmEngine::Impl::remember(const std::shared_ptr<Item::State>& item,
+                                 const SwarmMetadata& meta) {
+    std::error_code ec;
+    fs::create_directories(meta_dir(), ec);
+    const std::string key = url_key(item->url);
+    write_atomically(meta_dir() / (key + ".torrent"), meta.torrent);
+    std::string record = "size " + std::to_string(meta.size) + "\nseed " + meta.seed + "\n";
+    write_atomically(meta_dir() / (key + ".item"), record);
+    if (meta.layout) {
+        write_atomically(meta_dir() / (key + ".layout"), media_layout_to_json(*meta.layout));
+    }
+}
+
+std::optional<SwarmMetadata> SwarmEngine::Impl::recall(const std::shared_ptr<Item::State>& item) {
+    const std::string key = url_key(item->url);
+    const fs::path torrent = meta_dir() / (key + ".torrent");
+    std::error_code ec;
+    if (!fs::exists(torrent, ec)) {
+        return std::nullopt;
+    }
+    SwarmMetadata meta;
+    meta.media_url = item->url;
+    meta.torrent = slurp(torrent);
+    std::istringstream record(slurp(meta_dir() / (key + ".item")));
+    std::string word;
+    while (record >> word) {
+        if (word == "size")
+            record >> meta.size;
+        if (word == "seed")
+            record >> meta.seed;
+    }
+    // A playlist that names another size means the origin file changed: ask again.
+    if (meta.size == 0 || (item->size_hint && *item->size_hint != meta.size)) {
+        return std::nullopt;
+    }
+    meta.layout = media_layout_from_json(slurp(meta_dir() / (key + ".layout")), meta.size);
+    fs::last_write_time(torrent, fs::file_time_type::clock::now(), ec);  // recently used
+    return meta;
+}
+
+void SwarmEngine::Impl::join(const std::shared_ptr<Item::State>& item, const SwarmMetadata& meta,
+                             bool from_cache) {
+    lt::error_code ec;
+    auto info = std::make_shared<lt::torrent_info>(meta.torrent, ec, lt::from_span);
+    if (ec || info->num_files() != 1 ||
+        static_cast<std::uint64_t>(info->total_size()) != meta.size) {
+        log().warn("{}: the gateway's metainfo is unusable ({})", item->url,
+                   ec ? ec.message() : "size or file count");
+        return;
+    }
+    lt::add_torrent_params p;
+    const fs::path resume = meta_dir() / (url_key(item->url) + ".resume");
+    if (from_cache && fs::exists(resume)) {
+        const std::string bytes = slurp(resume);
+        p = lt::read_resume_data(bytes, ec);
+        if (ec) {
+            p = lt::add_torrent_params{};
+        }
+    }
+    p.ti = info;
+    p.save_path = media_dir().string();
+    p.flags &= ~lt::torrent_flags::auto_managed;
+    p.flags &= ~lt::torrent_flags::paused;
+    p.flags &= ~lt::torrent_flags::seed_mode;
+    {
+        std::lock_guard lock(item->mutex);
+        if (item->need_set) {
+            // Pieces before the scheduled offset play for nobody: every listener is at the
+            // same point of the same schedule.
+            const auto first = static_cast<int>(item->need_offset /
+                                                static_cast<std::uint64_t>(info->piece_length()));
+            p.piece_priorities.assign(static_cast<std::size_t>(info->num_pieces()),
+                                      lt::default_priority);
+            for (int i = 0; i < first && i < info->num_pieces(); ++i) {
+                p.piece_priorities[static_cast<std::size_t>(i)] = lt::dont_download;
+            }
+        }
+    }
+    if (!meta.seed.empty()) {
+        // The gateway said where its seed is: connect at once, before any announce.
+        const auto colon = meta.seed.rfind(':');
+        lt::error_code aec;
+        const auto address = lt::make_address(meta.seed.substr(0, colon), aec);
+        if (!aec && colon != std::string::npos) {
+            p.peers.emplace_back(
+                address, static_cast<std::uint16_t>(std::stoi(meta.seed.substr(colon + 1))));
+        }
+    }
+    for (const std::string& peer : meta.peers) {
+        const auto colon = peer.rfind(':');
+        lt::error_code aec;
+        std::string host = peer.substr(0, colon);
+        if (host.size() > 2 && host.front() == '[')
+            host = host.substr(1, host.size() - 2);
+        const auto address = lt::make_address(host, aec);
+        if (!aec && colon != std::string::npos) {
+            try {
+                p.peers.emplace_back(address,
+                                     static_cast<std::uint16_t>(std::stoi(peer.substr(colon + 1))));
+            } catch (...) {
+            }
+        }
+    }
+    std::error_code fs_ec;
+    fs::create_directories(media_dir(), fs_ec);
+    lt::torrent_handle handle = session->add_torrent(std::move(p), ec);
+    if (ec) {
+        log().warn("{}: cannot join the swarm: {}", item->url, ec.message());
+        return;
+    }
+    const lt::torrent_status st = handle.status(lt::torrent_handle::query_pieces);
+    {
+        std::lock_guard lock(item->mutex);
+        item->handle = handle;
+        item->piece_size = static_cast<std::uint64_t>(info->piece_length());
+        item->size = meta.size;
+        item->have.assign(static_cast<std::size_t>(info->num_pieces()), false);
+        for (int i = 0; i < st.pieces.size(); ++i) {
+            item->have[static_cast<std::size_t>(i)] = st.pieces.get_bit(lt::piece_index_t{i});
+        }
+        item->file = media_dir() / info->files().file_path(lt::file_index_t{0});
+        item->seed_endpoint = meta.seed;
+        item->swarming_since = Steady::now();
+        if (meta.layout) {
+            item->layout = meta.layout;
+        }
+        item->state = std::all_of(item->have.begin(), item->have.end(), [](bool b) { return b; })
+                          ? ItemState::complete
+                          : ItemState::swarming;
+        item->deadlines_dirty = true;
+    }
+    {
+        std::lock_guard lock(mutex);
+        by_hash[info->info_hashes().v1] = item;
+    }
+    log().info("{}: joined the swarm ({} pieces of {} KiB{})", item->url, info->num_pieces(),
+               info->piece_length() / 1024, from_cache ? ", from the cache" : "");
+    item->cv.notify_all();
+    notify();
+}
+
+// ---- the engine thread ------------------------------------------------------------------
+
+void SwarmEngine::Impl::handle_alert(const lt::alert* a) {
+    const auto item_of = [&](const lt::torrent_handle& h) -> std::shared_ptr<Item::State> {
+        std::lock_guard lock(mutex);
+        const auto found = by_hash.find(h.info_hashes().v1);
+        return found == by_hash.end() ? nullptr : found->second;
+    };
+    if (const auto* pf = lt::alert_cast<lt::piece_finished_alert>(a)) {
+        if (auto item = item_of(pf->handle)) {
+            std::lock_guard lock(item->mutex);
+            const auto i = static_cast<std::size_t>(static_cast<int>(pf->piece_index));
+            if (i < item->have.size()) {
+                item->have[i] = true;
+            }
+        }
+        notify();
+    } else if (const auto* tf = lt::alert_cast<lt::torrent_finished_alert>(a)) {
+        if (auto item = item_of(tf->handle)) {
+            {
+                std::lock_guard lock(item->mutex);
+                item->state = ItemState::complete;
+            }
+            tf->handle.save_resume_data();
+        }
+    } else if (const auto* rd = lt::alert_cast<lt::save_resume_data_alert>(a)) {
+        if (auto item = item_of(rd->handle)) {
+            const std::vector<char> buf = lt::write_resume_data_buf(rd->params);
+            write_atomically(meta_dir() / (url_key(item->url) + ".resume"),
+                             std::string(buf.begin(), buf.end()));
+        }
+    } else if (const auto* hf = lt::alert_cast<lt::hash_failed_alert>(a)) {
+        log().debug("swarm: {}", hf->message());
+    } else if (lt::alert_cast<lt::torrent_error_alert>(a) != nullptr ||
+               lt::alert_cast<lt::file_error_alert>(a) != nullptr ||
+               lt::alert_cast<lt::listen_failed_alert>(a) != nullptr) {
+        log().warn("swarm: {}", a->message());
+    } else {
+        log().trace("swarm: {}", a->message());
+    }
+}
+
+void SwarmEngine::Impl::tick() {
+    std::vector<std::shared_ptr<Item::State>> joined;
+    {
+        std::lock_guard lock(mutex);
+        for (const auto& [hash, item] : by_hash)
+            joined.push_back(item);
+    }
+    for (const auto& item : joined) {
+        item->update_sources();
+        item->apply_deadlines(false);
+    }
+}
+
+void SwarmEngine::Impl::run() {
+    auto last_tick = Steady::now();
+    auto last_cache = Steady::now();
+    while (!stopping) {
+        session->wait_for_alert(std::chrono::milliseconds(100));
+        std::vector<lt::alert*> alerts;
+        session->pop_alerts(&alerts);
+        for (const lt::alert* a : alerts) {
+            handle_alert(a);
+        }
+        const auto now = Steady::now();
+        if (now - last_tick >= std::chrono::milliseconds(500)) {
+            last_tick = now;
+            tick();
+        }
+        if (now - last_cache >= std::chrono::seconds(30)) {
+            last_cache = now;
+            enforce_cache_size();
+        }
+    }
+}
+
+void SwarmEngine::Impl::save_all_resume_data() {
+    std::vector<lt::torrent_handle> handles;
+    {
+        std::lock_guard lock(mutex);
+        for (const auto& [hash, item] : by_hash) {
+            std::lock_guard item_lock(item->mutex);
+            if (item->handle.is_valid())
+                handles.push_back(item->handle);
+        }
+    }
+    for (auto& h : handles) {
+        h.save_resume_data(lt::torrent_handle::only_if_modified);
+    }
+    const auto deadline = Steady::now() + std::chrono::seconds(3);
+    std::size_t answered = 0;
+    while (answered < handles.size() && Steady::now() < deadline) {
+        session->wait_for_alert(std::chrono::milliseconds(100));
+        std::vector<lt::alert*> alerts;
+        session->pop_alerts(&alerts);
+        for (const lt::alert* a : alerts) {
+            if (lt::alert_cast<lt::save_resume_data_alert>(a) != nullptr ||
+                lt::alert_cast<lt::save_resume_data_failed_alert>(a) != nullptr) {
+                ++answered;
+            }
+            handle_alert(a);
+        }
+    }
+}
+
+void SwarmEngine::Impl::enforce_cache_size() {
+    struct Entry {
+        fs::file_time_type used;
+        std::string key;
+        std::uint64_t bytes;
+        fs::path media;
+    };
+    std::vector<Entry> entries;
+    std::uint64_t total = 0;
+    std::error_code ec;
+    std::set<std::string> open_keys;
+    std::map<std::string, std::shared_ptr<Item::State>> by_key;
+    {
+        std::lock_guard lock(mutex);
+        for (const auto& [url, item] : items) {
+            by_key[url_key(url)] = item;
+            if (item->handles > 0)
+                open_keys.insert(url_key(url));
+        }
+    }
+    for (const auto& e : fs::directory_iterator(meta_dir(), ec)) {
+        if (e.path().extension() != ".torrent")
+            continue;
+        lt::error_code lec;
+        const lt::torrent_info info(slurp(e.path()), lec, lt::from_span);
+        if (lec)
+            continue;
+        const fs::path media = media_dir() / info.files().file_path(lt::file_index_t{0});
+        const std::uint64_t bytes = fs::exists(media, ec) ? fs::file_size(media, ec) : 0;
+        total += bytes;
+        entries.push_back(
+            {fs::last_write_time(e.path(), ec), e.path().stem().string(), bytes, media});
+    }
+    if (total <= options.cache_size)
+        return;
+    std::sort(entries.begin(), entries.end(),
+              [](const Entry& a, const Entry& b) { return a.used < b.used; });
+    for (const Entry& e : entries) {
+        if (total <= options.cache_size)
+            break;
+        if (open_keys.count(e.key) > 0)
+            continue;  // playing or about to
+        if (const auto found = by_key.find(e.key); found != by_key.end()) {
+            // Stop seeding it before its file goes.
+            const auto& item = found->second;
+            lt::torrent_handle h;
+            {
+                std::lock_guard lock(item->mutex);
+                h = item->handle;
+                item->handle = lt::torrent_handle{};
+                item->have.clear();
+            }
+            std::lock_guard lock(mutex);
+            if (h.is_valid()) {
+                by_hash.erase(h.info_hashes().v1);
+                session->remove_torrent(h);
+            }
+            items.erase(item->url);
+            item->shutdown();
+        }
+        for (const char* ext : {".torrent", ".item", ".layout", ".resume"}) {
+            fs::remove(meta_dir() / (e.key + ext), ec);
+        }
+        fs::remove(e.media, ec);
+        total -= std::min(total, e.bytes);
+        log().info("cache: evicted {} ({} bytes)", e.media.filename().string(), e.bytes);
+    }
+}
+
+// ---- public surface ----------------------------------------------------------------------
+
+SwarmEngine::SwarmEngine(SwarmOptions options) : impl_(std::make_shared<Impl>(std::move(options))) {
+    std::error_code ec;
+    fs::create_directories(impl_->media_dir(), ec);
+    fs::create_directories(impl_->meta_dir(), ec);
+    lt::session_params params(listener_settings(impl_->options));
+    impl_->session = std::make_unique<lt::session>(std::move(params));
+    // Finds the peer that sent a corrupt piece and bans it (BEP-less, libtorrent's own).
+    impl_->session->add_extension(&lt::create_smart_ban_plugin);
+    impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
+}
+
+SwarmEngine::~SwarmEngine() {
+    std::vector<std::shared_ptr<Item::State>> all;
+    {
+        std::lock_guard lock(impl_->mutex);
+        for (const auto& [url, item] : impl_->items)
+            all.push_back(item);
+    }
+    for (const auto& item : all) {
+        item->shutdown();
+    }
+    impl_->stopping = true;
+    impl_->thread.join();
+    impl_->save_all_resume_data();
+    impl_->session.reset();
+}
+
+void SwarmEngine::set_data_callback(std::function<void()> wake) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->wake = std::move(wake);
+}
+
+std::shared_ptr<Item> SwarmEngine::open(const ItemRequest& request) {
+    std::shared_ptr<Item::State> state;
+    bool created = false;
+    {
+        std::lock_guard lock(impl_->mutex);
+        auto& slot = impl_->items[request.media_url];
+        if (!slot) {
+            slot = std::make_shared<Item::State>(request, impl_->options);
+            created = true;
+        }
+        state = slot;
+    }
+    if (created) {
+        std::weak_ptr<Impl> weak = impl_;
+        state->on_data = [weak] {
+            if (auto e = weak.lock())
+                e->notify();
+        };
+        state->on_origin_bytes = [weak](std::uint64_t n) {
+            if (auto e = weak.lock())
+                e->origin_total += n;
+        };
+        state->join_swarm =
+            [weak, state_weak = std::weak_ptr<Item::State>(state)](const SwarmMetadata& meta) {
+                auto e = weak.lock();
+                auto s = state_weak.lock();
+                if (e && s) {
+                    e->remember(s, meta);
+                    e->join(s, meta, false);
+                }
+            };
+        if (auto cached = impl_->recall(state)) {
+            impl_->join(state, *cached, true);
+        }
+    }
+    return std::make_shared<Item>(state);  // the first handle starts the item's threads
+}
+
+SwarmEngine::Stats SwarmEngine::stats() const {
+    Stats s;
+    std::vector<std::shared_ptr<Item::State>> all;
+    {
+        std::lock_guard lock(impl_->mutex);
+        for (const auto& [url, item] : impl_->items)
+            all.push_back(item);
+    }
+    for (const auto& item : all) {
+        std::lock_guard lock(item->mutex);
+        s.bytes.peers += item->sources.peers;
+        s.bytes.gateway += item->sources.gateway;
+        s.bytes.origin += item->sources.origin;
+        s.bytes.uploaded += item->sources.uploaded;
+        s.peers += item->num_peers;
+        s.download_rate += item->download_rate;
+        s.upload_rate += item->upload_rate;
+    }
+    s.listen_port = impl_->session->listen_port();
+    return s;
+}
+
+}  // namespace alluvium::detail

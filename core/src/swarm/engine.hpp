@@ -1,0 +1,122 @@
+// The swarm engine (private to the core): fetches media items for playback from the
+// swarm (libtorrent behind this header), with the origin as a rescue for bytes no peer has
+// in time. One engine per Tuner.
+//
+// Threads: the engine runs libtorrent's threads plus one thread of its own (alerts,
+// deadlines, statistics) and one per open item (gateway lookups, origin rescue). Every
+// public call is thread-safe and returns quickly; nothing here blocks on the network.
+#pragma once
+
+#include <alluvium/gateway_client.hpp>
+#include <alluvium/media.hpp>
+#include <alluvium/time.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace alluvium::detail {
+
+struct SwarmOptions {
+    std::filesystem::path cache_dir;        // media files, metadata and resume data
+    std::uint64_t cache_size = 2ull << 30;  // bytes of media kept on disk
+    std::vector<std::string> gateways;      // gateway base URLs, tried in order
+    std::string listen_interfaces = "0.0.0.0:6881";
+    std::int64_t upload_rate_limit = 0;  // bytes/s, 0: none
+    std::int64_t download_rate_limit = 0;
+    // Ask the origin for bytes that playback needs within this time and no peer has.
+    Milliseconds rescue_margin{3000};
+    // Deadlines are set for this much playback ahead of the read position.
+    Milliseconds deadline_window{10000};
+};
+
+enum class ItemState {
+    waiting,   // asking the gateway; bytes come from the origin meanwhile
+    swarming,  // joined the swarm
+    complete,  // every piece is here and verified
+    failed,    // neither the gateway nor the origin can provide it
+};
+
+struct ByteSources {
+    std::uint64_t peers = 0;     // payload from other listeners
+    std::uint64_t gateway = 0;   // payload from the gateway's seed
+    std::uint64_t origin = 0;    // bytes fetched from the media URL itself (rescue)
+    std::uint64_t uploaded = 0;  // payload sent to other listeners
+};
+
+struct ItemRequest {
+    std::string media_url;
+    std::string playlist_url;           // for the gateway's allow-list; may be empty
+    std::optional<std::uint64_t> size;  // from the playlist's enclosure, if any
+    Milliseconds duration{0};           // from the playlist
+};
+
+class Item;
+
+class SwarmEngine {
+  public:
+    explicit SwarmEngine(SwarmOptions options);
+    ~SwarmEngine();  // saves resume data, stops every thread
+    SwarmEngine(const SwarmEngine&) = delete;
+    SwarmEngine& operator=(const SwarmEngine&) = delete;
+
+    // Starts getting an item (idempotent per media URL). The handle stays valid while held.
+    [[nodiscard]] std::shared_ptr<Item> open(const ItemRequest& request);
+
+    // Called (on an engine thread) whenever new bytes of any item became readable. Must not
+    // block or call back into the engine.
+    void set_data_callback(std::function<void()> wake);
+
+    struct Stats {
+        ByteSources bytes;               // over every item since start
+        int peers = 0;                   // connections now
+        std::int64_t download_rate = 0;  // payload bytes/s
+        std::int64_t upload_rate = 0;
+        std::uint16_t listen_port = 0;
+    };
+    [[nodiscard]] Stats stats() const;
+
+    struct Impl;
+
+  private:
+    std::shared_ptr<Impl> impl_;
+};
+
+// One media item: what the stream reads. Thread-safe.
+class Item {
+  public:
+    // Copies up to `max` verified bytes at `offset` into `out`; returns how many (0: none
+    // here yet). Never blocks on the network.
+    std::size_t read(std::uint64_t offset, char* out, std::size_t max);
+
+    // Playback will read from `offset` on, at `bytes_per_second`, starting in `starts_in`
+    // (0: now). Sets piece deadlines and lets the rescue path fetch what would be late.
+    void need(std::uint64_t offset, std::uint64_t bytes_per_second,
+              Milliseconds starts_in = Milliseconds{0});
+
+    // Bytes [0, end) are needed now as well (Ogg's header pages before a mid-item start).
+    void need_header(std::uint64_t end);
+
+    [[nodiscard]] ItemState state() const;
+    [[nodiscard]] std::uint64_t size() const;  // 0 while unknown
+    [[nodiscard]] std::optional<MediaLayout> layout() const;
+    [[nodiscard]] ByteSources sources() const;
+    [[nodiscard]] std::string error() const;
+    [[nodiscard]] const std::string& media_url() const;
+
+    struct State;
+    explicit Item(std::shared_ptr<State> state);
+    ~Item();
+    Item(const Item&) = delete;
+    Item& operator=(const Item&) = delete;
+
+  private:
+    std::shared_ptr<State> state_;
+};
+
+}  // namespace alluvium::detail

@@ -1,0 +1,472 @@
+// One media item: gateway lookups, the origin rescue path, reads, deadlines, figures.
+#include <alluvium/fetch.hpp>
+
+#include "../common/log.hpp"
+#include "item_state.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <libtorrent/peer_info.hpp>
+#include <libtorrent/torrent_status.hpp>
+
+namespace alluvium::detail {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// How long a freshly joined swarm gets to deliver before the origin is asked.
+constexpr auto swarm_grace = std::chrono::seconds(2);
+// Without metadata, the origin is read this far ahead of playback.
+constexpr auto origin_lead = std::chrono::seconds(15);
+
+std::uint64_t bytes_for(std::uint64_t rate, Milliseconds d) {
+    return rate * static_cast<std::uint64_t>(std::max<std::int64_t>(d.count(), 0)) / 1000;
+}
+
+// "bytes 100-199/5000" -> 5000
+std::uint64_t total_from_content_range(const std::string& header) {
+    const auto slash = header.rfind('/');
+    if (slash == std::string::npos)
+        return 0;
+    try {
+        return std::stoull(header.substr(slash + 1));
+    } catch (...) {
+        return 0;
+    }
+}
+
+}  // namespace
+
+Item::State::State(const ItemRequest& request, const SwarmOptions& o)
+    : url(request.media_url),
+      playlist(request.playlist_url),
+      size_hint(request.size),
+      duration_hint(request.duration),
+      options(o) {}
+
+Item::State::~State() {
+    shutdown();
+}
+
+void Item::State::start() {
+    std::lock_guard threads(threads_mutex);
+    if (closed || lookup_thread.joinable()) {
+        return;
+    }
+    if (!started) {
+        std::error_code ec;
+        fs::create_directories(options.cache_dir / "rescue", ec);
+        rescue_path = options.cache_dir / "rescue" / (url_key(url) + ".part");
+        fs::remove(rescue_path, ec);  // unverified bytes are not reused across runs
+        std::lock_guard lock(mutex);
+        rescue_fd = ::open(rescue_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        started = true;
+    }
+    stopping = false;
+    lookup_thread = std::thread([this] { lookup_loop(); });
+    rescue_thread = std::thread([this] { rescue_loop(); });
+}
+
+void Item::State::park() {
+    std::lock_guard threads(threads_mutex);
+    stopping = true;
+    cv.notify_all();
+    if (lookup_thread.joinable())
+        lookup_thread.join();
+    if (rescue_thread.joinable())
+        rescue_thread.join();
+}
+
+void Item::State::shutdown() {
+    park();
+    std::lock_guard threads(threads_mutex);
+    if (closed) {
+        return;
+    }
+    closed = true;
+    std::lock_guard lock(mutex);
+    if (fd >= 0)
+        ::close(fd);
+    if (rescue_fd >= 0)
+        ::close(rescue_fd);
+    fd = rescue_fd = -1;
+    std::error_code ec;
+    if (started)
+        fs::remove(rescue_path, ec);
+}
+
+std::uint64_t Item::State::known_size() const {
+    if (size > 0)
+        return size;
+    if (size_hint)
+        return *size_hint;
+    return origin_size;
+}
+
+std::uint64_t Item::State::playback_position(Steady::time_point now) const {
+    const auto elapsed = std::chrono::duration_cast<Milliseconds>(now - need_time) - starts_in;
+    return need_offset + bytes_for(rate, elapsed);
+}
+
+std::uint64_t Item::State::available_end(std::uint64_t offset) const {
+    std::uint64_t end = offset;
+    if (piece_size > 0 && !have.empty()) {
+        auto p = static_cast<std::size_t>(offset / piece_size);
+        while (p < have.size() && have[p])
+            ++p;
+        end = std::max(end, std::min<std::uint64_t>(p * piece_size, size));
+    }
+    return std::max(end, rescued.end_of(offset));
+}
+
+void Item::State::lookup_loop() {
+    std::size_t g = 0;
+    std::size_t failures_in_row = 0;
+    while (!stopping) {
+        {
+            std::lock_guard lock(mutex);
+            if (handle.is_valid())
+                return;  // joined from the cache
+        }
+        if (options.gateways.empty()) {
+            std::unique_lock lock(mutex);
+            cv.wait_for(lock, std::chrono::seconds(30), [this] { return stopping.load(); });
+            continue;
+        }
+        const std::string& base = options.gateways[g % options.gateways.size()];
+        const GatewayAnswer answer =
+            GatewayClient(base).lookup(url, playlist, Milliseconds{2000}, &stopping);
+        if (stopping)
+            return;
+        if (answer.state == GatewayState::ready) {
+            if (join_swarm)
+                join_swarm(*answer.metadata);
+            std::lock_guard lock(mutex);
+            if (handle.is_valid()) {
+                return;
+            }
+            error = "the gateway's metadata could not be used";
+        }
+        if (answer.state == GatewayState::pending) {
+            failures_in_row = 0;
+            continue;  // the gateway already held the answer up to two seconds
+        }
+        ++failures_in_row;
+        if (failures_in_row <= options.gateways.size()) {
+            log().warn("{}: gateway {}: {}; {}", url, base, answer.message,
+                       options.gateways.size() > 1 ? "trying the next gateway"
+                                                   : "playing from the origin");
+        }
+        ++g;  // fail over to the next gateway
+        const auto pause = failures_in_row % options.gateways.size() == 0 ? std::chrono::seconds(5)
+                                                                          : std::chrono::seconds(0);
+        std::unique_lock lock(mutex);
+        cv.wait_for(lock, pause, [this] { return stopping.load(); });
+    }
+}
+
+bool Item::State::fetch_from_origin(std::uint64_t from, std::uint64_t to) {
+    std::uint64_t at = from;
+    std::uint64_t skip = 0;  // a server that ignores Range sends from byte 0
+    HttpRequest request;
+    request.url = url;
+    request.range_from = from;
+    request.max_body_bytes = std::uint64_t{1} << 40;
+    request.total_timeout = std::chrono::seconds(60);
+    request.stall_timeout = std::chrono::seconds(10);
+    request.cancel = &stopping;
+    request.on_head = [&](const HttpResponse& head) {
+        const std::uint64_t total = total_from_content_range(head.header("Content-Range"));
+        std::lock_guard lock(mutex);
+        if (total > 0)
+            origin_size = total;
+        if (head.status == 200) {
+            skip = from;
+            if (origin_size == 0) {
+                try {
+                    origin_size = std::stoull(head.header("Content-Length"));
+                } catch (...) {
+                }
+            }
+        }
+    };
+    request.on_body = [&](std::string_view chunk) {
+        if (skip > 0) {
+            const auto n = std::min<std::uint64_t>(skip, chunk.size());
+            chunk.remove_prefix(static_cast<std::size_t>(n));
+            skip -= n;
+        }
+        if (chunk.empty())
+            return true;
+        const auto wrote = ::pwrite(rescue_fd, chunk.data(), chunk.size(), static_cast<off_t>(at));
+        if (wrote != static_cast<ssize_t>(chunk.size()))
+            return false;
+        {
+            std::lock_guard lock(mutex);
+            rescued.add(at, at + chunk.size());
+            sources.origin += chunk.size();
+        }
+        at += chunk.size();
+        if (on_origin_bytes)
+            on_origin_bytes(chunk.size());
+        if (on_data)
+            on_data();
+        return at < to;  // enough: stop the transfer
+    };
+    std::error_code ec;
+    std::string detail;
+    const HttpResponse response = http_request(request, ec, &detail);
+    if (at > from)
+        return true;  // got something (a stop by us is not a failure)
+    if (ec) {
+        log().warn("{}: origin: {}", url, detail);
+    } else if (response.status != 206 && response.status != 200) {
+        log().warn("{}: origin answered HTTP {}", url, response.status);
+        if (response.status == 404 || response.status == 410 || response.status == 416) {
+            std::lock_guard lock(mutex);
+            if (!handle.is_valid()) {
+                state = ItemState::failed;
+                error = "the origin answered HTTP " + std::to_string(response.status);
+            }
+        }
+    }
+    return false;
+}
+
+void Item::State::rescue_loop() {
+    while (!stopping) {
+        std::unique_lock lock(mutex);
+        cv.wait_for(lock, std::chrono::milliseconds(100), [this] { return stopping.load(); });
+        if (stopping || !need_set || state == ItemState::failed || state == ItemState::complete) {
+            continue;
+        }
+        const auto now = Steady::now();
+        const bool swarm = handle.is_valid();
+        const std::uint64_t pos = playback_position(now);
+        std::uint64_t horizon = pos + bytes_for(rate, swarm ? options.rescue_margin : origin_lead);
+        const std::uint64_t total = known_size();
+        if (total > 0)
+            horizon = std::min(horizon, total);
+        if (swarm && now - swarming_since < swarm_grace) {
+            continue;  // the swarm has only just been joined: let it deliver
+        }
+        // Header bytes first, then the first byte playback needs soon that neither peers
+        // nor the origin gave yet.
+        if (header_need > 0 && available_end(0) < header_need) {
+            const std::uint64_t from = available_end(0);
+            lock.unlock();
+            if (!fetch_from_origin(from, header_need)) {
+                lock.lock();
+                cv.wait_for(lock, std::chrono::seconds(1), [this] { return stopping.load(); });
+            }
+            continue;
+        }
+        std::uint64_t gap = pos;
+        while (gap < horizon) {
+            const std::uint64_t end = available_end(gap);
+            if (end == gap)
+                break;
+            gap = end;
+        }
+        if (gap >= horizon) {
+            continue;
+        }
+        // Without a swarm, read a generous run; with one, only until the swarm has bytes.
+        std::uint64_t until =
+            gap + std::max<std::uint64_t>(64 * 1024, bytes_for(rate, std::chrono::seconds(10)));
+        if (swarm && piece_size > 0) {
+            auto p = static_cast<std::size_t>(gap / piece_size);
+            while (p < have.size() && !have[p] && p * piece_size < horizon)
+                ++p;
+            until = std::min(until, std::max<std::uint64_t>(gap + 1, p * piece_size));
+        }
+        if (total > 0)
+            until = std::min(until, total);
+        lock.unlock();
+        if (!fetch_from_origin(gap, until)) {
+            lock.lock();
+            cv.wait_for(lock, std::chrono::seconds(1), [this] { return stopping.load(); });
+        }
+    }
+}
+
+void Item::State::update_sources() {
+    lt::torrent_handle h;
+    std::string seed;
+    {
+        std::lock_guard lock(mutex);
+        h = handle;
+        seed = seed_endpoint;
+    }
+    if (!h.is_valid())
+        return;
+    std::vector<lt::peer_info> peers;
+    h.get_peer_info(peers);
+    const lt::torrent_status st = h.status({});
+    std::lock_guard lock(mutex);
+    std::map<std::string, std::int64_t> seen;
+    for (const lt::peer_info& p : peers) {
+        std::string endpoint = p.ip.address().to_string() + ":" + std::to_string(p.ip.port());
+        const std::string key = endpoint + "/" + std::string(p.pid.data(), p.pid.size());
+        const std::int64_t before = peer_totals.count(key) > 0 ? peer_totals[key] : 0;
+        const std::int64_t delta = std::max<std::int64_t>(0, p.total_download - before);
+        (endpoint == seed ? sources.gateway : sources.peers) += static_cast<std::uint64_t>(delta);
+        seen[key] = p.total_download;
+    }
+    peer_totals = std::move(seen);
+    sources.uploaded =
+        static_cast<std::uint64_t>(std::max<std::int64_t>(0, st.total_payload_upload));
+    num_peers = st.num_peers;
+    download_rate = st.download_payload_rate;
+    upload_rate = st.upload_payload_rate;
+}
+
+void Item::State::apply_deadlines(bool force) {
+    std::lock_guard lock(mutex);
+    if (!handle.is_valid() || !need_set || piece_size == 0 || rate == 0)
+        return;
+    if (!force && !deadlines_dirty && state == ItemState::complete)
+        return;
+    deadlines_dirty = false;
+    const auto now = Steady::now();
+    const std::uint64_t pos = playback_position(now);
+    const auto first = static_cast<int>(pos / piece_size);
+    // Pieces before the scheduled start were not wanted; playback may go back (a player
+    // reading the item from its start), so want them again.
+    if (first < lowest_wanted_piece) {
+        for (int p = first; p < lowest_wanted_piece; ++p) {
+            handle.piece_priority(lt::piece_index_t{p}, lt::default_priority);
+        }
+        lowest_wanted_piece = first;
+    }
+    const std::uint64_t window = std::max(bytes_for(rate, options.deadline_window), piece_size * 4);
+    const auto last =
+        static_cast<int>(std::min<std::uint64_t>(size - 1, pos + window) / piece_size);
+    const auto lead = std::chrono::duration_cast<Milliseconds>(need_time + starts_in - now);
+    for (int p = first; p <= last && static_cast<std::size_t>(p) < have.size(); ++p) {
+        if (have[static_cast<std::size_t>(p)])
+            continue;
+        const std::uint64_t piece_start = static_cast<std::uint64_t>(p) * piece_size;
+        const auto until = piece_start > pos ? (piece_start - pos) * 1000 / rate : 0;
+        const auto ms = static_cast<int>(std::max<std::int64_t>(
+            0, static_cast<std::int64_t>(until) + std::max<std::int64_t>(lead.count(), 0)));
+        handle.set_piece_deadline(lt::piece_index_t{p}, ms);
+    }
+}
+
+// ---- Item ------------------------------------------------------------------------------
+
+Item::Item(std::shared_ptr<State> state) : state_(std::move(state)) {
+    if (state_->handles++ == 0) {
+        state_->start();
+    }
+}
+
+Item::~Item() {
+    if (--state_->handles == 0) {
+        state_->park();  // nobody plays it: no more lookups or origin reads
+    }
+}
+
+std::size_t Item::read(std::uint64_t offset, char* out, std::size_t max) {
+    int source_fd = -1;
+    std::size_t n = 0;
+    {
+        std::lock_guard lock(state_->mutex);
+        State& s = *state_;
+        if (s.piece_size > 0 && !s.have.empty()) {
+            auto p = static_cast<std::size_t>(offset / s.piece_size);
+            if (p < s.have.size() && s.have[p]) {
+                while (p < s.have.size() && s.have[p] && p * s.piece_size < offset + max)
+                    ++p;
+                n = static_cast<std::size_t>(
+                    std::min<std::uint64_t>({max, std::min(p * s.piece_size, s.size) - offset}));
+                if (s.fd < 0)
+                    s.fd = ::open(s.file.c_str(), O_RDONLY | O_CLOEXEC);
+                source_fd = s.fd;
+            }
+        }
+        if (source_fd < 0) {
+            const std::uint64_t end = s.rescued.end_of(offset);
+            if (end > offset && s.rescue_fd >= 0) {
+                n = static_cast<std::size_t>(std::min<std::uint64_t>(max, end - offset));
+                source_fd = s.rescue_fd;
+            }
+        }
+    }
+    if (source_fd < 0 || n == 0)
+        return 0;
+    const ssize_t got = ::pread(source_fd, out, n, static_cast<off_t>(offset));
+    return got > 0 ? static_cast<std::size_t>(got) : 0;
+}
+
+void Item::need(std::uint64_t offset, std::uint64_t bytes_per_second, Milliseconds starts_in) {
+    {
+        std::lock_guard lock(state_->mutex);
+        State& s = *state_;
+        if (!s.need_set) {
+            s.lowest_wanted_piece = s.piece_size > 0 ? static_cast<int>(offset / s.piece_size) : 0;
+        }
+        s.need_set = true;
+        s.need_offset = offset;
+        s.rate = std::max<std::uint64_t>(bytes_per_second, 1000);
+        s.need_time = State::Steady::now();
+        s.starts_in = starts_in;
+        s.deadlines_dirty = true;
+    }
+    state_->apply_deadlines(true);
+    state_->cv.notify_all();
+}
+
+void Item::need_header(std::uint64_t end) {
+    {
+        std::lock_guard lock(state_->mutex);
+        State& s = *state_;
+        if (end <= s.header_need)
+            return;
+        s.header_need = end;
+        if (s.handle.is_valid() && s.piece_size > 0) {
+            for (std::uint64_t p = 0; p * s.piece_size < end && p < s.have.size(); ++p) {
+                if (s.have[p])
+                    continue;
+                s.handle.piece_priority(lt::piece_index_t{static_cast<int>(p)}, lt::top_priority);
+                s.handle.set_piece_deadline(lt::piece_index_t{static_cast<int>(p)}, 0);
+            }
+        }
+    }
+    state_->cv.notify_all();
+}
+
+ItemState Item::state() const {
+    std::lock_guard lock(state_->mutex);
+    return state_->state;
+}
+
+std::uint64_t Item::size() const {
+    std::lock_guard lock(state_->mutex);
+    return state_->known_size();
+}
+
+std::optional<MediaLayout> Item::layout() const {
+    std::lock_guard lock(state_->mutex);
+    return state_->layout;
+}
+
+ByteSources Item::sources() const {
+    std::lock_guard lock(state_->mutex);
+    return state_->sources;
+}
+
+std::string Item::error() const {
+    std::lock_guard lock(state_->mutex);
+    return state_->error;
+}
+
+const std::string& Item::media_url() const {
+    return state_->url;
+}
+
+}  // namespace alluvium::detail

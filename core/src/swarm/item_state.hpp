@@ -1,0 +1,105 @@
+// The state behind one swarm Item (private to the swarm engine).
+#pragma once
+
+#include "engine.hpp"
+#include "range_set.hpp"
+
+#include <condition_variable>
+#include <libtorrent/torrent_handle.hpp>
+#include <map>
+#include <mutex>
+#include <thread>
+
+namespace alluvium::detail {
+
+namespace lt = libtorrent;
+
+// Stable file-name key of a media URL (SHA-1, hex).
+std::string url_key(const std::string& url);
+
+struct Item::State {
+    using Steady = std::chrono::steady_clock;
+
+    State(const ItemRequest& request, const SwarmOptions& options);
+    ~State();
+    State(const State&) = delete;
+    State& operator=(const State&) = delete;
+
+    void start();     // starts the lookup and rescue threads (again after park())
+    void park();      // stops them; the torrent keeps seeding
+    void shutdown();  // park() and close the files; idempotent
+
+    // Engine thread, twice a second.
+    void update_sources();
+    void apply_deadlines(bool force);
+
+    // With `mutex` held.
+    [[nodiscard]] std::uint64_t playback_position(Steady::time_point now) const;
+    [[nodiscard]] std::uint64_t available_end(std::uint64_t offset) const;
+    [[nodiscard]] std::uint64_t known_size() const;
+
+    const std::string url;
+    const std::string playlist;
+    const std::optional<std::uint64_t> size_hint;
+    const Milliseconds duration_hint;
+    const SwarmOptions options;
+
+    // Set by the engine before start().
+    std::function<void()> on_data;
+    std::function<void(std::uint64_t)> on_origin_bytes;
+    std::function<void(const SwarmMetadata&)> join_swarm;
+
+    mutable std::mutex mutex;
+    std::condition_variable cv;
+    ItemState state = ItemState::waiting;
+    std::string error;
+
+    // The swarm, once joined.
+    lt::torrent_handle handle;
+    std::vector<bool> have;  // verified pieces
+    std::uint64_t piece_size = 0;
+    std::uint64_t size = 0;
+    std::filesystem::path file;
+    int fd = -1;
+    std::string seed_endpoint;
+    std::optional<MediaLayout> layout;
+    bool deadlines_dirty = false;
+    int lowest_wanted_piece = 0;
+
+    // Bytes from the origin (rescue), not verified by piece hashes: the origin is the source.
+    RangeSet rescued;
+    std::filesystem::path rescue_path;
+    int rescue_fd = -1;
+    std::uint64_t origin_size = 0;  // from Content-Range
+    Steady::time_point swarming_since{};
+
+    // What playback needs.
+    bool need_set = false;
+    std::uint64_t need_offset = 0;
+    std::uint64_t rate = 0;  // bytes per second
+    Steady::time_point need_time{};
+    Milliseconds starts_in{0};
+    std::uint64_t header_need = 0;  // bytes [0, header_need) wanted now
+
+    // Figures.
+    ByteSources sources;
+    int num_peers = 0;
+    std::int64_t download_rate = 0;
+    std::int64_t upload_rate = 0;
+    std::map<std::string, std::int64_t> peer_totals;  // connection -> payload received so far
+
+    std::atomic<bool> stopping{false};
+    std::atomic<int> handles{0};  // Item objects alive; 0 parks the threads
+    bool started = false;
+    bool closed = false;
+    std::mutex threads_mutex;  // start/park/shutdown
+    std::thread lookup_thread;
+    std::thread rescue_thread;
+
+  private:
+    void lookup_loop();
+    void rescue_loop();
+    bool fetch_from_origin(std::uint64_t from, std::uint64_t to);
+};
+
+}  // namespace alluvium::detail

@@ -1,0 +1,608 @@
+// The Tuner: playlist (loaded and re-read), clock, swarm engine, producer and the local
+// stream server, tied together.
+#include <alluvium/fetch.hpp>
+#include <alluvium/playlist.hpp>
+#include <alluvium/tuner.hpp>
+#include <alluvium/version.hpp>
+
+#include "../common/log.hpp"
+#include "../stream/listeners.hpp"
+#include "../stream/producer.hpp"
+
+#include <condition_variable>
+#include <cstdlib>
+#include <deque>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+namespace alluvium {
+
+using namespace detail;
+using nlohmann::json;
+using Steady = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::size_t max_events = 1000;
+constexpr auto default_reread = std::chrono::minutes(10);
+
+std::filesystem::path default_cache_dir() {
+    if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg != '\0') {
+        return std::filesystem::path(xdg) / "alluvium";
+    }
+    if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+        return std::filesystem::path(home) / ".cache/alluvium";
+    }
+    return "alluvium-cache";
+}
+
+ItemSummary summary(const Playlist& p, const Slot& slot) {
+    const alluvium::Item& item = p.items[slot.item];
+    return {slot.item, item.display_title(), item.media_url, item.mime_type, slot.start, slot.end};
+}
+
+}  // namespace
+
+const char* to_string(TunerEventKind kind) {
+    switch (kind) {
+        case TunerEventKind::tuned:
+            return "tuned";
+        case TunerEventKind::now_playing:
+            return "now_playing";
+        case TunerEventKind::schedule:
+            return "schedule";
+        case TunerEventKind::stall:
+            return "stall";
+        case TunerEventKind::recovered:
+            return "recovered";
+        case TunerEventKind::playlist_error:
+            return "playlist_error";
+        case TunerEventKind::swarm:
+            return "swarm";
+    }
+    return "unknown";
+}
+
+struct Tuner::Impl {
+    explicit Impl(TunerOptions o) : options(std::move(o)) {
+        if (options.cache_dir.empty())
+            options.cache_dir = default_cache_dir();
+        base_clock = options.clock ? options.clock : [] { return now_utc(); };
+    }
+
+    TunerOptions options;
+    std::function<TimePoint()> base_clock;
+    std::atomic<std::int64_t> offset_ms{0};
+
+    std::unique_ptr<SwarmEngine> engine;
+    std::unique_ptr<Broadcast> broadcast;
+    std::unique_ptr<Producer> producer;
+    std::unique_ptr<HttpServer> server;
+    std::string stream_url;
+
+    mutable std::mutex mutex;  // playlist source, validators, events, item streams, flags
+    std::condition_variable cv;
+    bool stopping = false;
+    bool tuned = false;
+    std::string source;  // file or URL
+    std::string etag;
+    std::string last_modified;
+    std::string playlist_error;
+    std::deque<TunerEvent> events;
+    std::function<void()> notify;
+    std::vector<std::weak_ptr<HttpStream>> item_streams;
+    std::thread refresher;
+    std::thread monitor;
+
+    [[nodiscard]] TimePoint now() const { return base_clock() + Milliseconds{offset_ms.load()}; }
+
+    void push(TunerEvent e) {
+        std::function<void()> n;
+        {
+            std::lock_guard lock(mutex);
+            e.at = now();
+            events.push_back(std::move(e));
+            while (events.size() > max_events)
+                events.pop_front();
+            n = notify;
+        }
+        if (n)
+            n();
+    }
+
+    // Reads the playlist; nullopt when unchanged (304) or on error (`error` set).
+    std::optional<Program> load(std::string& error, bool conditional);
+    void refresh_loop();
+    void monitor_loop();
+    void start_server(std::error_code& ec);
+    void handle(HttpServerRequest&& request, HttpResponder responder);
+    std::string status_json() const;
+    void on_data();
+};
+
+std::optional<Program> Tuner::Impl::load(std::string& error, bool conditional) {
+    std::string src;
+    std::string known_etag;
+    std::string known_modified;
+    {
+        std::lock_guard lock(mutex);
+        src = source;
+        known_etag = conditional ? etag : "";
+        known_modified = conditional ? last_modified : "";
+    }
+    const ReadOptions limits;
+    std::string body;
+    if (is_url(src)) {
+        HttpRequest request;
+        request.url = src;
+        request.max_body_bytes = limits.max_bytes;
+        request.if_none_match = known_etag;
+        request.if_modified_since = known_modified;
+        request.total_timeout = std::chrono::seconds(30);
+        std::error_code ec;
+        std::string detail;
+        const TimePoint asked = base_clock();
+        const HttpResponse response = http_request(request, ec, &detail);
+        const TimePoint answered = base_clock();
+        if (ec) {
+            error = src + ": " + detail;
+            return std::nullopt;
+        }
+        if (options.correct_clock) {
+            // The station's web server knows the time; a listener's clock may not.
+            if (const auto date = parse_http_date(response.header("Date"))) {
+                const TimePoint local = asked + (answered - asked) / 2;
+                const auto offset = std::chrono::duration_cast<Milliseconds>(*date - local);
+                // Date has whole seconds: only a larger difference is a wrong clock.
+                const auto applied = std::chrono::abs(offset) > std::chrono::milliseconds(1500)
+                                         ? offset
+                                         : Milliseconds{0};
+                if (applied.count() != offset_ms.load()) {
+                    if (applied.count() != 0) {
+                        log().info("clock: {} off the station's server; corrected",
+                                   format_duration(applied));
+                    }
+                    offset_ms = applied.count();
+                }
+            }
+        }
+        if (response.status == 304) {
+            return std::nullopt;
+        }
+        if (response.status != 200) {
+            error = src + ": HTTP " + std::to_string(response.status);
+            return std::nullopt;
+        }
+        std::lock_guard lock(mutex);
+        etag = response.etag;
+        last_modified = response.last_modified;
+        body = response.body;
+    } else {
+        std::error_code ec;
+        std::string detail;
+        const Document doc = load_document(src, limits.max_bytes, ec, &detail);
+        if (ec) {
+            error = src + ": " + detail;
+            return std::nullopt;
+        }
+        body = doc.body;
+    }
+    ReadResult read = read_playlist(body, src, limits);
+    if (!read.ok()) {
+        error = read.diagnostics.empty() ? src + ": invalid playlist"
+                                         : read.diagnostics.front().to_string();
+        return std::nullopt;
+    }
+    Diagnostics d;
+    auto schedule = Schedule::build(*read.playlist, &d);
+    if (!schedule) {
+        error = d.empty() ? src + ": cannot schedule" : d.front().to_string();
+        return std::nullopt;
+    }
+    return Program{std::move(*read.playlist), std::move(*schedule),
+                   is_url(src) ? src : std::string()};
+}
+
+void Tuner::Impl::refresh_loop() {
+    while (true) {
+        Milliseconds wait = default_reread;
+        if (const auto program = producer->program(); program && program->playlist.update) {
+            wait = std::max<Milliseconds>(program->playlist.update->interval(),
+                                          std::chrono::seconds(2));
+        }
+        {
+            std::unique_lock lock(mutex);
+            if (cv.wait_for(lock, wait, [this] { return stopping; }))
+                return;
+        }
+        std::string error;
+        auto program = load(error, true);
+        if (program) {
+            const std::size_t n = program->playlist.items.size();
+            producer->set_program(std::make_shared<const Program>(std::move(*program)));
+            {
+                std::lock_guard lock(mutex);
+                playlist_error.clear();
+            }
+            push({TunerEventKind::schedule, {}, std::nullopt, "", std::to_string(n) + " items"});
+        } else if (!error.empty()) {
+            log().warn("playlist: {}; the schedule stays as it was", error);
+            {
+                std::lock_guard lock(mutex);
+                playlist_error = error;
+            }
+            push({TunerEventKind::playlist_error, {}, std::nullopt, "", error});
+        }
+    }
+}
+
+void Tuner::Impl::monitor_loop() {
+    bool have_item = false;
+    std::size_t last_index = 0;
+    TimePoint last_start{};
+    bool last_gap = false;
+    bool stalled = false;
+    auto last_swarm = Steady::now();
+    while (true) {
+        {
+            std::unique_lock lock(mutex);
+            if (cv.wait_for(lock, std::chrono::milliseconds(200), [this] { return stopping; }))
+                return;
+        }
+        const ProducerStatus st = producer->status();
+        if (st.air.current) {
+            if (!have_item || last_index != st.air.current->item ||
+                last_start != st.air.current->start) {
+                have_item = true;
+                last_index = st.air.current->item;
+                last_start = st.air.current->start;
+                last_gap = false;
+                push({TunerEventKind::now_playing, {}, st.air.current->item, st.title, ""});
+            }
+        } else if (!last_gap) {
+            last_gap = true;
+            have_item = false;
+            push({TunerEventKind::now_playing,
+                  {},
+                  std::nullopt,
+                  "",
+                  st.air.state == AirState::gap ? "gap" : "off air"});
+        }
+        if (st.stalled_now != stalled) {
+            stalled = st.stalled_now;
+            push({stalled ? TunerEventKind::stall : TunerEventKind::recovered,
+                  {},
+                  std::nullopt,
+                  "",
+                  "buffer " + format_duration(st.buffer)});
+        }
+        if (Steady::now() - last_swarm >= std::chrono::seconds(5)) {
+            last_swarm = Steady::now();
+            const auto s = engine->stats();
+            push({TunerEventKind::swarm,
+                  {},
+                  std::nullopt,
+                  "",
+                  std::to_string(s.peers) + " peers, " + std::to_string(s.bytes.peers) +
+                      " B from peers, " + std::to_string(s.bytes.gateway) +
+                      " B from the gateway, " + std::to_string(s.bytes.origin) +
+                      " B from the origin"});
+        }
+    }
+}
+
+void Tuner::Impl::on_data() {
+    if (producer)
+        producer->wake();
+    std::vector<std::shared_ptr<HttpStream>> wake;
+    {
+        std::lock_guard lock(mutex);
+        for (auto it = item_streams.begin(); it != item_streams.end();) {
+            if (auto s = it->lock()) {
+                wake.push_back(std::move(s));
+                ++it;
+            } else {
+                it = item_streams.erase(it);
+            }
+        }
+    }
+    for (auto& s : wake)
+        s->resume();
+}
+
+std::string Tuner::Impl::status_json() const {
+    const auto st = producer->status();
+    const auto program = producer->program();
+    const auto s = engine->stats();
+    json j;
+    j["version"] = version_string();
+    j["stream"] = stream_url;
+    j["content_type"] = st.format == StreamFormat::none ? "" : content_type_of(st.format);
+    j["station"] = program ? program->playlist.title : "";
+    j["now"] = format_w3cdtf(now());
+    j["clock_offset_ms"] = offset_ms.load();
+    if (program && st.air.current) {
+        const auto& slot = *st.air.current;
+        const auto& item = program->playlist.items[slot.item];
+        j["playing"] = {{"index", slot.item},
+                        {"title", item.display_title()},
+                        {"url", item.media_url},
+                        {"mime_type", item.mime_type},
+                        {"start", format_w3cdtf(slot.start)},
+                        {"end", format_w3cdtf(slot.end)},
+                        {"offset_ms", st.air.offset.count()},
+                        {"length_ms", slot.length().count()},
+                        {"item_url", "/items/" + std::to_string(slot.item)}};
+    } else {
+        j["playing"] = nullptr;
+    }
+    json next = json::array();
+    if (program) {
+        for (const Slot& slot : st.air.next) {
+            next.push_back({{"index", slot.item},
+                            {"title", program->playlist.items[slot.item].display_title()},
+                            {"start", format_w3cdtf(slot.start)}});
+        }
+    }
+    j["next"] = next;
+    j["buffer_ms"] = st.buffer.count();
+    j["stalls"] = st.stalls;
+    j["stalled_ms"] = st.stalled.count();
+    j["listeners"] = broadcast->listeners();
+    j["listeners_dropped"] = broadcast->dropped();
+    j["bytes"] = {{"peers", s.bytes.peers},
+                  {"gateway", s.bytes.gateway},
+                  {"origin", s.bytes.origin},
+                  {"uploaded", s.bytes.uploaded}};
+    j["peers"] = s.peers;
+    j["download_rate"] = s.download_rate;
+    j["upload_rate"] = s.upload_rate;
+    j["bt_port"] = s.listen_port;
+    std::lock_guard lock(mutex);
+    j["playlist"] = source;
+    j["playlist_error"] = playlist_error;
+    j["warning"] = st.warning;
+    return j.dump();
+}
+
+void Tuner::Impl::handle(HttpServerRequest&& request, HttpResponder responder) {
+    const std::string& path = request.path;
+    const bool get = request.method == "GET";
+    const bool head = request.method == "HEAD";
+    if (!get && !head) {
+        return responder.respond(HttpServerResponse::text(405, "GET only\n"));
+    }
+    if (path == "/stream" || path == "/stream.mp3" || path == "/stream.ogg" ||
+        path == "/stream.aac") {
+        const auto station = [this] {
+            const auto p = producer->program();
+            StationInfo info;
+            if (p) {
+                info.name = p->playlist.title;
+                info.description = p->playlist.description;
+                info.url = p->playlist.link;
+            }
+            return info;
+        };
+        const bool icy = request.header("Icy-MetaData") == "1";
+        if (head) {
+            // Headers only (Icecast answers HEAD with 400; players that probe get a useful answer).
+            HttpServerResponse r;
+            r.headers.emplace_back("Content-Type", content_type_of(broadcast->format()));
+            r.headers.emplace_back("icy-name", station().name);
+            return responder.respond(std::move(r));
+        }
+        auto s = std::make_shared<StationStream>(
+            *broadcast, station, [this] { return now(); }, icy,
+            request.remote_address + ":" + std::to_string(request.remote_port));
+        s->attach(s);
+        HttpStreamOptions o;
+        o.send_buffer_bytes = 32 * 1024;  // a stuck player cannot hide megabytes in the kernel
+        return responder.stream(std::move(s), o);
+    }
+    if (path.rfind("/items/", 0) == 0) {
+        const auto program = producer->program();
+        std::size_t index = 0;
+        try {
+            std::size_t used = 0;
+            index = std::stoul(path.substr(7), &used);
+            if (used != path.size() - 7)
+                throw std::invalid_argument("trailing");
+        } catch (...) {
+            return responder.respond(HttpServerResponse::text(404, "no such item\n"));
+        }
+        if (!program || index >= program->playlist.items.size()) {
+            return responder.respond(HttpServerResponse::text(404, "no such item\n"));
+        }
+        auto item = producer->item(index);
+        const auto layout = item->layout();
+        const std::uint64_t rate = layout ? byte_rate(*layout) : 16000;
+        auto s = std::make_shared<ItemStream>(item, program->playlist.items[index].mime_type,
+                                              request.header("Range"), rate);
+        {
+            std::lock_guard lock(mutex);
+            item_streams.push_back(s);
+        }
+        return responder.stream(std::move(s));
+    }
+    if (path == "/status") {
+        HttpServerResponse r =
+            HttpServerResponse::text(200, status_json() + "\n", "application/json");
+        r.headers.emplace_back("Cache-Control", "no-store");
+        r.headers.emplace_back("Access-Control-Allow-Origin", "*");
+        return responder.respond(std::move(r));
+    }
+    if (path == "/") {
+        const auto st = producer->status();
+        const auto program = producer->program();
+        std::string title = program ? program->playlist.title : "";
+        std::string page =
+            "<!doctype html><meta charset=utf-8><title>Alluvium</title><h1>" + title +
+            "</h1><p>Now: " + st.title +
+            "</p><p><a href=\"/stream\">/stream</a> &middot; "
+            "<a href=\"/status\">/status</a></p><audio controls src=\"/stream\"></audio>\n";
+        return responder.respond(HttpServerResponse::text(200, page, "text/html; charset=utf-8"));
+    }
+    responder.respond(HttpServerResponse::text(404, "not found\n"));
+}
+
+void Tuner::Impl::start_server(std::error_code& ec) {
+    HttpServerOptions o;
+    o.bind_address = options.stream_address;
+    o.port = options.stream_port;
+    o.threads = 2;
+    o.server_name = std::string("Alluvium/") + version_string();
+    o.max_connections = 1024;
+    server = HttpServer::start(
+        o,
+        [this](HttpServerRequest&& r, HttpResponder res) { handle(std::move(r), std::move(res)); },
+        ec);
+    if (server) {
+        const std::string host = options.stream_address.find(':') != std::string::npos
+                                     ? "[" + options.stream_address + "]"
+                                     : options.stream_address;
+        stream_url = "http://" + (host == "0.0.0.0" ? std::string("127.0.0.1") : host) + ":" +
+                     std::to_string(server->port()) + "/stream";
+    }
+}
+
+Tuner::Tuner(TunerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+Tuner::~Tuner() {
+    stop();
+}
+
+std::string Tuner::tune(const std::string& playlist, std::error_code& ec, std::string* detail) {
+    Impl& d = *impl_;
+    {
+        std::lock_guard lock(d.mutex);
+        d.source = playlist;
+        d.etag.clear();
+        d.last_modified.clear();
+    }
+    std::string error;
+    auto program = d.load(error, false);
+    if (!program) {
+        ec = make_error_code(errc::parse_error);
+        if (detail != nullptr)
+            *detail = error;
+        return {};
+    }
+    if (!d.engine) {
+        SwarmOptions so;
+        so.cache_dir = d.options.cache_dir;
+        so.cache_size = d.options.cache_size;
+        so.gateways = d.options.gateways;
+        so.listen_interfaces = d.options.bt_listen;
+        d.engine = std::make_unique<SwarmEngine>(so);
+        d.broadcast =
+            std::make_unique<Broadcast>(std::chrono::seconds(60), d.options.max_listener_lag);
+        ProducerOptions po;
+        po.lead = d.options.lead;
+        d.producer = std::make_unique<Producer>(
+            *d.engine, *d.broadcast, [impl = impl_.get()] { return impl->now(); }, po);
+        d.engine->set_data_callback([impl = impl_.get()] { impl->on_data(); });
+        d.start_server(ec);
+        if (!d.server) {
+            if (detail != nullptr) {
+                *detail = "cannot listen on " + d.options.stream_address + ":" +
+                          std::to_string(d.options.stream_port) + ": " + ec.message();
+            }
+            return {};
+        }
+        d.refresher = std::thread([impl = impl_.get()] { impl->refresh_loop(); });
+        d.monitor = std::thread([impl = impl_.get()] { impl->monitor_loop(); });
+    }
+    log().info("tuned to \"{}\" ({} items); stream at {}", program->playlist.title,
+               program->playlist.items.size(), d.stream_url);
+    d.producer->set_program(std::make_shared<const Program>(std::move(*program)));
+    {
+        std::lock_guard lock(d.mutex);
+        d.tuned = true;
+    }
+    d.push({TunerEventKind::tuned, {}, std::nullopt, "", d.stream_url});
+    ec.clear();
+    return d.stream_url;
+}
+
+void Tuner::stop() {
+    Impl& d = *impl_;
+    {
+        std::lock_guard lock(d.mutex);
+        if (d.stopping)
+            return;
+        d.stopping = true;
+    }
+    d.cv.notify_all();
+    if (d.refresher.joinable())
+        d.refresher.join();
+    if (d.monitor.joinable())
+        d.monitor.join();
+    if (d.server)
+        d.server->stop();
+    d.producer.reset();
+    if (d.engine)
+        d.engine->set_data_callback(nullptr);
+    d.engine.reset();
+    d.server.reset();
+}
+
+std::string Tuner::stream_url() const {
+    return impl_->stream_url;
+}
+
+TunerStatus Tuner::status() const {
+    const Impl& d = *impl_;
+    TunerStatus t;
+    if (!d.producer)
+        return t;
+    const auto st = d.producer->status();
+    const auto program = d.producer->program();
+    const auto s = d.engine->stats();
+    t.stream_url = d.stream_url;
+    t.content_type = st.format == StreamFormat::none ? "" : content_type_of(st.format);
+    t.state = st.air.state;
+    if (program) {
+        t.station = program->playlist.title;
+        if (st.air.current)
+            t.now = summary(program->playlist, *st.air.current);
+        for (const Slot& slot : st.air.next)
+            t.next.push_back(summary(program->playlist, slot));
+    }
+    t.offset = st.air.offset;
+    t.buffer = st.buffer;
+    t.stalls = st.stalls;
+    t.stalled = st.stalled;
+    t.bytes_from_peers = s.bytes.peers;
+    t.bytes_from_gateway = s.bytes.gateway;
+    t.bytes_from_origin = s.bytes.origin;
+    t.bytes_uploaded = s.bytes.uploaded;
+    t.peers = s.peers;
+    t.download_rate = s.download_rate;
+    t.upload_rate = s.upload_rate;
+    t.listeners = d.broadcast->listeners();
+    t.listeners_dropped = d.broadcast->dropped();
+    t.clock_offset = Milliseconds{d.offset_ms.load()};
+    t.warning = st.warning;
+    std::lock_guard lock(d.mutex);
+    t.tuned = d.tuned;
+    t.playlist = d.source;
+    t.playlist_error = d.playlist_error;
+    return t;
+}
+
+void Tuner::set_notify(std::function<void()> notify) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->notify = std::move(notify);
+}
+
+std::vector<TunerEvent> Tuner::take_events() {
+    std::lock_guard lock(impl_->mutex);
+    std::vector<TunerEvent> out(std::make_move_iterator(impl_->events.begin()),
+                                std::make_move_iterator(impl_->events.end()));
+    impl_->events.clear();
+    return out;
+}
+
+}  // namespace alluvium
