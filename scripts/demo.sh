@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's station command: installs what is needed, builds, makes a sample station
-# (media + playlist), publishes it on a local web server, and shows what is on now.
+# (media + playlist), publishes it on a local web server, starts its gateway and three
+# listeners, and shows what plays and where the bytes come from until Ctrl-C.
 # Everything stays under ./station and on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."

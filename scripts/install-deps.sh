@@ -14,6 +14,8 @@ packages=(
     libgtest-dev libgmock-dev
     # programs the demo and the tests drive: media tools, an XML checker, web servers
     ffmpeg libxml2-utils nginx-light apache2 lighttpd caddy aria2 curl
+    # players the compatibility tests drive
+    mpv vlc-bin vlc-plugin-base sqlite3
 )
 
 as_root() {

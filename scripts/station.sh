@@ -52,7 +52,10 @@ CONF
 nginx -p "$dir/run" -c "$dir/run/nginx.conf" -g 'daemon off;' &
 web=$!
 gateway_pid=""
+tune_pids=()
 cleanup() {
+    for p in "${tune_pids[@]}"; do kill "$p" 2>/dev/null; done
+    wait "${tune_pids[@]}" 2>/dev/null
     [ -n "$gateway_pid" ] && kill "$gateway_pid" 2>/dev/null && wait "$gateway_pid" 2>/dev/null
     kill $web 2>/dev/null; wait $web 2>/dev/null || true
 }
@@ -76,6 +79,27 @@ build/dev/server/gateway/alluvium-gateway prime "$base/station.rss" --gateway "$
 echo
 build/dev/server/gateway/alluvium-gateway status --gateway "$gateway"
 echo
-echo "The station is published at $base/station.rss (folder $dir/www);"
-echo "its gateway runs at $gateway (status page: $gateway/)."
-echo "Listening through the swarm and the local stream arrives with the listener (alluvium-tune)."
+
+# Three listeners: each tunes to the station, swarms the items (from the gateway's seed and
+# from each other) and serves its own local Icecast-compatible stream.
+mkdir -p "$dir/listeners"
+for n in 0 1 2; do
+    build/dev/player/tune/alluvium-tune "$base/station.rss" --gateway "$gateway" \
+        --port $((${STREAM_PORT:-8000} + n)) --bt-listen 127.0.0.1:0 \
+        --cache-dir "$dir/listeners/$n" >"$dir/listeners/$n.log" 2>&1 &
+    tune_pids+=($!)
+done
+sleep 2
+echo "The station plays. Listen with any player, for example:"
+for n in 0 1 2; do echo "    mpv http://127.0.0.1:$((${STREAM_PORT:-8000} + n))/stream"; done
+echo "Playlist: $base/station.rss   gateway: $gateway/   (Ctrl-C stops everything)"
+echo
+# What plays and where the bytes come from, every 10 seconds.
+while true; do
+    sleep 10
+    date +%T
+    for n in 0 1 2; do
+        line=$(grep -v '^stream:\|^now_playing\|^ *$' "$dir/listeners/$n.log" | grep '|' | tail -n 1)
+        echo "  listener $n: ${line:-starting}"
+    done
+done

@@ -49,16 +49,24 @@ double peer_share(const TunerStatus& s) {
     return total > 0 ? 100.0 * static_cast<double>(s.bytes_from_peers) / total : 0.0;
 }
 
+std::string kib(std::uint64_t bytes) {
+    return std::to_string((bytes + 512) / 1024) + " KiB";
+}
+
 std::string status_line(const TunerStatus& s) {
     char buf[512];
     const std::string now =
         s.now ? s.now->title : (s.state == AirState::gap ? "(silence)" : "(off air)");
     const std::string length = s.now ? format_duration(s.now->end - s.now->start) : "";
-    std::snprintf(
-        buf, sizeof buf, "%s %s/%s | buffer %.1f s | %d peers | %.0f%% from peers | %zu players%s",
-        now.c_str(), format_duration(s.offset).c_str(), length.c_str(),
-        static_cast<double>(s.buffer.count()) / 1000.0, s.peers, peer_share(s), s.listeners,
-        s.stalls > 0 ? (" | " + std::to_string(s.stalls) + " stalls").c_str() : "");
+    const std::string stalls = s.stalls > 0 ? " | " + std::to_string(s.stalls) + " stalls" : "";
+    std::snprintf(buf, sizeof buf,
+                  "%s %s/%s | buffer %.1f s | %d peers | %.0f%% from peers (peers %s, gateway %s, "
+                  "origin %s) | "
+                  "%zu players%s",
+                  now.c_str(), format_duration(s.offset).c_str(), length.c_str(),
+                  static_cast<double>(s.buffer.count()) / 1000.0, s.peers, peer_share(s),
+                  kib(s.bytes_from_peers).c_str(), kib(s.bytes_from_gateway).c_str(),
+                  kib(s.bytes_from_origin).c_str(), s.listeners, stalls.c_str());
     return buf;
 }
 

@@ -108,6 +108,9 @@ std::optional<std::string> GatewayConfig::finish() {
     if (fetch_jobs == 0) {
         fetch_jobs = 1;
     }
+    if (seed_policy != "spread" && seed_policy != "plain") {
+        return "seed policy '" + seed_policy + "' is not spread or plain";
+    }
     if (announce_interval < 5) {
         return std::string("the announce interval must be at least 5 seconds");
     }

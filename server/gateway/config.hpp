@@ -28,6 +28,7 @@ struct GatewayConfig {
     unsigned fetch_jobs = 2;                   // origin fetches at once
     std::uint64_t origin_rate_limit = 0;       // bytes/s per origin fetch, 0: none
     std::uint64_t upload_limit = 0;            // seed upload bytes/s, 0: none
+    std::string seed_policy = "spread";        // "spread" or "plain" (spread_policy.hpp)
     unsigned http_threads = 2;
 
     // The seed's address as the tracker lists it; empty when unknown (then the seed's own

@@ -68,6 +68,7 @@ std::unique_ptr<Gateway> Gateway::start(GatewayConfig config, std::string& error
     seeding.listen_interfaces = impl->config.bt_listen;
     seeding.upload_rate_limit = static_cast<std::int64_t>(impl->config.upload_limit);
     seeding.announce_interval_seconds = static_cast<int>(impl->config.announce_interval);
+    seeding.spread = impl->config.seed_policy == "spread";
     impl->seeder = std::make_unique<Seeder>(seeding);
     impl->resume_cache();
 

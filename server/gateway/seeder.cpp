@@ -1,5 +1,7 @@
 #include "seeder.hpp"
 
+#include "spread_policy.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -69,6 +71,9 @@ Seeder::Seeder(const SeederOptions& options) : impl_(std::make_unique<Impl>()) {
     s.set_int(lt::settings_pack::stop_tracker_timeout, 1);  // quick shutdown
     s.set_int(lt::settings_pack::upload_rate_limit, static_cast<int>(options.upload_rate_limit));
     impl_->session = std::make_unique<lt::session>(lt::session_params(std::move(s)));
+    if (options.spread) {
+        add_spread_policy(*impl_->session);
+    }
     impl_->alerts = std::thread([impl = impl_.get()] { impl->drain_alerts(); });
 }
 

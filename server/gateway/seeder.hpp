@@ -17,6 +17,9 @@ struct SeederOptions {
     std::int64_t upload_rate_limit = 0;                // bytes/s for the whole gateway, 0: none
     // How often the seed re-announces: must be shorter than the tracker's peer expiry.
     int announce_interval_seconds = 30;
+    // "spread": hand each piece out about once and let listeners trade (spread_policy.hpp);
+    // "plain": serve every request.
+    bool spread = true;
 };
 
 struct SeedStats {

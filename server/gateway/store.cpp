@@ -2,7 +2,9 @@
 
 #include <sqlite3.h>
 
+#include <set>
 #include <stdexcept>
+#include <utility>
 
 namespace alluvium::gateway {
 namespace {
@@ -37,9 +39,10 @@ constexpr const char* item_columns =
     "url, info_hash, size, piece_size, content_sha256, info, etag, last_modified, fetched_at, "
     "validated_at, last_access, layout";
 
-// Databases written by earlier versions lack later columns; add them in order.
-constexpr const char* migrations[] = {
-    "ALTER TABLE items ADD COLUMN layout TEXT NOT NULL DEFAULT ''",  // version 1 -> 2
+// Columns added after the first release: (name, definition). A database of any earlier
+// version gets the ones it lacks.
+constexpr std::pair<const char*, const char*> added_columns[] = {
+    {"layout", "TEXT NOT NULL DEFAULT ''"},
 };
 
 // One prepared statement, finalised on scope exit; errors throw (they mean a broken disk
@@ -139,18 +142,17 @@ Store::~Store() {
 }
 
 void Store::migrate() {
-    Statement version(db_, "PRAGMA user_version");
-    version.step();
-    const auto current = version.integer(0);
-    constexpr auto latest = static_cast<std::int64_t>(std::size(migrations)) + 1;
-    if (current == 0) {
-        // A fresh database already has every column.
-        exec(("PRAGMA user_version = " + std::to_string(latest)).c_str());
-        return;
+    std::set<std::string> have;
+    {
+        Statement columns(db_, "PRAGMA table_info(items)");
+        while (columns.step()) {
+            have.insert(columns.text(1));
+        }
     }
-    for (auto v = current; v < latest; ++v) {
-        exec(migrations[v - 1]);
-        exec(("PRAGMA user_version = " + std::to_string(v + 1)).c_str());
+    for (const auto& [name, definition] : added_columns) {
+        if (have.count(name) == 0) {
+            exec((std::string("ALTER TABLE items ADD COLUMN ") + name + " " + definition).c_str());
+        }
     }
 }
 

@@ -321,6 +321,15 @@ TEST_F(Gateway, SeveralClientsDownloadFromTheGatewaySeedAndEachOther) {
         EXPECT_EQ(std::string(std::istreambuf_iterator<char>(got), {}), content);
     }
     EXPECT_EQ(origin_->count("GET", "/mix.mp3", 200), 1u);
+    // The spreading seed hands each piece out about once; the clients trade the rest.
+    const auto items = gateway_->status()["items"];
+    ASSERT_EQ(items.size(), 1u);
+    const double uploaded = static_cast<double>(items[0]["uploaded"].get<std::int64_t>());
+    EXPECT_LE(uploaded / static_cast<double>(content.size()), 2.0) << "the seed fed every client";
+    std::int64_t traded = 0;
+    for (auto& c : clients)
+        traded += c->stats().uploaded;
+    EXPECT_GT(traded, 0);
 }
 
 TEST_F(Gateway, ReadsItsSettingsFromAConfigFile) {

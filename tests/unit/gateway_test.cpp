@@ -7,6 +7,7 @@
 #include "config.hpp"
 #include "metainfo.hpp"
 #include "policy.hpp"
+#include "process.hpp"
 #include "store.hpp"
 #include "swarm_client.hpp"
 #include "temp_dir.hpp"
@@ -297,6 +298,32 @@ TEST(Store, KeepsItemsAcrossReopeningAndOrdersByAccess) {
     EXPECT_FALSE(store->find("http://h/2"));
     ASSERT_EQ(store->playlists().size(), 1u);
     EXPECT_TRUE(store->playlists()[0].second) << "trust only grows";
+}
+
+TEST(Store, UpgradesADatabaseWrittenByVersionOne) {
+    test::TempDir dir;
+    const auto file = dir.path() / "old.sqlite3";
+    // The first schema: no layout column, no user_version.
+    const std::string v1 =
+        "CREATE TABLE items (url TEXT PRIMARY KEY, info_hash BLOB NOT NULL, size INTEGER NOT NULL, "
+        "piece_size INTEGER NOT NULL, content_sha256 TEXT NOT NULL, info BLOB NOT NULL, etag TEXT "
+        "NOT NULL "
+        "DEFAULT '', last_modified TEXT NOT NULL DEFAULT '', fetched_at INTEGER NOT NULL, "
+        "validated_at "
+        "INTEGER NOT NULL, last_access INTEGER NOT NULL);"
+        "INSERT INTO items VALUES ('http://h/a', x'00', 5, 16384, 'abc', x'00', '', '', 1, 1, 1);";
+    ASSERT_EQ(test::run({"sqlite3", file.string(), v1}).exit_code, 0)
+        << "needs the sqlite3 program";
+    std::string error;
+    auto store = Store::open(file, error);
+    ASSERT_TRUE(store) << error;
+    const auto item = store->find("http://h/a");
+    ASSERT_TRUE(item);
+    EXPECT_EQ(item->layout, "");
+    StoredItem updated = *item;
+    updated.layout = "{}";
+    store->put(updated);
+    EXPECT_EQ(store->find("http://h/a")->layout, "{}");
 }
 
 }  // namespace

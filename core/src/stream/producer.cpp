@@ -334,7 +334,8 @@ void Producer::silence(TimePoint until, const std::string& title, TimePoint now)
 
 void Producer::track_stall(TimePoint now) {
     const TimePoint head = cursor_time_;
-    const bool behind = started_ && head + std::chrono::milliseconds(100) < now;
+    produced_ = produced_ || broadcast_.head() > 0;
+    const bool behind = produced_ && head + std::chrono::milliseconds(100) < now;
     std::lock_guard lock(mutex_);
     status_.buffer = std::chrono::duration_cast<Milliseconds>(head - now);
     if (behind && !status_.stalled_now) {

@@ -101,6 +101,7 @@ class Producer {
     Cursor cursor_;
     TimePoint cursor_time_{};  // schedule time of the next byte to append
     bool started_ = false;
+    bool produced_ = false;  // the first bytes are out: from now on, falling behind is a stall
     AudioParams params_;
     std::string silence_block_;
     Milliseconds silence_length_{0};

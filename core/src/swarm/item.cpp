@@ -106,8 +106,8 @@ std::uint64_t Item::State::known_size() const {
     return origin_size;
 }
 
-std::uint64_t Item::State::playback_position(Steady::time_point now) const {
-    const auto elapsed = std::chrono::duration_cast<Milliseconds>(now - need_time) - starts_in;
+std::uint64_t Item::State::playback_position(Steady::time_point at) const {
+    const auto elapsed = std::chrono::duration_cast<Milliseconds>(at - need_time) - starts_in;
     return need_offset + bytes_for(rate, elapsed);
 }
 
@@ -245,8 +245,10 @@ void Item::State::rescue_loop() {
         }
         const auto now = Steady::now();
         const bool swarm = handle.is_valid();
-        const std::uint64_t pos = playback_position(now);
-        std::uint64_t horizon = pos + bytes_for(rate, swarm ? options.rescue_margin : origin_lead);
+        // From the byte the reader needs next, up to what it will need within the margin.
+        const std::uint64_t pos = need_offset;
+        std::uint64_t horizon =
+            playback_position(now + (swarm ? options.rescue_margin : origin_lead));
         const std::uint64_t total = known_size();
         if (total > 0)
             horizon = std::min(horizon, total);
@@ -332,7 +334,7 @@ void Item::State::apply_deadlines(bool force) {
         return;
     deadlines_dirty = false;
     const auto now = Steady::now();
-    const std::uint64_t pos = playback_position(now);
+    const std::uint64_t pos = need_offset;  // the reader's next byte
     const auto first = static_cast<int>(pos / piece_size);
     // Pieces before the scheduled start were not wanted; playback may go back (a player
     // reading the item from its start), so want them again.
@@ -351,8 +353,9 @@ void Item::State::apply_deadlines(bool force) {
             continue;
         const std::uint64_t piece_start = static_cast<std::uint64_t>(p) * piece_size;
         const auto until = piece_start > pos ? (piece_start - pos) * 1000 / rate : 0;
-        const auto ms = static_cast<int>(std::max<std::int64_t>(
-            0, static_cast<std::int64_t>(until) + std::max<std::int64_t>(lead.count(), 0)));
+        // `lead` is negative when the reader is late: its pieces are due sooner.
+        const auto ms = static_cast<int>(
+            std::max<std::int64_t>(0, static_cast<std::int64_t>(until) + lead.count()));
         handle.set_piece_deadline(lt::piece_index_t{p}, ms);
     }
 }

@@ -33,8 +33,9 @@ struct Item::State {
     void update_sources();
     void apply_deadlines(bool force);
 
-    // With `mutex` held.
-    [[nodiscard]] std::uint64_t playback_position(Steady::time_point now) const;
+    // With `mutex` held. How far playback would have read by `at` at `rate` from the last
+    // need(): the horizon of what is needed by then (the reader itself is at need_offset).
+    [[nodiscard]] std::uint64_t playback_position(Steady::time_point at) const;
     [[nodiscard]] std::uint64_t available_end(std::uint64_t offset) const;
     [[nodiscard]] std::uint64_t known_size() const;
 

@@ -205,17 +205,24 @@ std::optional<Program> Tuner::Impl::load(std::string& error, bool conditional) {
 }
 
 void Tuner::Impl::refresh_loop() {
+    auto last_read = Steady::now();
     while (true) {
-        Milliseconds wait = default_reread;
-        if (const auto program = producer->program(); program && program->playlist.update) {
-            wait = std::max<Milliseconds>(program->playlist.update->interval(),
-                                          std::chrono::seconds(2));
-        }
+        // The interval comes from the playlist as last read (sy:updatePeriod/Frequency); it
+        // is looked at every second, so a new playlist or station takes effect at once.
         {
             std::unique_lock lock(mutex);
-            if (cv.wait_for(lock, wait, [this] { return stopping; }))
+            if (cv.wait_for(lock, std::chrono::seconds(1), [this] { return stopping; }))
                 return;
         }
+        Milliseconds interval = default_reread;
+        if (const auto current = producer->program(); current && current->playlist.update) {
+            interval = std::max<Milliseconds>(current->playlist.update->interval(),
+                                              std::chrono::seconds(2));
+        }
+        if (Steady::now() - last_read < interval) {
+            continue;
+        }
+        last_read = Steady::now();
         std::string error;
         auto program = load(error, true);
         if (program) {

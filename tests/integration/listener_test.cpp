@@ -1,0 +1,294 @@
+// Listeners as a user runs them: a station on nginx, the gateway, alluvium-tune processes,
+// and what their /stream actually sounds like (decoded by ffmpeg, tones detected).
+#include <alluvium/fetch.hpp>
+
+#include "raw_http.hpp"
+#include "station.hpp"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <future>
+#include <thread>
+
+namespace alluvium::test {
+namespace {
+
+using namespace std::chrono;
+
+const Binaries binaries{ALLUVIUM_BROADCASTER, ALLUVIUM_GATEWAY, ALLUVIUM_TUNE};
+const std::vector<std::string> mp3 = {"-c:a", "libmp3lame", "-b:a", "128k"};
+const std::vector<std::string> vorbis = {"-c:a", "libvorbis", "-q:a", "4"};
+
+TimePoint now_ms() {
+    return time_point_cast<Milliseconds>(system_clock::now());
+}
+
+// Three tone items of 6 s: 400, 700 and 1100 Hz.
+std::vector<ToneItem> three(const std::string& ext) {
+    return {{"a." + ext, 400, 6}, {"b." + ext, 700, 6}, {"c." + ext, 1100, 6}};
+}
+const std::vector<int> candidates = {400, 700, 1100};
+
+// A station whose loop began `ago`: "now" is `ago` into the first item.
+std::unique_ptr<TestStation> station(const std::vector<std::string>& codec, const std::string& ext,
+                                     Milliseconds ago, bool primed = true) {
+    auto s = std::make_unique<TestStation>(binaries, three(ext), codec);
+    s->publish();
+    s->write_playlist(now_ms() - ago);
+    s->start_gateway();
+    if (primed) {
+        EXPECT_TRUE(s->prime());
+    }
+    return s;
+}
+
+// Checks the decoded windows: `first` plays from the start for about `first_for`, then
+// the next items in order.
+void expect_schedule(const std::vector<int>& tones, double window, int first, double first_for,
+                     int second) {
+    ASSERT_GE(tones.size(), 8u) << "too little audio decoded";
+    EXPECT_EQ(tones[1], first) << "the stream starts with the item on now";
+    const int change = first_window(tones, second);
+    ASSERT_GE(change, 0) << "the next item never came";
+    EXPECT_NEAR(change * window, first_for, 1.0) << "the next item started at the wrong time";
+    for (int i = 1; i < change - 1; ++i) {
+        EXPECT_EQ(tones[static_cast<std::size_t>(i)], first) << "window " << i;
+    }
+}
+
+TEST(Listener, StreamPlaysTheScheduledItemsFromTheScheduledOffset) {
+    // Now is 2.5 s into the 6 s first item: 3.5 s of it, then the second item.
+    auto s = station(mp3, "mp3", milliseconds(2500));
+    auto tune = s->tune();
+    const auto tones = tones_in(tune->stream_url(), 14, candidates);
+    expect_schedule(tones, 0.25, 400, 3.5, 700);
+    const int third = first_window(tones, 1100);
+    ASSERT_GE(third, 0);
+    EXPECT_NEAR((third - first_window(tones, 700)) * 0.25, 6.0, 0.75)
+        << "the second item plays in full";
+    EXPECT_EQ(tune->status()["stalls"].get<int>(), 0) << tune->log();
+}
+
+TEST(Listener, OggStationPlaysAsChainedStreams) {
+    auto s = station(vorbis, "ogg", milliseconds(3000));
+    auto tune = s->tune();
+    const auto tones = tones_in(tune->stream_url(), 12, candidates);
+    expect_schedule(tones, 0.25, 400, 3.0, 700);
+    EXPECT_EQ(tune->status()["content_type"].get<std::string>(), "audio/ogg");
+}
+
+TEST(Listener, ALateListenerJoinsMidItem) {
+    auto s = station(mp3, "mp3", milliseconds(0));
+    auto early = s->tune();
+    std::this_thread::sleep_for(seconds(8));  // now: 2 s into the second item
+    auto late = s->tune();
+    const auto tones = tones_in(late->stream_url(), 8, candidates);
+    expect_schedule(tones, 0.25, 700, 4.0, 1100);
+}
+
+// Reads /stream with ICY metadata for `seconds`; returns the titles in order with the
+// audio byte at which each arrived.
+std::vector<std::pair<std::uint64_t, std::string>> icy_titles(int port, double seconds) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+        return {};
+    const std::string req = "GET /stream HTTP/1.1\r\nHost: x\r\nIcy-MetaData: 1\r\n\r\n";
+    send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+    std::string data;
+    const auto until = steady_clock::now() + milliseconds(static_cast<long>(seconds * 1000));
+    char buf[65536];
+    while (steady_clock::now() < until) {
+        pollfd p{fd, POLLIN, 0};
+        if (poll(&p, 1, 100) <= 0)
+            continue;
+        const ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n <= 0)
+            break;
+        data.append(buf, static_cast<std::size_t>(n));
+    }
+    close(fd);
+    std::vector<std::pair<std::uint64_t, std::string>> titles;
+    const auto head = data.find("\r\n\r\n");
+    if (head == std::string::npos || data.find("icy-metaint:16000") == std::string::npos)
+        return titles;
+    std::size_t at = head + 4;
+    std::uint64_t audio = 0;
+    while (at + 16000 < data.size()) {
+        at += 16000;
+        audio += 16000;
+        const std::size_t len = static_cast<unsigned char>(data[at]) * 16u;
+        if (at + 1 + len > data.size())
+            break;
+        if (len > 0) {
+            const std::string text = data.substr(at + 1, len);
+            const auto open = text.find("StreamTitle='");
+            const auto close_at = text.find("';");
+            if (open != std::string::npos && close_at != std::string::npos) {
+                titles.emplace_back(audio, text.substr(open + 13, close_at - open - 13));
+            }
+        }
+        at += 1 + len;
+    }
+    return titles;
+}
+
+TEST(Listener, IcyTitlesChangeAtItemBoundaries) {
+    auto s = station(mp3, "mp3", milliseconds(4000));
+    auto tune = s->tune();
+    const auto titles = icy_titles(tune->port(), 9);
+    ASSERT_GE(titles.size(), 2u);
+    EXPECT_EQ(titles[0].second, "Tone 400");
+    EXPECT_EQ(titles[1].second, "Tone 700");
+    // The change comes in the metadata block after the boundary: 2 s of 128 kbit/s audio
+    // (32 KB) from the start, within a block or two (16000 bytes each).
+    EXPECT_NEAR(static_cast<double>(titles[1].first), 2.0 * 16000 + 16000, 2.5 * 16000);
+}
+
+TEST(Listener, SeveralListenersTradeAndTheOriginServesNothingMore) {
+    auto s = station(mp3, "mp3", milliseconds(500));
+    std::vector<std::unique_ptr<TuneProcess>> tunes;
+    for (int i = 0; i < 3; ++i)
+        tunes.push_back(s->tune());
+    ASSERT_TRUE(eventually(
+        [&] {
+            std::uint64_t from_peers = 0;
+            for (auto& t : tunes)
+                from_peers += t->status()["bytes"]["peers"].get<std::uint64_t>();
+            return from_peers > 0;
+        },
+        seconds(20)));
+    for (auto& t : tunes) {
+        EXPECT_EQ(t->status()["bytes"]["origin"].get<std::uint64_t>(), 0u)
+            << "no rescue was needed";
+    }
+    for (const auto& item : s->items()) {
+        EXPECT_EQ(s->origin().count("GET", "/" + item.file, 200), 1u) << "the gateway's one fetch";
+    }
+}
+
+TEST(Listener, PlaybackGoesOnFromPeersWhenTheOriginDies) {
+    auto s = station(mp3, "mp3", milliseconds(1000));
+    auto a = s->tune();
+    auto b = s->tune();
+    // Both have joined the swarms of the first items; then the origin goes away.
+    ASSERT_TRUE(eventually([&] { return a->status()["buffer_ms"].get<std::int64_t>() > 2000; },
+                           seconds(10)));
+    s->stop_origin();
+    const auto tones = tones_in(b->stream_url(), 12, candidates);
+    ASSERT_GE(first_window(tones, 700), 0)
+        << "the next item came from the gateway's seed and peers";
+    EXPECT_EQ(b->status()["stalls"].get<int>(), 0);
+}
+
+TEST(Listener, WithoutAGatewayTheOriginRescuesPlayback) {
+    auto s = std::make_unique<TestStation>(binaries, three("mp3"), mp3);
+    s->publish();
+    s->write_playlist(now_ms() - milliseconds(1500));
+    auto tune = s->tune({"--gateway", "http://127.0.0.1:" + std::to_string(free_port())});
+    const auto tones = tones_in(tune->stream_url(), 8, candidates);
+    expect_schedule(tones, 0.25, 400, 4.5, 700);
+    EXPECT_GT(tune->status()["bytes"]["origin"].get<std::uint64_t>(), 0u);
+}
+
+TEST(Listener, ASlowPlayerIsDroppedWhileTheOthersPlayOn) {
+    auto s = station(mp3, "mp3", milliseconds(0));
+    auto tune = s->tune();
+    // A player that reads 2 KB/s with a small receive buffer.
+    const int slow = socket(AF_INET, SOCK_STREAM, 0);
+    const int small = 4096;
+    setsockopt(slow, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<std::uint16_t>(tune->port()));
+    ASSERT_EQ(connect(slow, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    const std::string req = "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n";
+    send(slow, req.data(), req.size(), MSG_NOSIGNAL);
+    std::atomic<bool> stop{false};
+    std::thread reader([&] {
+        char buf[200];
+        while (!stop) {
+            if (recv(slow, buf, sizeof buf, MSG_DONTWAIT) == 0)
+                break;
+            std::this_thread::sleep_for(milliseconds(100));
+        }
+    });
+    const auto started = steady_clock::now();
+    auto normal = std::async(std::launch::async,
+                             [&] { return tones_in(tune->stream_url(), 34, candidates); });
+    const bool dropped = eventually(
+        [&] { return tune->status()["listeners_dropped"].get<int>() >= 1; }, seconds(30));
+    const auto took = duration_cast<seconds>(steady_clock::now() - started).count();
+    stop = true;
+    reader.join();
+    close(slow);
+    EXPECT_TRUE(dropped) << "the slow player was not dropped within 30 s";
+    EXPECT_LE(took, 30);
+    const auto tones = normal.get();
+    EXPECT_GE(tones.size(), 130u) << "the normal player kept playing";
+    EXPECT_GE(first_window(tones, 1100), 0);
+}
+
+TEST(Listener, ItemsEndpointServesRanges) {
+    auto s = station(mp3, "mp3", milliseconds(1000));
+    auto tune = s->tune();
+    std::ifstream file(s->dir().path() / "www/a.mp3", std::ios::binary);
+    const std::string bytes(std::istreambuf_iterator<char>(file), {});
+    HttpRequest r;
+    r.url = tune->base() + "/items/0";
+    r.headers.emplace_back("Range", "bytes=1000-1999");
+    std::error_code ec;
+    const HttpResponse part = http_request(r, ec);
+    ASSERT_FALSE(ec);
+    EXPECT_EQ(part.status, 206);
+    EXPECT_EQ(part.header("Content-Range"), "bytes 1000-1999/" + std::to_string(bytes.size()));
+    EXPECT_EQ(part.body, bytes.substr(1000, 1000));
+    r.headers.clear();
+    const HttpResponse whole = http_request(r, ec);
+    EXPECT_EQ(whole.status, 200);
+    EXPECT_EQ(whole.body, bytes);
+    r.url = tune->base() + "/items/99";
+    EXPECT_EQ(http_request(r, ec).status, 404);
+}
+
+TEST(Listener, StatusAndJsonEventsReportWhatPlays) {
+    auto s = station(mp3, "mp3", milliseconds(1000));
+    const RunResult r = run({ALLUVIUM_TUNE, s->playlist_url(), "--gateway", s->gateway().base(),
+                             "--port", std::to_string(free_port()), "--bt-listen", "127.0.0.1:0",
+                             "--cache-dir", (s->dir().path() / "jsoncache").string(), "--json"},
+                            seconds(4));
+    EXPECT_TRUE(r.timed_out);  // it runs until stopped
+    EXPECT_NE(r.out.find("{\"event\":\"stream\",\"url\":\"http://127.0.0.1:"), std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("\"event\":\"now_playing\""), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\"title\":\"Tone 400\""), std::string::npos) << r.out;
+    auto tune = s->tune();
+    ASSERT_TRUE(eventually([&] { return !tune->status()["playing"].is_null(); }, seconds(10)));
+    const auto st = tune->status();
+    EXPECT_EQ(st["station"].get<std::string>(), "Test Station");
+    EXPECT_EQ(st["playing"]["title"].get<std::string>(), "Tone 400");
+    EXPECT_EQ(st["content_type"].get<std::string>(), "audio/mpeg");
+}
+
+TEST(Listener, SigtermStopsCleanly) {
+    auto s = station(mp3, "mp3", milliseconds(1000));
+    auto tune = s->tune();
+    ASSERT_TRUE(eventually([&] { return !tune->status()["playing"].is_null(); }, seconds(10)));
+    const auto t0 = steady_clock::now();
+    tune->stop();
+    EXPECT_LT(steady_clock::now() - t0, seconds(5));
+    EXPECT_NE(tune->log().find("stopped;"), std::string::npos) << tune->log();
+}
+
+}  // namespace
+}  // namespace alluvium::test

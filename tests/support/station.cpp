@@ -1,0 +1,168 @@
+#include "station.hpp"
+
+#include <alluvium/fetch.hpp>
+
+#include <cmath>
+#include <stdexcept>
+
+namespace alluvium::test {
+
+TuneProcess::TuneProcess(const Binaries& bin, const std::string& playlist,
+                         const std::filesystem::path& dir, const std::vector<std::string>& extra) {
+    port_ = free_port();
+    std::filesystem::create_directories(dir);
+    std::vector<std::string> argv = {
+        bin.tune,      playlist,      "--port",      std::to_string(port_),
+        "--bt-listen", "127.0.0.1:0", "--cache-dir", (dir / "cache").string(),
+        "--log-level", "info"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    process_ = std::make_unique<Background>(argv, (dir / "tune.log").string());
+    if (!process_->wait_until([this] { return port_open(port_); }, std::chrono::seconds(20))) {
+        throw std::runtime_error("alluvium-tune did not start: " + process_->log());
+    }
+}
+
+nlohmann::json TuneProcess::status() const {
+    HttpRequest r;
+    r.url = base() + "/status";
+    std::error_code ec;
+    const HttpResponse res = http_request(r, ec);
+    return ec ? nlohmann::json() : nlohmann::json::parse(res.body, nullptr, false);
+}
+
+TestStation::TestStation(Binaries bin, std::vector<ToneItem> items,
+                         std::vector<std::string> codec_args)
+    : bin_(std::move(bin)), items_(std::move(items)) {
+    std::filesystem::create_directories(dir_.path() / "www");
+    std::filesystem::permissions(dir_.path() / "www", std::filesystem::perms::all);
+    for (const ToneItem& item : items_) {
+        std::vector<std::string> argv = {"ffmpeg",
+                                         "-nostdin",
+                                         "-v",
+                                         "error",
+                                         "-y",
+                                         "-f",
+                                         "lavfi",
+                                         "-i",
+                                         "sine=frequency=" + std::to_string(item.hz) +
+                                             ":duration=" + std::to_string(item.seconds),
+                                         "-ac",
+                                         "2",
+                                         "-metadata",
+                                         "title=Tone " + std::to_string(item.hz)};
+        argv.insert(argv.end(), codec_args.begin(), codec_args.end());
+        argv.push_back((dir_.path() / "www" / item.file).string());
+        const RunResult r = run(argv, std::chrono::minutes(2));
+        if (r.exit_code != 0) {
+            throw std::runtime_error("ffmpeg: " + r.err);
+        }
+    }
+}
+
+void TestStation::publish(const std::string& rate) {
+    origin_ = std::make_unique<NginxOrigin>(dir_.path() / "www", rate);
+}
+
+void TestStation::write_playlist(TimePoint start) {
+    std::vector<std::string> argv = {bin_.broadcaster,
+                                     "generate",
+                                     "-q",
+                                     "--loop",
+                                     "--title",
+                                     "Test Station",
+                                     "--base-url",
+                                     origin_->url(""),
+                                     "--start",
+                                     format_w3cdtf(start),
+                                     "--refresh",
+                                     "2",
+                                     "-o",
+                                     (dir_.path() / "www/station.rss").string()};
+    for (const ToneItem& item : items_) {
+        argv.push_back((dir_.path() / "www" / item.file).string());
+    }
+    const RunResult r = run(argv);
+    if (r.exit_code != 0) {
+        throw std::runtime_error("generate: " + r.err);
+    }
+}
+
+GatewayProcess& TestStation::start_gateway(std::vector<std::string> extra) {
+    extra.insert(extra.end(), {"--allow-origin", origin_->origin()});
+    gateway_ = std::make_unique<GatewayProcess>(bin_.gateway, dir_.path() / "gateway", extra);
+    return *gateway_;
+}
+
+bool TestStation::prime() {
+    return run({bin_.gateway, "prime", playlist_url(), "--gateway", gateway_->base(), "--timeout",
+                "60"},
+               std::chrono::seconds(90))
+               .exit_code == 0;
+}
+
+std::unique_ptr<TuneProcess> TestStation::tune(std::vector<std::string> extra) {
+    if (gateway_ && std::find(extra.begin(), extra.end(), "--gateway") == extra.end()) {
+        extra.insert(extra.end(), {"--gateway", gateway_->base()});
+    }
+    return std::make_unique<TuneProcess>(bin_, playlist_url(),
+                                         dir_.path() / ("tune" + std::to_string(tunes_++)), extra);
+}
+
+namespace {
+
+double goertzel(const std::int16_t* samples, std::size_t n, double hz, double rate) {
+    const double w = 2.0 * M_PI * hz / rate;
+    const double coeff = 2.0 * std::cos(w);
+    double s1 = 0;
+    double s2 = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const double s = samples[i] + coeff * s1 - s2;
+        s2 = s1;
+        s1 = s;
+    }
+    return s1 * s1 + s2 * s2 - coeff * s1 * s2;
+}
+
+}  // namespace
+
+std::vector<int> tones_in(const std::string& url, double seconds,
+                          const std::vector<int>& candidates, double window) {
+    constexpr int rate = 8000;
+    const RunResult r =
+        run({"ffmpeg", "-nostdin", "-v", "error", "-t", std::to_string(seconds), "-i", url, "-ac",
+             "1", "-ar", std::to_string(rate), "-f", "s16le", "-"},
+            std::chrono::milliseconds(static_cast<long>(seconds * 1000) + 30000));
+    std::vector<int> out;
+    const auto* pcm = reinterpret_cast<const std::int16_t*>(r.out.data());
+    const std::size_t total = r.out.size() / 2;
+    const auto per = static_cast<std::size_t>(window * rate);
+    for (std::size_t at = 0; at + per <= total; at += per) {
+        double energy = 0;
+        for (std::size_t i = 0; i < per; ++i)
+            energy += static_cast<double>(pcm[at + i]) * pcm[at + i];
+        int best = 0;
+        double best_power = 0;
+        for (const int hz : candidates) {
+            const double p = goertzel(pcm + at, per, hz, rate);
+            if (p > best_power) {
+                best_power = p;
+                best = hz;
+            }
+        }
+        // A tone holds most of the window's energy; silence has little of either.
+        const double rms = std::sqrt(energy / static_cast<double>(per));
+        out.push_back(rms > 500 && best_power > 0.2 * energy * static_cast<double>(per) / 2 ? best
+                                                                                            : 0);
+    }
+    return out;
+}
+
+int first_window(const std::vector<int>& tones, int hz, std::size_t from) {
+    for (std::size_t i = from; i < tones.size(); ++i) {
+        if (tones[i] == hz)
+            return static_cast<int>(i);
+    }
+    return -1;
+}
+
+}  // namespace alluvium::test

@@ -1,0 +1,90 @@
+// A whole station for tests: tone items made with ffmpeg, nginx as the origin, the gateway,
+// and alluvium-tune listeners, all on 127.0.0.1 in a temporary folder.
+#pragma once
+
+#include <alluvium/time.hpp>
+
+#include "gateway_process.hpp"
+#include "nginx_origin.hpp"
+#include "process.hpp"
+#include "temp_dir.hpp"
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace alluvium::test {
+
+struct ToneItem {
+    std::string file;  // "a.mp3"
+    int hz;            // the sine tone it carries
+    double seconds;
+};
+
+struct Binaries {
+    std::string broadcaster;
+    std::string gateway;
+    std::string tune;
+};
+
+class TuneProcess {
+  public:
+    TuneProcess(const Binaries& bin, const std::string& playlist, const std::filesystem::path& dir,
+                const std::vector<std::string>& extra);
+    [[nodiscard]] int port() const { return port_; }
+    [[nodiscard]] std::string stream_url() const {
+        return "http://127.0.0.1:" + std::to_string(port_) + "/stream";
+    }
+    [[nodiscard]] std::string base() const { return "http://127.0.0.1:" + std::to_string(port_); }
+    [[nodiscard]] nlohmann::json status() const;
+    [[nodiscard]] std::string log() const { return process_->log(); }
+    void stop() { process_->stop(); }
+
+  private:
+    int port_ = 0;
+    std::unique_ptr<Background> process_;
+};
+
+class TestStation {
+  public:
+    // `codec_args` are ffmpeg's, e.g. {"-c:a", "libmp3lame", "-b:a", "128k"}.
+    TestStation(Binaries bin, std::vector<ToneItem> items, std::vector<std::string> codec_args);
+
+    void publish(const std::string& rate = "");  // starts nginx on the media folder
+    void stop_origin() { origin_.reset(); }
+    // Writes station.rss, looping from `start` (so that "now" falls where the test wants).
+    void write_playlist(TimePoint start);
+    [[nodiscard]] std::string playlist_url() const { return origin_->url("station.rss"); }
+    [[nodiscard]] NginxOrigin& origin() { return *origin_; }
+
+    GatewayProcess& start_gateway(std::vector<std::string> extra = {});
+    void stop_gateway() { gateway_.reset(); }
+    [[nodiscard]] GatewayProcess& gateway() { return *gateway_; }
+    // Fetches and hashes every item ahead (alluvium-gateway prime).
+    bool prime();
+
+    // Starts a listener; waits until its stream port answers.
+    std::unique_ptr<TuneProcess> tune(std::vector<std::string> extra = {});
+
+    [[nodiscard]] const std::vector<ToneItem>& items() const { return items_; }
+    [[nodiscard]] const TempDir& dir() const { return dir_; }
+
+  private:
+    Binaries bin_;
+    std::vector<ToneItem> items_;
+    TempDir dir_;
+    std::unique_ptr<NginxOrigin> origin_;
+    std::unique_ptr<GatewayProcess> gateway_;
+    int tunes_ = 0;
+};
+
+// Decodes `seconds` of a stream with ffmpeg and names the tone of each `window` of audio:
+// the candidate frequency with the most energy, or 0 for silence.
+std::vector<int> tones_in(const std::string& url, double seconds,
+                          const std::vector<int>& candidates, double window = 0.25);
+
+// The index of the first window from `from` on with tone `hz`, or -1.
+int first_window(const std::vector<int>& tones, int hz, std::size_t from = 0);
+
+}  // namespace alluvium::test
