@@ -47,19 +47,6 @@ double median(std::vector<double> v) {
     return v[v.size() / 2];
 }
 
-int connect_local(int port) {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(static_cast<std::uint16_t>(port));
-    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 struct Reader {
     std::atomic<bool> stop{false};
     std::atomic<std::uint64_t> audio_bytes{0};
@@ -72,7 +59,7 @@ struct Reader {
 void read_stream(int port, Clock::time_point since, Reader& r, Clock::time_point until) {
     int fd = -1;
     while (fd < 0 && Clock::now() < until && !r.stop) {
-        fd = connect_local(port);
+        fd = connect_loopback(port);
         if (fd < 0)
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
@@ -119,7 +106,7 @@ void read_stream(int port, Clock::time_point since, Reader& r, Clock::time_point
 // A player joining a running /stream: time to the first audio byte, bytes in 500 ms.
 std::pair<double, std::size_t> probe_join(int port) {
     const auto t0 = Clock::now();
-    const int fd = connect_local(port);
+    const int fd = connect_loopback(port);
     if (fd < 0)
         return {-1, 0};
     const std::string req = "GET /stream HTTP/1.1\r\nHost: x\r\nIcy-MetaData: 1\r\n\r\n";

@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# Configures and builds one CMake preset (default: dev). Usage: scripts/build.sh [preset]
+# Configures and builds one CMake preset (default: dev), all targets or the ones named.
+# Usage: scripts/build.sh [preset [target...]]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset=${1:-dev}
+shift || true
 cmake --preset "$preset" >/dev/null
-cmake --build --preset "$preset" -- -j"$(nproc)"
+if [ $# -gt 0 ]; then
+    cmake --build --preset "$preset" --target "$@" -- -j"$(nproc)"
+else
+    cmake --build --preset "$preset" -- -j"$(nproc)"
+fi

@@ -6,5 +6,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-bash scripts/build.sh dev
+bash scripts/build.sh dev alluvium-broadcaster alluvium-gateway alluvium-tune
 exec bash scripts/station.sh

@@ -232,7 +232,11 @@ Decision Gateway::Impl::allow_media(const std::string& url,
         }
         return decision;
     }
-    // A live playlist grows: the URL may be new in a playlist the gateway already knows.
+    // The URL may be in a configured playlist not read yet (just after start), or new in a
+    // playlist the gateway knows (a live playlist grows). Reads are rate-limited per playlist.
+    for (const std::string& configured : config.playlists) {
+        (void)read_playlist(configured, true);
+    }
     for (const auto& [known, trusted] : store->playlists()) {
         (void)read_playlist(known, trusted);
     }

@@ -1,5 +1,7 @@
 #include "seeder.hpp"
 
+#include <alluvium/swarm_settings.hpp>
+
 #include "spread_policy.hpp"
 
 #include <spdlog/spdlog.h>
@@ -48,27 +50,11 @@ struct Seeder::Impl {
 
 Seeder::Seeder(const SeederOptions& options) : impl_(std::make_unique<Impl>()) {
     lt::settings_pack s;
-    s.set_str(lt::settings_pack::listen_interfaces, options.listen_interfaces);
+    apply_swarm_settings(s, options.listen_interfaces);
     s.set_str(lt::settings_pack::user_agent, "Alluvium-gateway");
     s.set_int(lt::settings_pack::alert_mask,
               lt::alert_category::error | lt::alert_category::status | lt::alert_category::tracker);
-    // Peer discovery is the gateway's own tracker here; DHT, LSD and port mapping stay off.
-    s.set_bool(lt::settings_pack::enable_dht, false);
-    s.set_bool(lt::settings_pack::enable_lsd, false);
-    s.set_bool(lt::settings_pack::enable_upnp, false);
-    s.set_bool(lt::settings_pack::enable_natpmp, false);
-    // Measured on loopback (SWARM-NOTES.md): without these, late joiners stay choked for
-    // 15-30 s and finished peers get dropped.
-    s.set_bool(lt::settings_pack::allow_multiple_connections_per_ip, true);
-    s.set_int(lt::settings_pack::unchoke_slots_limit, -1);
-    s.set_bool(lt::settings_pack::close_redundant_connections, false);
-    s.set_bool(lt::settings_pack::enable_outgoing_utp, false);
-    s.set_bool(lt::settings_pack::enable_incoming_utp, false);
-    // Every item seeds; libtorrent's queueing would otherwise pause all but a few.
-    s.set_int(lt::settings_pack::active_limit, -1);
-    s.set_int(lt::settings_pack::active_seeds, -1);
     s.set_int(lt::settings_pack::min_announce_interval, options.announce_interval_seconds);
-    s.set_int(lt::settings_pack::stop_tracker_timeout, 1);  // quick shutdown
     s.set_int(lt::settings_pack::upload_rate_limit, static_cast<int>(options.upload_rate_limit));
     impl_->session = std::make_unique<lt::session>(lt::session_params(std::move(s)));
     if (options.spread) {

@@ -10,7 +10,6 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <random>
 
 namespace alluvium::test {
 namespace {
@@ -19,10 +18,7 @@ TEST(Aria2c, DownloadsAnItemUsingTheGatewaysMetadataAndTracker) {
     ASSERT_TRUE(have_program("aria2c")) << "install aria2";
     TempDir dir;
     std::filesystem::create_directories(dir.path() / "www");
-    std::mt19937 rng(42);
-    std::string content(5'000'000, '\0');
-    for (auto& c : content)
-        c = static_cast<char>(rng() & 0xff);
+    const std::string content = random_bytes(5'000'000, 42);
     std::ofstream(dir.path() / "www/program.ogg", std::ios::binary) << content;
     NginxOrigin origin(dir.path() / "www");
     GatewayProcess gateway(ALLUVIUM_GATEWAY, dir.path() / "gateway",

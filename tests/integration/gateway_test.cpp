@@ -15,21 +15,12 @@
 #include <fstream>
 #include <future>
 #include <libtorrent/bdecode.hpp>
-#include <random>
 #include <thread>
 
 namespace alluvium::test {
 namespace {
 
 const std::string gateway_binary = ALLUVIUM_GATEWAY;
-
-std::string random_bytes(std::size_t n, unsigned seed) {
-    std::mt19937 rng(seed);
-    std::string out(n, '\0');
-    for (auto& c : out)
-        c = static_cast<char>(rng() & 0xff);
-    return out;
-}
 
 std::string sha256_hex(const std::string& data) {
     unsigned char digest[SHA256_DIGEST_LENGTH];

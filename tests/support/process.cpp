@@ -11,6 +11,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -218,15 +219,37 @@ int free_port() {
     return ntohs(addr.sin_port);
 }
 
-bool port_open(int port) {
+int connect_loopback(int port, int receive_buffer) {
     const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (receive_buffer > 0) {
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     addr.sin_port = htons(static_cast<std::uint16_t>(port));
-    const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+bool port_open(int port) {
+    const int fd = connect_loopback(port);
+    if (fd < 0) {
+        return false;
+    }
     close(fd);
-    return ok;
+    return true;
+}
+
+std::string random_bytes(std::size_t n, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::string out(n, '\0');
+    for (auto& c : out)
+        c = static_cast<char>(rng() & 0xff);
+    return out;
 }
 
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {

@@ -54,6 +54,13 @@ int free_port();
 // Whether something accepts TCP connections on 127.0.0.1:port.
 bool port_open(int port);
 
+// A TCP connection to 127.0.0.1:port (a socket the caller closes), or -1.
+// `receive_buffer` > 0 sets SO_RCVBUF before connecting (a slow player's small buffer).
+int connect_loopback(int port, int receive_buffer = 0);
+
+// Random bytes, the same for the same seed.
+std::string random_bytes(std::size_t n, unsigned seed);
+
 // Polls `condition` every 20 ms until it holds or `timeout` passes.
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 

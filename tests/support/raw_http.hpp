@@ -2,6 +2,8 @@
 // client would send (malformed, oversized).
 #pragma once
 
+#include "process.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -15,13 +17,8 @@ namespace alluvium::test {
 
 inline std::string raw_exchange(int port, const std::string& bytes,
                                 std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<std::uint16_t>(port));
-    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        close(fd);
+    const int fd = connect_loopback(port);
+    if (fd < 0) {
         return "<connect failed>";
     }
     std::size_t sent = 0;

@@ -1,5 +1,7 @@
 #include "swarm_client.hpp"
 
+#include <alluvium/swarm_settings.hpp>
+
 #include <libtorrent/add_torrent_params.hpp>
 #include <libtorrent/create_torrent.hpp>
 #include <libtorrent/session.hpp>
@@ -20,16 +22,7 @@ struct SwarmClient::Impl {
 
     static lt::session_params params() {
         lt::settings_pack s;
-        s.set_str(lt::settings_pack::listen_interfaces, "127.0.0.1:0");
-        s.set_bool(lt::settings_pack::enable_dht, false);
-        s.set_bool(lt::settings_pack::enable_lsd, false);
-        s.set_bool(lt::settings_pack::enable_upnp, false);
-        s.set_bool(lt::settings_pack::enable_natpmp, false);
-        s.set_bool(lt::settings_pack::allow_multiple_connections_per_ip, true);
-        s.set_int(lt::settings_pack::unchoke_slots_limit, -1);
-        s.set_bool(lt::settings_pack::close_redundant_connections, false);
-        s.set_bool(lt::settings_pack::enable_outgoing_utp, false);
-        s.set_bool(lt::settings_pack::enable_incoming_utp, false);
+        apply_swarm_settings(s, "127.0.0.1:0");
         s.set_int(lt::settings_pack::min_announce_interval, 5);
         s.set_int(lt::settings_pack::alert_mask, 0);
         return lt::session_params(std::move(s));

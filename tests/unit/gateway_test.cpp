@@ -16,18 +16,9 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <random>
 
 namespace alluvium::gateway {
 namespace {
-
-std::string random_bytes(std::size_t n, unsigned seed) {
-    std::mt19937 rng(seed);
-    std::string out(n, '\0');
-    for (auto& c : out)
-        c = static_cast<char>(rng() & 0xff);
-    return out;
-}
 
 Metainfo metainfo_of(const std::string& content, std::size_t chunk) {
     MetainfoBuilder b(content.size());
@@ -48,7 +39,7 @@ TEST(PieceSize, FollowsTheSizeRule) {
 TEST(Metainfo, MatchesLibtorrentsOwnTorrentCreator) {
     test::TempDir dir;
     for (const std::size_t size : {std::size_t{1}, std::size_t{16384}, std::size_t{3'000'001}}) {
-        const std::string content = random_bytes(size, static_cast<unsigned>(size));
+        const std::string content = test::random_bytes(size, static_cast<unsigned>(size));
         const Metainfo m = metainfo_of(content, 65536);
         ASSERT_FALSE(m.info_hash.empty());
         // The name in the torrent is the content's SHA-256; give libtorrent the same file.
@@ -60,7 +51,7 @@ TEST(Metainfo, MatchesLibtorrentsOwnTorrentCreator) {
 }
 
 TEST(Metainfo, IsTheSameWhateverTheChunking) {
-    const std::string content = random_bytes(1'000'003, 7);
+    const std::string content = test::random_bytes(1'000'003, 7);
     const Metainfo a = metainfo_of(content, 1);
     const Metainfo b = metainfo_of(content, 16384);
     const Metainfo c = metainfo_of(content, content.size());

@@ -2,6 +2,7 @@
 #include "engine.hpp"
 
 #include <alluvium/fetch.hpp>
+#include <alluvium/swarm_settings.hpp>
 
 #include "../common/log.hpp"
 #include "item_state.hpp"
@@ -64,27 +65,13 @@ void write_atomically(const fs::path& p, const std::string& bytes) {
 
 lt::settings_pack listener_settings(const SwarmOptions& o) {
     lt::settings_pack s;
-    s.set_str(lt::settings_pack::listen_interfaces, o.listen_interfaces);
+    apply_swarm_settings(s, o.listen_interfaces);
     s.set_str(lt::settings_pack::user_agent, "Alluvium");
     s.set_int(lt::settings_pack::alert_mask,
               lt::alert_category::error | lt::alert_category::status | lt::alert_category::storage |
                   lt::alert_category::piece_progress);
-    s.set_bool(lt::settings_pack::enable_dht, false);
-    s.set_bool(lt::settings_pack::enable_lsd, false);
-    s.set_bool(lt::settings_pack::enable_upnp, false);
-    s.set_bool(lt::settings_pack::enable_natpmp, false);
-    // SWARM-NOTES.md: what mattered on loopback.
-    s.set_bool(lt::settings_pack::allow_multiple_connections_per_ip, true);
-    s.set_int(lt::settings_pack::unchoke_slots_limit, -1);
-    s.set_bool(lt::settings_pack::close_redundant_connections, false);
-    s.set_bool(lt::settings_pack::enable_outgoing_utp, false);
-    s.set_bool(lt::settings_pack::enable_incoming_utp, false);
-    s.set_int(lt::settings_pack::active_limit, -1);
-    s.set_int(lt::settings_pack::active_downloads, -1);
-    s.set_int(lt::settings_pack::active_seeds, -1);
     // A station's audience changes by the minute; so do its announces.
     s.set_int(lt::settings_pack::min_announce_interval, 30);
-    s.set_int(lt::settings_pack::stop_tracker_timeout, 1);
     // Streaming: a request that takes seconds is a stall; ask someone else.
     s.set_int(lt::settings_pack::piece_timeout, 5);
     s.set_int(lt::settings_pack::request_timeout, 5);
