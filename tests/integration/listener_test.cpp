@@ -38,8 +38,10 @@ const std::vector<int> candidates = {400, 700, 1100};
 // When the station of the test began (each test makes one).
 TimePoint station_start;
 
-// Seconds from now until `at`: what a stream connected now should play before `at`.
-double seconds_until(TimePoint at) { return duration<double>(at - now_ms()).count(); }
+// Seconds from `from` until `at`: what a stream joined at `from` should play before `at`.
+double seconds_between(TimePoint from, TimePoint at) {
+    return duration<double>(at - from).count();
+}
 
 // A station whose loop began `ago`: "now" is `ago` into the first item.
 std::unique_ptr<TestStation> station(const std::vector<std::string>& codec, const std::string& ext,
@@ -75,8 +77,9 @@ TEST(Listener, StreamPlaysTheScheduledItemsFromTheScheduledOffset) {
     // Now is 2.5 s into the 6 s first item: 3.5 s of it, then the second item.
     auto s = station(mp3, "mp3", milliseconds(2500));
     auto tune = s->tune();
-    const double first_for = seconds_until(station_start + seconds(6));
-    const auto tones = tones_in(tune->stream_url(), 14, candidates);
+    const Recording rec = record_stream(tune->port(), "/stream", 14);
+    const double first_for = seconds_between(rec.joined, station_start + seconds(6));
+    const auto tones = tones_in(rec, 14, candidates);
     expect_schedule(tones, 0.25, 400, first_for, 700);
     const int third = first_window(tones, 1100);
     ASSERT_GE(third, 0);
@@ -88,8 +91,9 @@ TEST(Listener, StreamPlaysTheScheduledItemsFromTheScheduledOffset) {
 TEST(Listener, OggStationPlaysAsChainedStreams) {
     auto s = station(vorbis, "ogg", milliseconds(3000));
     auto tune = s->tune();
-    const double first_for = seconds_until(station_start + seconds(6));
-    const auto tones = tones_in(tune->stream_url(), 12, candidates);
+    const Recording rec = record_stream(tune->port(), "/stream", 12);
+    const double first_for = seconds_between(rec.joined, station_start + seconds(6));
+    const auto tones = tones_in(rec, 12, candidates);
     expect_schedule(tones, 0.25, 400, first_for, 700);
     EXPECT_EQ(tune->status()["content_type"].get<std::string>(), "audio/ogg");
 }
@@ -99,8 +103,9 @@ TEST(Listener, ALateListenerJoinsMidItem) {
     auto early = s->tune();
     std::this_thread::sleep_for(seconds(8));  // now: 2 s into the second item
     auto late = s->tune();
-    const double second_for = seconds_until(station_start + seconds(12));
-    const auto tones = tones_in(late->stream_url(), 8, candidates);
+    const Recording rec = record_stream(late->port(), "/stream", 8);
+    const double second_for = seconds_between(rec.joined, station_start + seconds(12));
+    const auto tones = tones_in(rec, 8, candidates);
     expect_schedule(tones, 0.25, 700, second_for, 1100);
 }
 
@@ -204,8 +209,9 @@ TEST(Listener, WithoutAGatewayTheOriginRescuesPlayback) {
     const TimePoint start = now_ms() - milliseconds(1500);
     s->write_playlist(start);
     auto tune = s->tune({"--gateway", "http://127.0.0.1:" + std::to_string(free_port())});
-    const double first_for = seconds_until(start + seconds(6));
-    const auto tones = tones_in(tune->stream_url(), 8, candidates);
+    const Recording rec = record_stream(tune->port(), "/stream", 8);
+    const double first_for = seconds_between(rec.joined, start + seconds(6));
+    const auto tones = tones_in(rec, 8, candidates);
     expect_schedule(tones, 0.25, 400, first_for, 700);
     EXPECT_GT(tune->status()["bytes"]["origin"].get<std::uint64_t>(), 0u);
 }

@@ -2,6 +2,10 @@
 
 #include <alluvium/fetch.hpp>
 
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cmath>
 #include <stdexcept>
 
@@ -125,16 +129,14 @@ double goertzel(const std::int16_t* samples, std::size_t n, double hz, double ra
 
 }  // namespace
 
-std::vector<int> tones_in(const std::string& url, double seconds,
-                          const std::vector<int>& candidates, double window) {
-    constexpr int rate = 8000;
-    const RunResult r =
-        run({"ffmpeg", "-nostdin", "-v", "error", "-t", std::to_string(seconds), "-i", url, "-ac",
-             "1", "-ar", std::to_string(rate), "-f", "s16le", "-"},
-            std::chrono::milliseconds(static_cast<long>(seconds * 1000) + 30000));
+namespace {
+
+// Names the tone of each `window` of 8 kHz mono PCM.
+std::vector<int> tones_of_pcm(const std::string& pcm_bytes, const std::vector<int>& candidates,
+                              double window, int rate) {
     std::vector<int> out;
-    const auto* pcm = reinterpret_cast<const std::int16_t*>(r.out.data());
-    const std::size_t total = r.out.size() / 2;
+    const auto* pcm = reinterpret_cast<const std::int16_t*>(pcm_bytes.data());
+    const std::size_t total = pcm_bytes.size() / 2;
     const auto per = static_cast<std::size_t>(window * rate);
     for (std::size_t at = 0; at + per <= total; at += per) {
         double energy = 0;
@@ -155,6 +157,65 @@ std::vector<int> tones_in(const std::string& url, double seconds,
                                                                                             : 0);
     }
     return out;
+}
+
+// Decodes `seconds` of `input` (a URL, or "pipe:0" with `media` on standard input).
+std::vector<int> decode_tones(const std::string& input, const std::string& media, double seconds,
+                              const std::vector<int>& candidates, double window) {
+    constexpr int rate = 8000;
+    const RunResult r =
+        run({"ffmpeg", "-nostdin", "-v", "error", "-t", std::to_string(seconds), "-i", input, "-ac",
+             "1", "-ar", std::to_string(rate), "-f", "s16le", "-"},
+            std::chrono::milliseconds(static_cast<long>(seconds * 1000) + 30000), media);
+    return tones_of_pcm(r.out, candidates, window, rate);
+}
+
+}  // namespace
+
+std::vector<int> tones_in(const std::string& url, double seconds,
+                          const std::vector<int>& candidates, double window) {
+    return decode_tones(url, {}, seconds, candidates, window);
+}
+
+Recording record_stream(int port, const std::string& path, double seconds) {
+    Recording rec;
+    const int fd = connect_loopback(port);
+    if (fd < 0)
+        return rec;
+    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+    std::string data;
+    bool head_done = false;
+    const auto until = std::chrono::steady_clock::now() +
+                       std::chrono::milliseconds(static_cast<long>(seconds * 1000));
+    char buf[65536];
+    while (std::chrono::steady_clock::now() < until) {
+        pollfd p{fd, POLLIN, 0};
+        if (poll(&p, 1, 100) <= 0)
+            continue;
+        const ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n <= 0)
+            break;
+        data.append(buf, static_cast<std::size_t>(n));
+        if (!head_done) {
+            const auto end = data.find("\r\n\r\n");
+            if (end == std::string::npos)
+                continue;
+            // The stream position is chosen when the request is answered.
+            rec.joined = time_point_cast<Milliseconds>(std::chrono::system_clock::now());
+            rec.status = data.substr(0, data.find("\r\n"));
+            data.erase(0, end + 4);
+            head_done = true;
+        }
+    }
+    close(fd);
+    rec.body = std::move(data);
+    return rec;
+}
+
+std::vector<int> tones_in(const Recording& rec, double seconds, const std::vector<int>& candidates,
+                          double window) {
+    return decode_tones("pipe:0", rec.body, seconds, candidates, window);
 }
 
 int first_window(const std::vector<int>& tones, int hz, std::size_t from) {

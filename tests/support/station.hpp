@@ -84,6 +84,18 @@ class TestStation {
 std::vector<int> tones_in(const std::string& url, double seconds,
                           const std::vector<int>& candidates, double window = 0.25);
 
+// What a plain HTTP reader got from a loopback stream in `seconds` of wall time.
+struct Recording {
+    std::string status;  // the status line
+    std::string body;    // the bytes after the headers
+    TimePoint joined{};  // when the response headers arrived: the stream chose its position then
+};
+Recording record_stream(int port, const std::string& path, double seconds);
+
+// The tones of `seconds` of recorded audio.
+std::vector<int> tones_in(const Recording& rec, double seconds, const std::vector<int>& candidates,
+                          double window = 0.25);
+
 // The index of the first window from `from` on with tone `hz`, or -1.
 int first_window(const std::vector<int>& tones, int hz, std::size_t from = 0);
 
