@@ -9,13 +9,16 @@ packages=(
     # liballuvium-core and the CLIs
     libxml2-dev libcurl4-openssl-dev libssl-dev libspdlog-dev libfmt-dev libcli11-dev
     libavformat-dev libavcodec-dev libavutil-dev libboost-dev libboost-system-dev
+    qt6-base-dev libvlc-dev vlc-plugin-base vlc-plugin-video-output
     libtorrent-rasterbar-dev libsqlite3-dev nlohmann-json3-dev
     # tests
     libgtest-dev libgmock-dev
     # programs the demo and the tests drive: media tools, an XML checker, web servers
     ffmpeg libxml2-utils nginx-light apache2 lighttpd caddy aria2 curl
     # players the compatibility tests drive
-    mpv vlc-bin vlc-plugin-base sqlite3
+    mpv vlc-bin sqlite3
+    # the desktop player's test under a virtual display
+    xvfb xauth fonts-dejavu-core
 )
 
 as_root() {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes and publishes a sample station with the built tools (see scripts/demo.sh).
-# Options come from the environment: PORT (8080), DIR (./station).
+# Options come from the environment: PORT (8080), DIR (./station), PLAYER (0: do not open
+# the desktop player even when a display is there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=build/dev/server/broadcaster
@@ -89,6 +90,14 @@ for n in 0 1 2; do
         --cache-dir "$dir/listeners/$n" >"$dir/listeners/$n.log" 2>&1 &
     tune_pids+=($!)
 done
+# With a display, the desktop player tunes in as a fourth listener (PLAYER=0: not).
+if [ "${PLAYER:-1}" != 0 ] && [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -x build/dev/player/desktop/alluvium-player ]; then
+    build/dev/player/desktop/alluvium-player "$base/station.rss" --gateway "$gateway" \
+        --bt-listen 127.0.0.1:0 --cache-dir "$dir/listeners/player" \
+        >"$dir/listeners/player.log" 2>&1 &
+    tune_pids+=($!)
+    echo "The desktop player is open on the station (its log: $dir/listeners/player.log)."
+fi
 sleep 2
 echo "The station plays. Listen with any player, for example:"
 for n in 0 1 2; do echo "    mpv http://127.0.0.1:$((${STREAM_PORT:-8000} + n))/stream"; done

@@ -65,6 +65,7 @@ struct ALLUVIUM_EXPORT TunerStatus {
     std::string stream_url;    // http://127.0.0.1:8000/stream
     std::string content_type;  // of the stream, once known
     AirState state = AirState::empty;
+    std::vector<ItemSummary> previous;  // the airings before `now`, oldest first (up to 5)
     std::optional<ItemSummary> now;
     Milliseconds offset{0};  // into `now`
     std::vector<ItemSummary> next;
@@ -75,7 +76,8 @@ struct ALLUVIUM_EXPORT TunerStatus {
     std::uint64_t bytes_from_gateway = 0;
     std::uint64_t bytes_from_origin = 0;
     std::uint64_t bytes_uploaded = 0;
-    int peers = 0;
+    int peers = 0;                   // other listeners connected (each counted once)
+    bool gateway_connected = false;  // to a gateway's seed
     std::int64_t download_rate = 0;  // bytes/s
     std::int64_t upload_rate = 0;
     std::size_t listeners = 0;  // players on the local stream

@@ -519,11 +519,15 @@ SwarmEngine::Stats SwarmEngine::stats() const {
     }
     for (const auto& item : all) {
         std::lock_guard lock(item->mutex);
+        // libtorrent gives each torrent its own peer id, so a listener in several items'
+        // swarms cannot be recognised across them: the largest swarm counts.
+        s.peers = std::max(s.peers, static_cast<int>(item->listeners.size()));
+        s.gateway = s.gateway || item->gateway_connected;
         s.bytes.peers += item->sources.peers;
         s.bytes.gateway += item->sources.gateway;
         s.bytes.origin += item->sources.origin;
         s.bytes.uploaded += item->sources.uploaded;
-        s.peers += item->num_peers;
+        s.connections += item->num_peers;
         s.download_rate += item->download_rate;
         s.upload_rate += item->upload_rate;
     }

@@ -73,8 +73,10 @@ class SwarmEngine {
     void set_data_callback(std::function<void()> wake);
 
     struct Stats {
-        ByteSources bytes;               // over every item since start
-        int peers = 0;                   // connections now
+        ByteSources bytes;     // over every item since start
+        int peers = 0;         // other listeners connected now, in the largest of the items' swarms
+        int connections = 0;   // over every item, the gateway's seed included
+        bool gateway = false;  // connected to a gateway's seed
         std::int64_t download_rate = 0;  // payload bytes/s
         std::int64_t upload_rate = 0;
         std::uint16_t listen_port = 0;

@@ -310,6 +310,8 @@ void Item::State::update_sources() {
     const lt::torrent_status st = h.status({});
     std::lock_guard lock(mutex);
     std::map<std::string, std::int64_t> seen;
+    listeners.clear();
+    gateway_connected = false;
     for (const lt::peer_info& p : peers) {
         std::string endpoint = p.ip.address().to_string() + ":" + std::to_string(p.ip.port());
         const std::string key = endpoint + "/" + std::string(p.pid.data(), p.pid.size());
@@ -317,6 +319,10 @@ void Item::State::update_sources() {
         const std::int64_t delta = std::max<std::int64_t>(0, p.total_download - before);
         (endpoint == seed ? sources.gateway : sources.peers) += static_cast<std::uint64_t>(delta);
         seen[key] = p.total_download;
+        if (endpoint == seed)
+            gateway_connected = true;
+        else
+            listeners.insert(std::string(p.pid.data(), p.pid.size()));
     }
     peer_totals = std::move(seen);
     sources.uploaded =

@@ -8,6 +8,7 @@
 #include <libtorrent/torrent_handle.hpp>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 namespace alluvium::detail {
@@ -84,7 +85,9 @@ struct Item::State {
 
     // Figures.
     ByteSources sources;
-    int num_peers = 0;
+    int num_peers = 0;                // connections
+    std::set<std::string> listeners;  // peer ids of the other listeners connected
+    bool gateway_connected = false;
     std::int64_t download_rate = 0;
     std::int64_t upload_rate = 0;
     std::map<std::string, std::int64_t> peer_totals;  // connection -> payload received so far

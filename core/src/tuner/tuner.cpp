@@ -363,6 +363,8 @@ std::string Tuner::Impl::status_json() const {
                   {"origin", s.bytes.origin},
                   {"uploaded", s.bytes.uploaded}};
     j["peers"] = s.peers;
+    j["connections"] = s.connections;
+    j["gateway_connected"] = s.gateway;
     j["download_rate"] = s.download_rate;
     j["upload_rate"] = s.upload_rate;
     j["bt_port"] = s.listen_port;
@@ -574,6 +576,13 @@ TunerStatus Tuner::status() const {
         t.station = program->playlist.title;
         if (st.air.current)
             t.now = summary(program->playlist, *st.air.current);
+        // What played before: the airings that ended in the last six hours, the last five.
+        const TimePoint here = d.now();
+        auto before = program->schedule.between(here - std::chrono::hours(6), here, 10000);
+        std::erase_if(before, [&](const Slot& slot) { return slot.end > here; });
+        const std::size_t from = before.size() > 5 ? before.size() - 5 : 0;
+        for (std::size_t i = from; i < before.size(); ++i)
+            t.previous.push_back(summary(program->playlist, before[i]));
         for (const Slot& slot : st.air.next)
             t.next.push_back(summary(program->playlist, slot));
     }
@@ -586,6 +595,7 @@ TunerStatus Tuner::status() const {
     t.bytes_from_origin = s.bytes.origin;
     t.bytes_uploaded = s.bytes.uploaded;
     t.peers = s.peers;
+    t.gateway_connected = s.gateway;
     t.download_rate = s.download_rate;
     t.upload_rate = s.upload_rate;
     t.listeners = d.broadcast->listeners();

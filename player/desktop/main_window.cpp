@@ -1,0 +1,419 @@
+#include "main_window.hpp"
+
+#include "theme.hpp"
+
+#include <QAction>
+#include <QApplication>
+#include <QClipboard>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QInputDialog>
+#include <QLabel>
+#include <QListView>
+#include <QMenuBar>
+#include <QPainter>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSlider>
+#include <QSplitter>
+#include <QStackedWidget>
+#include <QStatusBar>
+#include <QTableWidget>
+#include <QTimer>
+#include <QToolBar>
+#include <QVBoxLayout>
+
+namespace alluvium::player {
+
+// The picture for audio: a card with the station and what plays, on a gradient whose hue
+// comes from the title (so items look different).
+class CoverView : public QWidget {
+  public:
+    explicit CoverView(QWidget* parent = nullptr) : QWidget(parent) { setMinimumSize(200, 150); }
+    void setContent(const QString& station, const QString& title) {
+        if (station == station_ && title == title_)
+            return;
+        station_ = station;
+        title_ = title;
+        update();
+    }
+
+  protected:
+    void paintEvent(QPaintEvent*) override {
+        QPainter p(this);
+        p.setRenderHint(QPainter::Antialiasing);
+        const int hue = static_cast<int>(qHash(title_) % 360);
+        QLinearGradient g(rect().topLeft(), rect().bottomRight());
+        g.setColorAt(0, QColor::fromHsv(hue, 150, 120));
+        g.setColorAt(1, QColor::fromHsv((hue + 60) % 360, 170, 50));
+        p.fillRect(rect(), g);
+        p.setPen(Qt::white);
+        QFont big = font();
+        big.setPointSizeF(std::max(12.0, height() / 9.0));
+        big.setBold(true);
+        p.setFont(big);
+        const QRect r = rect().adjusted(20, 20, -20, -20);
+        p.drawText(r, Qt::AlignCenter | Qt::TextWordWrap,
+                   title_.isEmpty() ? QString("Alluvium") : title_);
+        QFont small = font();
+        small.setPointSizeF(std::max(9.0, height() / 22.0));
+        p.setFont(small);
+        p.drawText(r, Qt::AlignBottom | Qt::AlignHCenter, station_);
+    }
+
+  private:
+    QString station_;
+    QString title_;
+};
+
+namespace {
+
+QLabel* value_label(QWidget* parent) {
+    auto* l = new QLabel("–", parent);
+    l->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    return l;
+}
+
+}  // namespace
+
+MainWindow::MainWindow(PlayerOptions options, QWidget* parent)
+    : QMainWindow(parent),
+      options_(std::move(options)),
+      tuner_(std::make_unique<Tuner>(options_.tuner)) {
+    applyTheme(options_.dark);
+    vlc_ = std::make_unique<VlcPlayer>(options_.vlcArgs, this);
+    buildUi();
+    buildActions();
+    vlc_->setVideoWidget(video_);
+    connect(vlc_.get(), &VlcPlayer::failed, this,
+            [this](const QString& why) { statusBar()->showMessage(why, 8000); });
+    // The Tuner's wake-up only queues a call; events are drained here, on the GUI thread.
+    tuner_->set_notify([this] {
+        QMetaObject::invokeMethod(
+            this, [this] { refresh(); }, Qt::QueuedConnection);
+    });
+    timer_ = new QTimer(this);
+    connect(timer_, &QTimer::timeout, this, &MainWindow::refresh);
+    timer_->start(500);
+    if (!vlc_->ok())
+        statusBar()->showMessage(vlc_->error());
+    refresh();
+}
+
+MainWindow::~MainWindow() {
+    timer_->stop();
+    tuner_->set_notify(nullptr);
+    if (tuneThread_.joinable())
+        tuneThread_.join();
+    vlc_.reset();  // detach events, stop, release
+    tuner_->stop();
+}
+
+void MainWindow::buildUi() {
+    setWindowTitle("Alluvium");
+    resize(1280, 800);
+    auto* central = new QWidget(this);
+    auto* outer = new QVBoxLayout(central);
+
+    // Top: stations | picture | swarm.
+    auto* top = new QSplitter(Qt::Horizontal, central);
+    sidePanel_ = new QWidget(top);
+    auto* side = new QVBoxLayout(sidePanel_);
+    side->setContentsMargins(0, 0, 0, 0);
+    side->addWidget(new QLabel("<b>Stations</b>", sidePanel_));
+    stationView_ = new QListView(sidePanel_);
+    stationView_->setObjectName("stations");
+    stationView_->setModel(&stations_);
+    stationView_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    connect(stationView_, &QListView::activated, this,
+            [this](const QModelIndex& i) { openStation(stations_.at(i.row()).url); });
+    side->addWidget(stationView_);
+    auto* buttons = new QHBoxLayout();
+    auto* add = new QPushButton("Open…", sidePanel_);
+    auto* remove = new QPushButton("Forget", sidePanel_);
+    connect(add, &QPushButton::clicked, this, &MainWindow::openUrlDialog);
+    connect(remove, &QPushButton::clicked, this,
+            [this] { stations_.forget(stationView_->currentIndex().row()); });
+    buttons->addWidget(add);
+    buttons->addWidget(remove);
+    side->addLayout(buttons);
+
+    picture_ = new QStackedWidget(top);
+    cover_ = new CoverView(picture_);
+    cover_->setObjectName("cover");
+    video_ = new QWidget(picture_);
+    video_->setObjectName("video");
+    video_->setStyleSheet("background: black");
+    picture_->addWidget(cover_);
+    picture_->addWidget(video_);
+
+    swarmPanel_ = new QWidget(top);
+    auto* swarm = new QFormLayout(swarmPanel_);
+    swarm->addRow(new QLabel("<b>Swarm</b>", swarmPanel_));
+    peersValue_ = value_label(swarmPanel_);
+    downValue_ = value_label(swarmPanel_);
+    upValue_ = value_label(swarmPanel_);
+    shareValue_ = value_label(swarmPanel_);
+    shareValue_->setWordWrap(true);
+    bufferValue_ = value_label(swarmPanel_);
+    peersValue_->setObjectName("peers");
+    downValue_->setObjectName("download");
+    upValue_->setObjectName("upload");
+    shareValue_->setObjectName("share");
+    bufferValue_->setObjectName("buffer");
+    swarm->addRow("Peers", peersValue_);
+    swarm->addRow("Download", downValue_);
+    swarm->addRow("Upload", upValue_);
+    swarm->addRow("Bytes", shareValue_);
+    swarm->addRow("Buffer", bufferValue_);
+    top->addWidget(sidePanel_);
+    top->addWidget(picture_);
+    top->addWidget(swarmPanel_);
+    top->setStretchFactor(1, 1);
+    top->setSizes({220, 800, 240});
+    outer->addWidget(top, 3);
+
+    // Bottom: what plays now, its progress, the schedule, the state.
+    bottomPanel_ = new QWidget(central);
+    auto* bottom = new QVBoxLayout(bottomPanel_);
+    bottom->setContentsMargins(0, 0, 0, 0);
+    stationLabel_ = new QLabel(bottomPanel_);
+    QFont sf = stationLabel_->font();
+    sf.setPointSizeF(sf.pointSizeF() * 1.5);
+    sf.setBold(true);
+    stationLabel_->setFont(sf);
+    titleLabel_ = new QLabel(bottomPanel_);
+    QFont tf = titleLabel_->font();
+    tf.setPointSizeF(tf.pointSizeF() * 1.25);
+    titleLabel_->setFont(tf);
+    auto* now = new QHBoxLayout();
+    progress_ = new QProgressBar(bottomPanel_);
+    progress_->setRange(0, 1000);
+    progress_->setTextVisible(false);
+    positionLabel_ = new QLabel(bottomPanel_);
+    stationLabel_->setObjectName("station");
+    titleLabel_->setObjectName("title");
+    positionLabel_->setObjectName("position");
+    now->addWidget(titleLabel_, 2);
+    now->addWidget(progress_, 3);
+    now->addWidget(positionLabel_);
+    schedule_ = new QTableWidget(0, 4, bottomPanel_);
+    schedule_->setHorizontalHeaderLabels({"", "Starts", "Title", "Length"});
+    schedule_->horizontalHeader()->setSectionResizeMode(2, QHeaderView::Stretch);
+    schedule_->verticalHeader()->hide();
+    schedule_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    schedule_->setSelectionMode(QAbstractItemView::NoSelection);
+    banner_ = new QLabel(bottomPanel_);
+    schedule_->setObjectName("schedule");
+    banner_->setObjectName("banner");
+    banner_->setWordWrap(true);
+    bottom->addWidget(stationLabel_);
+    bottom->addLayout(now);
+    bottom->addWidget(schedule_, 1);
+    bottom->addWidget(banner_);
+    outer->addWidget(bottomPanel_, 2);
+    setCentralWidget(central);
+}
+
+void MainWindow::buildActions() {
+    auto* file = menuBar()->addMenu("&Station");
+    auto* openUrl = file->addAction("Open &URL…", this, &MainWindow::openUrlDialog);
+    openUrl->setShortcut(QKeySequence::Open);
+    auto* openFile = file->addAction("Open &file…", this, &MainWindow::openFileDialog);
+    openFile->setShortcut(QKeySequence("Ctrl+Shift+O"));
+    auto* copy = file->addAction("&Copy stream URL", this, &MainWindow::copyStreamUrl);
+    copy->setShortcut(QKeySequence("Ctrl+Shift+C"));
+    file->addSeparator();
+    file->addAction("&Quit", qApp, &QApplication::quit)->setShortcut(QKeySequence::Quit);
+
+    auto* play = menuBar()->addMenu("&Play");
+    playAction_ = play->addAction("&Stop", this, &MainWindow::togglePlay);
+    playAction_->setShortcut(QKeySequence(Qt::Key_Space));
+    muteAction_ = play->addAction("&Mute", this, &MainWindow::toggleMute);
+    muteAction_->setShortcut(QKeySequence(Qt::Key_M));
+    muteAction_->setCheckable(true);
+    auto* louder =
+        play->addAction("Louder", this, [this] { volume_->setValue(volume_->value() + 5); });
+    louder->setShortcut(QKeySequence(Qt::Key_Plus));
+    auto* softer =
+        play->addAction("Softer", this, [this] { volume_->setValue(volume_->value() - 5); });
+    softer->setShortcut(QKeySequence(Qt::Key_Minus));
+
+    auto* view = menuBar()->addMenu("&View");
+    auto* full = view->addAction("&Full screen", this, &MainWindow::toggleFullscreen);
+    full->setShortcut(QKeySequence(Qt::Key_F));
+    auto* dark = view->addAction("&Dark theme");
+    dark->setCheckable(true);
+    dark->setChecked(options_.dark);
+    connect(dark, &QAction::toggled, this, [](bool on) { applyTheme(on); });
+    auto* leave = new QAction(this);
+    leave->setShortcut(QKeySequence(Qt::Key_Escape));
+    connect(leave, &QAction::triggered, this, [this] {
+        if (isFullScreen())
+            toggleFullscreen();
+    });
+    addAction(leave);
+
+    auto* bar = addToolBar("Controls");
+    bar->setMovable(false);
+    bar->addAction(openUrl);
+    bar->addAction(playAction_);
+    bar->addAction(muteAction_);
+    volume_ = new QSlider(Qt::Horizontal, bar);
+    volume_->setRange(0, 100);
+    volume_->setValue(80);
+    volume_->setMaximumWidth(160);
+    volume_->setToolTip("Volume");
+    connect(volume_, &QSlider::valueChanged, vlc_.get(), &VlcPlayer::setVolume);
+    bar->addWidget(volume_);
+    bar->addAction(full);
+    bar->addAction(copy);
+}
+
+void MainWindow::openStation(const QString& playlist) {
+    if (tuning_)
+        return;  // one tune at a time
+    if (tuneThread_.joinable())
+        tuneThread_.join();
+    playlist_ = playlist;
+    tuneError_.clear();
+    tuning_ = true;
+    vlc_->stop();
+    refresh();
+    // tune() reads the playlist over the network: never on the GUI thread.
+    tuneThread_ = std::thread([this, playlist] {
+        std::error_code ec;
+        std::string detail;
+        const std::string url = tuner_->tune(playlist.toStdString(), ec, &detail);
+        const QString u = QString::fromStdString(url);
+        const QString e = url.empty() ? QString::fromStdString(detail) : QString();
+        QMetaObject::invokeMethod(
+            this, [this, u, e] { onTuned(u, e); }, Qt::QueuedConnection);
+    });
+}
+
+void MainWindow::onTuned(const QString& url, const QString& error) {
+    tuning_ = false;
+    tuneError_ = error;
+    if (error.isEmpty()) {
+        stations_.remember(playlist_, QString::fromStdString(tuner_->status().station));
+        statusBar()->showMessage("Stream: " + url, 8000);
+    }
+    refresh();
+}
+
+QString MainWindow::streamUrl() const {
+    return QString::fromStdString(tuner_->stream_url());
+}
+
+void MainWindow::refresh() {
+    (void)tuner_->take_events();  // the status below says all the window shows
+    PresenterInput in;
+    in.status = tuner_->status();
+    in.tuning = tuning_;
+    in.tune_error = tuneError_;
+    const QString stream = QString::fromStdString(in.status.stream_url);
+    in.base_url = stream.left(stream.lastIndexOf('/'));
+    view_ = present(in);
+    apply(view_);
+    if (wantPlaying_ && !view_.media_url.isEmpty() && vlc_->url() != view_.media_url) {
+        vlc_->play(view_.media_url, view_.start_ms);
+    }
+}
+
+void MainWindow::apply(const ViewState& v) {
+    setWindowTitle(v.station.isEmpty()
+                       ? QString("Alluvium")
+                       : "Alluvium — " + v.station + (v.title.isEmpty() ? "" : " — " + v.title));
+    stationLabel_->setText(v.station.isEmpty() ? QString("No station") : v.station);
+    titleLabel_->setText(v.title);
+    positionLabel_->setText(v.position);
+    progress_->setValue(static_cast<int>(v.progress * 1000));
+    banner_->setText(v.banner);
+    banner_->setStyleSheet(v.banner_is_problem ? "color: #e05050; font-weight: bold" : "");
+    peersValue_->setText(v.peers.isEmpty() ? "–" : v.peers);
+    downValue_->setText(v.download.isEmpty() ? "–" : v.download);
+    upValue_->setText(v.upload.isEmpty() ? "–" : v.upload);
+    shareValue_->setText(v.share.isEmpty() ? "–" : v.share);
+    bufferValue_->setText(v.buffer.isEmpty() ? "–" : v.buffer);
+    cover_->setContent(v.station, v.title);
+    picture_->setCurrentWidget(v.video ? video_ : static_cast<QWidget*>(cover_));
+    applySchedule(v.schedule);
+}
+
+void MainWindow::applySchedule(const std::vector<ScheduleRow>& rows) {
+    // Only what changed is touched: the table is not rebuilt twice a second.
+    schedule_->setRowCount(static_cast<int>(rows.size()));
+    for (int r = 0; r < static_cast<int>(rows.size()); ++r) {
+        const ScheduleRow& row = rows[static_cast<std::size_t>(r)];
+        const QString kind = row.kind == ScheduleRow::Kind::played ? "played"
+                             : row.kind == ScheduleRow::Kind::now  ? "▶ now"
+                                                                   : "next";
+        const QString cells[] = {kind, row.time, row.title, row.length};
+        for (int c = 0; c < 4; ++c) {
+            QTableWidgetItem* item = schedule_->item(r, c);
+            if (item == nullptr) {
+                item = new QTableWidgetItem();
+                schedule_->setItem(r, c, item);
+            }
+            if (item->text() != cells[c])
+                item->setText(cells[c]);
+            QFont f = item->font();
+            f.setBold(row.kind == ScheduleRow::Kind::now);
+            item->setFont(f);
+            item->setForeground(row.kind == ScheduleRow::Kind::played
+                                    ? palette().color(QPalette::Disabled, QPalette::Text)
+                                    : palette().color(QPalette::Text));
+        }
+    }
+}
+
+void MainWindow::togglePlay() {
+    wantPlaying_ = !wantPlaying_;
+    playAction_->setText(wantPlaying_ ? "&Stop" : "&Play");
+    if (!wantPlaying_)
+        vlc_->stop();
+    refresh();
+}
+
+void MainWindow::toggleMute() {
+    muted_ = !muted_;
+    muteAction_->setChecked(muted_);
+    vlc_->setMuted(muted_);
+}
+
+void MainWindow::toggleFullscreen() {
+    const bool full = !isFullScreen();
+    sidePanel_->setVisible(!full);
+    swarmPanel_->setVisible(!full);
+    bottomPanel_->setVisible(!full);
+    menuBar()->setVisible(!full);
+    full ? showFullScreen() : showNormal();
+}
+
+void MainWindow::copyStreamUrl() {
+    const QString url = streamUrl();
+    if (url.isEmpty())
+        return;
+    QGuiApplication::clipboard()->setText(url);
+    statusBar()->showMessage("Copied " + url + " — open it in any player", 5000);
+}
+
+void MainWindow::openUrlDialog() {
+    bool ok = false;
+    const QString url = QInputDialog::getText(
+        this, "Open station", "Playlist URL or file:", QLineEdit::Normal, "https://", &ok);
+    if (ok && !url.trimmed().isEmpty())
+        openStation(url.trimmed());
+}
+
+void MainWindow::openFileDialog() {
+    const QString file = QFileDialog::getOpenFileName(this, "Open station", {},
+                                                      "Alluvium playlists (*.rss);;All files (*)");
+    if (!file.isEmpty())
+        openStation(file);
+}
+
+}  // namespace alluvium::player

@@ -1,0 +1,100 @@
+// The player's window: stations, the picture (video or cover), what plays and when, the
+// swarm's health, and the controls. The Tuner runs in process; libVLC plays its local
+// stream (or an item directly, for items that cannot go on the stream).
+#pragma once
+
+#include <alluvium/tuner.hpp>
+
+#include "presenter.hpp"
+#include "station_list.hpp"
+#include "vlc_player.hpp"
+
+#include <QMainWindow>
+#include <atomic>
+#include <memory>
+#include <thread>
+
+class QAction;
+class QLabel;
+class QListView;
+class QProgressBar;
+class QSlider;
+class QStackedWidget;
+class QTableWidget;
+class QTimer;
+
+namespace alluvium::player {
+
+class CoverView;
+
+struct PlayerOptions {
+    TunerOptions tuner;
+    QStringList vlcArgs;
+    bool dark = false;
+};
+
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+  public:
+    explicit MainWindow(PlayerOptions options, QWidget* parent = nullptr);
+    ~MainWindow() override;  // stops playback and the Tuner cleanly
+
+    // Tunes to a playlist URL or file, in the background.
+    void openStation(const QString& playlist);
+    [[nodiscard]] const ViewState& view() const { return view_; }
+    [[nodiscard]] QString streamUrl() const;
+    [[nodiscard]] VlcPlayer& vlc() { return *vlc_; }
+
+  public slots:
+    void refresh();
+    void togglePlay();
+    void toggleMute();
+    void toggleFullscreen();
+    void copyStreamUrl();
+
+  private:
+    void buildUi();
+    void buildActions();
+    void apply(const ViewState& v);
+    void applySchedule(const std::vector<ScheduleRow>& rows);
+    void onTuned(const QString& url, const QString& error);
+    void openUrlDialog();
+    void openFileDialog();
+
+    PlayerOptions options_;
+    std::unique_ptr<Tuner> tuner_;
+    std::unique_ptr<VlcPlayer> vlc_;
+    StationList stations_;
+    std::thread tuneThread_;
+    std::atomic<bool> tuning_{false};
+    QString tuneError_;
+    QString playlist_;
+    bool wantPlaying_ = true;
+    bool muted_ = false;
+    ViewState view_;
+
+    QTimer* timer_ = nullptr;
+    QListView* stationView_ = nullptr;
+    QStackedWidget* picture_ = nullptr;
+    QWidget* video_ = nullptr;
+    CoverView* cover_ = nullptr;
+    QLabel* stationLabel_ = nullptr;
+    QLabel* titleLabel_ = nullptr;
+    QLabel* positionLabel_ = nullptr;
+    QProgressBar* progress_ = nullptr;
+    QTableWidget* schedule_ = nullptr;
+    QLabel* banner_ = nullptr;
+    QLabel* peersValue_ = nullptr;
+    QLabel* downValue_ = nullptr;
+    QLabel* upValue_ = nullptr;
+    QLabel* shareValue_ = nullptr;
+    QLabel* bufferValue_ = nullptr;
+    QWidget* sidePanel_ = nullptr;
+    QWidget* swarmPanel_ = nullptr;
+    QWidget* bottomPanel_ = nullptr;
+    QSlider* volume_ = nullptr;
+    QAction* playAction_ = nullptr;
+    QAction* muteAction_ = nullptr;
+};
+
+}  // namespace alluvium::player

@@ -1,0 +1,217 @@
+// The desktop player as a user sees it, under Xvfb: a local test station (nginx, the
+// gateway, another listener), the window tuned to it, libVLC decoding the stream to a WAV
+// file, and screenshots of the whole window saved as test artefacts.
+#include "main_window.hpp"
+#include "station.hpp"
+#include "temp_dir.hpp"
+
+#include <gtest/gtest.h>
+
+#include <QApplication>
+#include <QLabel>
+#include <QScreen>
+#include <QSet>
+#include <QTableWidget>
+#include <QTime>
+#include <filesystem>
+#include <functional>
+
+namespace alluvium::test {
+namespace {
+
+using namespace std::chrono;
+using player::MainWindow;
+using player::PlayerOptions;
+
+const Binaries binaries{ALLUVIUM_BROADCASTER, ALLUVIUM_GATEWAY, ALLUVIUM_TUNE};
+const std::filesystem::path artefacts = ALLUVIUM_ARTEFACT_DIR;
+
+// Runs the event loop until `done` holds or `timeout` passes.
+bool wait_for(const std::function<bool()>& done, milliseconds timeout) {
+    const auto until = steady_clock::now() + timeout;
+    while (!done()) {
+        if (steady_clock::now() >= until)
+            return false;
+        // The window refreshes twice a second, so events keep coming.
+        QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents, 100);
+    }
+    return true;
+}
+
+QString text_of(const MainWindow& w, const char* name) {
+    const auto* label = w.findChild<QLabel*>(name);
+    return label != nullptr ? label->text() : QString("<no label %1>").arg(name);
+}
+
+// Saves the whole window as the screen shows it (libVLC draws into a native child window,
+// which QWidget::grab cannot see) and checks the picture is not blank.
+void screenshot(MainWindow& w, const std::string& file) {
+    QCoreApplication::processEvents();
+    const QPixmap shot = w.screen()->grabWindow(w.winId());
+    const std::filesystem::path path = artefacts / file;
+    std::filesystem::create_directories(artefacts);
+    ASSERT_TRUE(shot.save(QString::fromStdString(path.string()))) << path;
+    const QImage image = shot.toImage();
+    EXPECT_EQ(image.size(), w.size()) << file;
+    QSet<QRgb> colours;
+    for (int y = 0; y < image.height(); y += 4) {
+        for (int x = 0; x < image.width(); x += 4)
+            colours.insert(image.pixel(x, y));
+    }
+    EXPECT_GT(colours.size(), 50) << file << ": the window looks blank";
+    std::printf("screenshot: %s\n", path.c_str());
+}
+
+// What a reader must be able to see without clipping at the current size.
+void expect_readable(MainWindow& w) {
+    for (const char* name : {"station", "title", "position", "peers", "download", "share"}) {
+        const auto* label = w.findChild<QLabel*>(name);
+        ASSERT_NE(label, nullptr) << name;
+        EXPECT_TRUE(label->isVisible()) << name;
+        EXPECT_FALSE(label->visibleRegion().isEmpty()) << name << " is hidden";
+        if (!label->wordWrap()) {
+            EXPECT_GE(label->width(), label->sizeHint().width())
+                << name << " is clipped at " << w.width() << "x" << w.height();
+        }
+    }
+    const auto* table = w.findChild<QTableWidget*>("schedule");
+    ASSERT_NE(table, nullptr);
+    ASSERT_GT(table->rowCount(), 0);
+    EXPECT_GE(table->viewport()->height(), 3 * table->rowHeight(0))
+        << "fewer than three schedule rows show at " << w.width() << "x" << w.height();
+}
+
+std::unique_ptr<TestStation> station_on_air() {
+    // Three 40 s tones; now is 2 s into the first.
+    auto s = std::make_unique<TestStation>(
+        binaries, std::vector<ToneItem>{{"a.mp3", 500, 40}, {"b.mp3", 700, 40}, {"c.mp3", 900, 40}},
+        std::vector<std::string>{"-c:a", "libmp3lame", "-b:a", "128k"});
+    s->publish();
+    s->write_playlist(time_point_cast<Milliseconds>(system_clock::now()));
+    s->start_gateway();
+    EXPECT_TRUE(s->prime());
+    s->write_playlist(time_point_cast<Milliseconds>(system_clock::now()) - seconds(2));
+    return s;
+}
+
+PlayerOptions options_for(TestStation& s, const std::filesystem::path& wav) {
+    PlayerOptions o;
+    o.tuner.gateways = {s.gateway().base()};
+    o.tuner.stream_port = 0;
+    o.tuner.bt_listen = "127.0.0.1:0";
+    o.tuner.cache_dir = s.dir().path() / "player-cache";
+    // Decoded audio goes to a file: proof that sound came through, without a sound card.
+    o.vlcArgs = {"--aout=afile", QString::fromStdString("--audiofile-file=" + wav.string()),
+                 "--audiofile-format=s16", "--audiofile-channels=1"};
+    return o;
+}
+
+TEST(PlayerWindow, ShowsTheStationItsScheduleAndSwarmAndPlaysIt) {
+    auto s = station_on_air();
+    auto peer = s->tune();  // another listener, so that the swarm has someone to trade with
+    const std::filesystem::path wav = artefacts / "player-audio.wav";
+    std::filesystem::remove(wav);
+    {
+        MainWindow w(options_for(*s, wav));
+        w.resize(1280, 800);
+        w.show();
+        w.openStation(QString::fromStdString(s->playlist_url()));
+
+        ASSERT_TRUE(wait_for([&] { return text_of(w, "title") == "Tone 500"; }, seconds(30)))
+            << "title: " << text_of(w, "title").toStdString()
+            << "; banner: " << text_of(w, "banner").toStdString();
+        EXPECT_EQ(text_of(w, "station"), "Test Station");
+        EXPECT_TRUE(w.windowTitle().contains("Test Station"));
+        EXPECT_TRUE(text_of(w, "banner").contains("On air")) << text_of(w, "banner").toStdString();
+        EXPECT_TRUE(w.streamUrl().startsWith("http://127.0.0.1:"));
+
+        // The schedule: what plays now and what comes next, with start times.
+        const auto* table = w.findChild<QTableWidget*>("schedule");
+        ASSERT_NE(table, nullptr);
+        ASSERT_GE(table->rowCount(), 3);
+        int now_row = -1;
+        for (int r = 0; r < table->rowCount(); ++r) {
+            if (table->item(r, 0)->text().contains("now"))
+                now_row = r;
+        }
+        ASSERT_GE(now_row, 0) << "no row is marked now";
+        EXPECT_EQ(table->item(now_row, 2)->text(), "Tone 500");
+        EXPECT_EQ(table->item(now_row + 1, 2)->text(), "Tone 700");
+        EXPECT_TRUE(QTime::fromString(table->item(now_row + 1, 1)->text(), "HH:mm:ss").isValid());
+
+        // The swarm panel with live figures: a peer, and bytes counted by source.
+        ASSERT_TRUE(wait_for(
+            [&] {
+                return text_of(w, "peers").section(' ', 0, 0).toInt() >= 1 &&
+                       text_of(w, "share").contains("% from peers");
+            },
+            seconds(20)))
+            << "peers: " << text_of(w, "peers").toStdString()
+            << "; bytes: " << text_of(w, "share").toStdString();
+        EXPECT_TRUE(text_of(w, "download").endsWith("/s"));
+        EXPECT_TRUE(text_of(w, "buffer").endsWith(" s"));
+
+        // libVLC plays: wait for a few seconds of decoded audio.
+        ASSERT_TRUE(wait_for(
+            [&] {
+                std::error_code ec;
+                const auto bytes = std::filesystem::file_size(wav, ec);
+                return w.vlc().isPlaying() && !ec && bytes > 4 * 44100 * 2;
+            },
+            seconds(20)))
+            << "libVLC did not decode the stream";
+        EXPECT_EQ(w.vlc().url(), w.streamUrl()) << "audio plays from the local stream";
+
+        screenshot(w, "player-1280x800.png");
+        expect_readable(w);
+        w.resize(800, 600);
+        ASSERT_TRUE(wait_for([&] { return w.width() == 800 && w.height() == 600; }, seconds(5)))
+            << "the window cannot be 800x600: " << w.width() << "x" << w.height();
+        screenshot(w, "player-800x600.png");
+        expect_readable(w);
+    }  // closing the window stops libVLC and the Tuner, which finishes the WAV file
+
+    // The decoded audio is the item on air: the first item's tone, not silence.
+    const auto tones = tones_in(wav.string(), 4, {500, 700, 900});
+    ASSERT_GE(tones.size(), 12u) << "less than 3 s of audio";
+    std::size_t tone500 = 0;
+    for (const int t : tones)
+        tone500 += t == 500 ? 1 : 0;
+    EXPECT_GE(tone500, tones.size() * 3 / 4) << "the decoded audio is not the 500 Hz item";
+}
+
+TEST(PlayerWindow, ABadPlaylistIsAClearStateNotAFreeze) {
+    TempDir dir;
+    const auto bad = dir.path() / "bad.rss";
+    std::ofstream(bad) << "<?xml version=\"1.0\"?>\n<rdf:RDF>\n<item>\n";
+    PlayerOptions o;
+    o.tuner.stream_port = 0;
+    o.tuner.bt_listen = "127.0.0.1:0";
+    o.tuner.cache_dir = dir.path() / "cache";
+    o.vlcArgs = {"--aout=adummy"};
+    o.dark = true;
+    MainWindow w(o);
+    w.resize(1280, 800);
+    w.show();
+    w.openStation(QString::fromStdString(bad.string()));
+    ASSERT_TRUE(
+        wait_for([&] { return text_of(w, "banner").startsWith("Cannot tune"); }, seconds(10)))
+        << text_of(w, "banner").toStdString();
+    EXPECT_TRUE(text_of(w, "banner").contains("bad.rss")) << text_of(w, "banner").toStdString();
+    EXPECT_FALSE(w.vlc().isPlaying());
+    screenshot(w, "player-bad-playlist-dark.png");
+}
+
+}  // namespace
+}  // namespace alluvium::test
+
+int main(int argc, char** argv) {
+    ::testing::InitGoogleTest(&argc, argv);
+    // The remembered stations go to a throwaway folder, not the user's settings.
+    const alluvium::test::TempDir config;
+    qputenv("XDG_CONFIG_HOME", QByteArray::fromStdString(config.path().string()));
+    QApplication app(argc, argv);
+    QApplication::setOrganizationName("Alluvium");
+    QApplication::setApplicationName("Alluvium Player");
+    return RUN_ALL_TESTS();
+}
