@@ -1,4 +1,4 @@
-# Every dependency comes from a Debian 12 package (see packaging/build-deps.txt).
+# Every dependency comes from a Debian 12 package (scripts/install-deps.sh lists them).
 find_package(PkgConfig REQUIRED)
 find_package(Threads REQUIRED)
 find_package(LibXml2 REQUIRED)

@@ -9,8 +9,9 @@ packages=(
     # liballuvium-core and the CLIs
     libxml2-dev libcurl4-openssl-dev libssl-dev libspdlog-dev libfmt-dev libcli11-dev
     libavformat-dev libavcodec-dev libavutil-dev libboost-dev libboost-system-dev
-    qt6-base-dev libvlc-dev vlc-plugin-base vlc-plugin-video-output
     libtorrent-rasterbar-dev libsqlite3-dev nlohmann-json3-dev
+    # the desktop player
+    qt6-base-dev libvlc-dev vlc-plugin-base vlc-plugin-video-output
     # tests
     libgtest-dev libgmock-dev
     # programs the demo and the tests drive: media tools, an XML checker, web servers
@@ -19,6 +20,8 @@ packages=(
     mpv vlc-bin sqlite3
     # the desktop player's test under a virtual display
     xvfb xauth fonts-dejavu-core
+    # man pages, Debian packages, and the packaging test's desktop integration checks
+    help2man dpkg-dev xdg-utils desktop-file-utils shared-mime-info
 )
 
 as_root() {

@@ -7,6 +7,8 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QFileInfo>
+#include <QIcon>
+#include <QUrl>
 
 int main(int argc, char** argv) {
     QApplication app(argc, argv);
@@ -14,6 +16,7 @@ int main(int argc, char** argv) {
     QApplication::setApplicationName("Alluvium Player");
     QApplication::setApplicationVersion(alluvium::version_string());
     QApplication::setDesktopFileName("alluvium-player");
+    QApplication::setWindowIcon(QIcon::fromTheme("alluvium-player"));
 
     QCommandLineParser cli;
     cli.setApplicationDescription("Listen to and watch Alluvium stations.");
@@ -55,7 +58,10 @@ int main(int argc, char** argv) {
     window.show();
     if (!cli.positionalArguments().isEmpty()) {
         QString playlist = cli.positionalArguments().first();
-        // A file the desktop hands over (application/x-alluvium) may be relative.
+        // The desktop hands over a file (application/x-alluvium) as a path, maybe relative,
+        // or as a file:// URL.
+        if (const QUrl url(playlist); url.isLocalFile())
+            playlist = url.toLocalFile();
         if (!playlist.contains("://") && QFileInfo::exists(playlist))
             playlist = QFileInfo(playlist).absoluteFilePath();
         window.openStation(playlist);

@@ -1,5 +1,6 @@
 // alluvium-tune: the headless listener. Tunes to a station, serves it as a local
 // Icecast-compatible stream, and reports what plays and where its bytes come from.
+#include <alluvium/cli_support.hpp>
 #include <alluvium/log.hpp>
 #include <alluvium/tuner.hpp>
 #include <alluvium/version.hpp>
@@ -139,6 +140,7 @@ int main(int argc, char** argv) {
     app.add_flag("--json", json, "Events and status as JSON lines on standard output");
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off")
         ->capture_default_str();
+    alluvium::cli::add_standard_flags(app, "alluvium-tune");
     CLI11_PARSE(app, argc, argv);
 
     const auto level = parse_log_level(log_level);

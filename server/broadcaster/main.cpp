@@ -1,4 +1,5 @@
 // alluvium-broadcaster: the broadcaster's tools (generate, validate, now, webconfig, check).
+#include <alluvium/cli_support.hpp>
 #include <alluvium/log.hpp>
 #include <alluvium/version.hpp>
 
@@ -75,6 +76,7 @@ int main(int argc, char** argv) {
         "check", "Fetch a published playlist and check its Content-Type and contents");
     check_cmd->add_option("url", url, "Playlist URL")->required();
 
+    alluvium::cli::add_standard_flags(app, "alluvium-broadcaster");
     CLI11_PARSE(app, argc, argv);
 
     const auto level = alluvium::parse_log_level(log_level);

@@ -1,5 +1,6 @@
 // alluvium-gateway: the service (default) and `prime`, which asks a running gateway to
 // fetch a playlist's items ahead of their time and shows the progress.
+#include <alluvium/cli_support.hpp>
 #include <alluvium/fetch.hpp>
 #include <alluvium/log.hpp>
 #include <alluvium/url.hpp>
@@ -217,6 +218,7 @@ int main(int argc, char** argv) {
     status_cmd->add_option("-g,--gateway", gateway_url, "The running gateway")
         ->capture_default_str();
 
+    alluvium::cli::add_standard_flags(app, "alluvium-gateway");
     CLI11_PARSE(app, argc, argv);
 
     const auto level = parse_log_level(log_level);

@@ -44,8 +44,15 @@ int hex_value(char c) {
 std::string Url::origin() const {
     const bool default_port =
         (scheme == "http" && port == 80) || (scheme == "https" && port == 443);
-    const std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-    return scheme + "://" + h + (default_port ? "" : ":" + std::to_string(port));
+    // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) on "..." + std::string&&.
+    std::string out = scheme + "://";
+    if (host.find(':') != std::string::npos)
+        out.append("[").append(host).append("]");
+    else
+        out.append(host);
+    if (!default_port)
+        out.append(":").append(std::to_string(port));
+    return out;
 }
 
 std::optional<Url> parse_url(std::string_view text) {
