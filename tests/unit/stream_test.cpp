@@ -5,6 +5,7 @@
 #include "stream/broadcast.hpp"
 #include "stream/framing.hpp"
 #include "stream/icy.hpp"
+#include "stream/listeners.hpp"
 #include "stream/silence.hpp"
 #include "swarm/range_set.hpp"
 
@@ -223,6 +224,36 @@ TEST(Silence, EncodesFramesOfTheStreamsFormat) {
         encode_silence({StreamFormat::ogg, "vorbis", 44100, 2, 128000}, Milliseconds{500});
     ASSERT_GT(ogg.size(), 100u);
     EXPECT_EQ(ogg.substr(0, 4), "OggS");
+}
+
+TEST(ByteRangeHeader, WhatPlayersSendIsServedAsAsked) {
+    const ByteRange open = parse_byte_range("bytes=100-", 1000);
+    EXPECT_TRUE(open.partial);
+    EXPECT_TRUE(open.satisfiable);
+    EXPECT_EQ(open.first, 100u);
+    EXPECT_EQ(open.last, 999u);
+    const ByteRange closed = parse_byte_range("bytes=0-99", 1000);
+    EXPECT_EQ(closed.first, 0u);
+    EXPECT_EQ(closed.last, 99u);
+    EXPECT_EQ(parse_byte_range("bytes=900-5000", 1000).last, 999u) << "clipped to the item";
+}
+
+TEST(ByteRangeHeader, BeyondTheItemIsUnsatisfiable) {
+    EXPECT_FALSE(parse_byte_range("bytes=1000-", 1000).satisfiable);
+    EXPECT_FALSE(parse_byte_range("bytes=18446744073709551615-", 1000).satisfiable);
+    EXPECT_FALSE(parse_byte_range("bytes=50-10", 1000).satisfiable);
+}
+
+TEST(ByteRangeHeader, AnythingElseGetsTheWholeItem) {
+    for (const char* h : {"", "bytes=", "bytes=-500", "bytes=0-1,5-6", "bytes=a-b", "bytes= 5-",
+                          "bytes=5--3", "bytes=99999999999999999999999-", "items=0-1", "bytes=5"}) {
+        const ByteRange r = parse_byte_range(h, 1000);
+        EXPECT_FALSE(r.partial) << h;
+        EXPECT_TRUE(r.satisfiable) << h;
+        EXPECT_EQ(r.first, 0u) << h;
+        EXPECT_EQ(r.last, 999u) << h;
+    }
+    EXPECT_FALSE(parse_byte_range("bytes=0-", 0).partial) << "size unknown yet";
 }
 
 }  // namespace

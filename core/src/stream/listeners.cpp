@@ -3,6 +3,8 @@
 #include <alluvium/version.hpp>
 
 #include <algorithm>
+#include <charconv>
+#include <optional>
 
 namespace alluvium::detail {
 namespace {
@@ -15,7 +17,37 @@ std::string header_value(std::string v) {
     return v.substr(0, 512);
 }
 
+// A decimal number filling the whole of `text`.
+std::optional<std::uint64_t> decimal(std::string_view text) {
+    std::uint64_t v = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (text.empty() || ec != std::errc{} || end != text.data() + text.size())
+        return std::nullopt;
+    return v;
+}
+
 }  // namespace
+
+ByteRange parse_byte_range(std::string_view header, std::uint64_t size) {
+    ByteRange r;
+    r.last = size > 0 ? size - 1 : 0;
+    if (size == 0 || header.substr(0, 6) != "bytes=")
+        return r;
+    const std::string_view spec = header.substr(6);
+    const auto dash = spec.find('-');
+    if (dash == std::string_view::npos || dash == 0 || spec.find(',') != std::string_view::npos)
+        return r;
+    const auto first = decimal(spec.substr(0, dash));
+    const std::string_view tail = spec.substr(dash + 1);
+    const auto last = tail.empty() ? std::optional<std::uint64_t>(r.last) : decimal(tail);
+    if (!first || !last)
+        return r;
+    r.partial = true;
+    r.first = *first;
+    r.last = std::min(r.last, *last);
+    r.satisfiable = *first < size && *first <= *last;
+    return r;
+}
 
 std::string icecast_head(StreamFormat format, const StationInfo& station, std::size_t metaint) {
     std::string h = "HTTP/1.0 200 OK\r\n";
@@ -100,29 +132,14 @@ ItemStream::ItemStream(std::shared_ptr<Item> item, std::string mime_type, const 
 HttpStream::Pull ItemStream::pull(std::string& out, std::size_t max) {
     if (!head_sent_) {
         const std::uint64_t size = item_->size();
-        std::uint64_t from = 0;
-        std::uint64_t last = size > 0 ? size - 1 : 0;
-        bool partial = false;
-        // "bytes=a-" or "bytes=a-b" (one range; what players send).
-        if (range_.rfind("bytes=", 0) == 0 && range_.find(',') == std::string::npos && size > 0) {
-            const std::string spec = range_.substr(6);
-            const auto dash = spec.find('-');
-            try {
-                if (dash != std::string::npos && dash > 0) {
-                    from = std::stoull(spec.substr(0, dash));
-                    if (dash + 1 < spec.size())
-                        last = std::min<std::uint64_t>(last, std::stoull(spec.substr(dash + 1)));
-                    partial = true;
-                }
-            } catch (...) {
-                partial = false;
-                from = 0;
-            }
-            if (partial && (from >= size || from > last)) {
-                out = "HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */" +
-                      std::to_string(size) + "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-                return Pull::end;
-            }
+        const ByteRange range = parse_byte_range(range_, size);
+        const std::uint64_t from = range.first;
+        const std::uint64_t last = range.last;
+        const bool partial = range.partial;
+        if (!range.satisfiable) {
+            out = "HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */" +
+                  std::to_string(size) + "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+            return Pull::end;
         }
         out = partial ? "HTTP/1.1 206 Partial Content\r\n" : "HTTP/1.1 200 OK\r\n";
         out += std::string("Server: Alluvium/") + version_string() + "\r\n";
