@@ -22,6 +22,8 @@ packages=(
     xvfb xauth fonts-dejavu-core
     # man pages, Debian packages, and the packaging test's desktop integration checks
     help2man dpkg-dev xdg-utils desktop-file-utils shared-mime-info
+    # the sanitizer build and the fuzzers (clang, libFuzzer)
+    clang libclang-rt-14-dev
 )
 
 as_root() {

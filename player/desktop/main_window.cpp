@@ -87,8 +87,13 @@ MainWindow::MainWindow(PlayerOptions options, QWidget* parent)
     buildUi();
     buildActions();
     vlc_->setVideoWidget(video_);
-    connect(vlc_.get(), &VlcPlayer::failed, this,
-            [this](const QString& why) { statusBar()->showMessage(why, 8000); });
+    // Playback that fails or ends while the station plays is started again: a dropped
+    // connection or a player that fell behind must not leave the window silent.
+    connect(vlc_.get(), &VlcPlayer::failed, this, [this](const QString& why) {
+        statusBar()->showMessage(why + " — retrying", 8000);
+        retryPlayback();
+    });
+    connect(vlc_.get(), &VlcPlayer::ended, this, [this] { retryPlayback(); });
     // The Tuner's wake-up only queues a call; events are drained here, on the GUI thread.
     tuner_->set_notify([this] {
         QMetaObject::invokeMethod(
@@ -368,6 +373,16 @@ void MainWindow::applySchedule(const std::vector<ScheduleRow>& rows) {
                                     : palette().color(QPalette::Text));
         }
     }
+}
+
+void MainWindow::retryPlayback() {
+    ++playbackRetries_;
+    QTimer::singleShot(1000, this, [this] {
+        if (!wantPlaying_)
+            return;
+        vlc_->stop();  // forgets the URL: the next refresh plays what is on
+        refresh();
+    });
 }
 
 void MainWindow::togglePlay() {

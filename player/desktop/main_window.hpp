@@ -44,6 +44,7 @@ class MainWindow : public QMainWindow {
     [[nodiscard]] const ViewState& view() const { return view_; }
     [[nodiscard]] QString streamUrl() const;
     [[nodiscard]] VlcPlayer& vlc() { return *vlc_; }
+    [[nodiscard]] int playbackRetries() const { return playbackRetries_; }
 
   public slots:
     void refresh();
@@ -60,6 +61,7 @@ class MainWindow : public QMainWindow {
     void onTuned(const QString& url, const QString& error);
     void openUrlDialog();
     void openFileDialog();
+    void retryPlayback();
 
     PlayerOptions options_;
     std::unique_ptr<Tuner> tuner_;
@@ -71,6 +73,7 @@ class MainWindow : public QMainWindow {
     QString playlist_;
     bool wantPlaying_ = true;
     bool muted_ = false;
+    int playbackRetries_ = 0;
     ViewState view_;
 
     QTimer* timer_ = nullptr;

@@ -20,6 +20,8 @@ ScheduleRow row(const ItemSummary& item, ScheduleRow::Kind kind) {
             duration(item.end - item.start)};
 }
 
+constexpr Milliseconds stall_threshold{1000};
+
 }  // namespace
 
 QString format_rate(std::int64_t bytes_per_second) {
@@ -88,7 +90,9 @@ ViewState present(const PresenterInput& in) {
             v.start_ms = s.offset.count();
         }
     }
-    if (s.buffer.count() < 0 && s.now) {
+    // Behind the schedule by more than a moment: the bytes are not coming (a busy machine
+    // can fall a few hundred milliseconds behind and catch up unheard).
+    if (s.buffer < -stall_threshold && s.now) {
         v.mode = Mode::stalled;
         v.banner = "Waiting for the network: the stream is " + duration(-s.buffer) + " behind";
         v.banner_is_problem = true;
@@ -106,6 +110,10 @@ ViewState present(const PresenterInput& in) {
                        ? "Off air: the station starts at " + local_time(s.next.front().start)
                        : QString("Off air: the schedule has ended");
         v.title = "(off air)";
+    }
+    if (!s.swarm_error.empty()) {
+        v.banner += " — " + QString::fromStdString(s.swarm_error);
+        v.banner_is_problem = true;
     }
     if (!s.playlist_error.empty()) {
         v.banner += " — playlist update failed (the schedule stays): " +

@@ -42,6 +42,9 @@ void VlcPlayer::onPlayerEvent(const libvlc_event_t* event, void* self) {
             } else if (type == libvlc_MediaPlayerEncounteredError) {
                 p->d_->playing = false;
                 emit p->failed("libVLC could not play " + p->d_->url);
+            } else if (type == libvlc_MediaPlayerEndReached) {
+                p->d_->playing = false;
+                emit p->ended();
             } else {
                 p->d_->playing = false;
                 emit p->stopped();

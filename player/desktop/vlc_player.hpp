@@ -36,6 +36,7 @@ class VlcPlayer : public QObject {
   signals:
     void started();
     void stopped();
+    void ended();  // the media ended by itself (the stream closed, or an item's end)
     void failed(const QString& why);
     void nowPlaying(const QString& title);  // the stream's ICY title (or Ogg title)
 

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <libtorrent/add_torrent_params.hpp>
 #include <libtorrent/alert_types.hpp>
+#include <libtorrent/ip_filter.hpp>
 #include <libtorrent/session.hpp>
 #include <libtorrent/settings_pack.hpp>
 #include <libtorrent/torrent_handle.hpp>
@@ -57,6 +58,17 @@ Seeder::Seeder(const SeederOptions& options) : impl_(std::make_unique<Impl>()) {
     s.set_int(lt::settings_pack::min_announce_interval, options.announce_interval_seconds);
     s.set_int(lt::settings_pack::upload_rate_limit, static_cast<int>(options.upload_rate_limit));
     impl_->session = std::make_unique<lt::session>(lt::session_params(std::move(s)));
+    if (options.upload_rate_limit > 0) {
+        // libtorrent exempts peers on local networks from rate limits; the operator's limit
+        // is meant for every peer.
+        lt::ip_filter classes;
+        const std::uint32_t global =
+            1u << static_cast<std::uint32_t>(lt::session::global_peer_class_id);
+        classes.add_rule(lt::make_address("0.0.0.0"), lt::make_address("255.255.255.255"), global);
+        classes.add_rule(lt::make_address("::"),
+                         lt::make_address("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), global);
+        impl_->session->set_peer_class_filter(classes);
+    }
     if (options.spread) {
         add_spread_policy(*impl_->session);
     }

@@ -11,6 +11,7 @@
 #include <QLabel>
 #include <QScreen>
 #include <QSet>
+#include <QStatusBar>
 #include <QTableWidget>
 #include <QTime>
 #include <filesystem>
@@ -159,7 +160,9 @@ TEST(PlayerWindow, ShowsTheStationItsScheduleAndSwarmAndPlaysIt) {
                 return w.vlc().isPlaying() && !ec && bytes > 4 * 44100 * 2;
             },
             seconds(20)))
-            << "libVLC did not decode the stream";
+            << "libVLC did not decode the stream: playing " << w.vlc().isPlaying() << ", url "
+            << w.vlc().url().toStdString() << ", retries " << w.playbackRetries() << ", status '"
+            << w.statusBar()->currentMessage().toStdString() << "'";
         EXPECT_EQ(w.vlc().url(), w.streamUrl()) << "audio plays from the local stream";
 
         screenshot(w, "player-1280x800.png");

@@ -22,10 +22,22 @@ GatewayProcess::GatewayProcess(const std::string& binary, const std::filesystem:
                                      "debug"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     std::filesystem::create_directories(data_dir);
-    process_ = std::make_unique<Background>(argv, (data_dir / "gateway.log").string());
+    argv_ = std::move(argv);
+    data_dir_ = data_dir;
+    start();
+}
+
+void GatewayProcess::start() {
+    const std::string log = starts_++ == 0 ? "gateway.log" : "gateway-restarted.log";
+    process_ = std::make_unique<Background>(argv_, (data_dir_ / log).string());
     if (!process_->wait_until([this] { return port_open(port_); }, std::chrono::seconds(20))) {
         throw std::runtime_error("alluvium-gateway did not start: " + process_->log());
     }
+}
+
+void GatewayProcess::restart() {
+    process_.reset();  // SIGTERM, then waits
+    start();
 }
 
 GatewayProcess::~GatewayProcess() = default;

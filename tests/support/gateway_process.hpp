@@ -30,6 +30,8 @@ class GatewayProcess {
     [[nodiscard]] std::string log() const { return process_->log(); }
     [[nodiscard]] pid_t pid() const { return process_->pid(); }
     void stop() { process_->stop(); }
+    // Stops it (SIGTERM) and starts it again on the same ports and data (a second log).
+    void restart();
 
     // GET /v1/swarm?url=...[&playlist=...]&wait=...
     [[nodiscard]] GatewayReply swarm(const std::string& media_url, int wait_ms = 0,
@@ -43,6 +45,10 @@ class GatewayProcess {
     [[nodiscard]] GatewayReply get(const std::string& path_and_query) const;
 
   private:
+    void start();
+    std::vector<std::string> argv_;
+    std::filesystem::path data_dir_;
+    int starts_ = 0;
     int port_ = 0;
     int bt_port_ = 0;
     std::unique_ptr<Background> process_;

@@ -9,6 +9,7 @@
 #include "process.hpp"
 #include "temp_dir.hpp"
 
+#include <csignal>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -40,6 +41,8 @@ class TuneProcess {
     [[nodiscard]] nlohmann::json status() const;
     [[nodiscard]] std::string log() const { return process_->log(); }
     void stop() { process_->stop(); }
+    // SIGKILL: no chance to save anything.
+    void kill() { ::kill(process_->pid(), SIGKILL); }
 
   private:
     int port_ = 0;

@@ -27,6 +27,9 @@ class SwarmClient {
 
     // Adds the torrent (bencoded, from the gateway). False if libtorrent refuses it.
     bool add(const std::string& torrent, std::string* error = nullptr);
+    // Seeds `content` as the torrent's file without checking it against the hashes: with
+    // wrong content, a peer that sends corrupt pieces.
+    bool seed_unchecked(const std::string& torrent, const std::string& content);
     [[nodiscard]] SwarmClientStats stats() const;
     bool wait_complete(std::chrono::milliseconds timeout);
     [[nodiscard]] std::filesystem::path file() const;  // the downloaded file

@@ -180,6 +180,12 @@ TEST(Presenter, AStreamBehindTheScheduleIsANetworkProblem) {
     EXPECT_EQ(v.title, "Three") << "what should be playing stays on screen";
 }
 
+TEST(Presenter, AMomentBehindIsNotANetworkProblem) {
+    PresenterInput in = playing();
+    in.status.buffer = milliseconds(-400);
+    EXPECT_EQ(present(in).mode, Mode::playing);
+}
+
 TEST(Presenter, AFailedPlaylistUpdateKeepsTheScheduleAndSaysSo) {
     PresenterInput in = playing();
     in.status.playlist_error = "station.rss:3: not well-formed";
@@ -188,6 +194,14 @@ TEST(Presenter, AFailedPlaylistUpdateKeepsTheScheduleAndSaysSo) {
     EXPECT_TRUE(v.banner_is_problem);
     EXPECT_TRUE(v.banner.contains("station.rss:3")) << v.banner.toStdString();
     EXPECT_EQ(v.schedule.size(), 5u);
+}
+
+TEST(Presenter, ACacheDiskErrorIsShown) {
+    PresenterInput in = playing();
+    in.status.swarm_error = "cache /home/x/.cache/alluvium: No space left on device";
+    const ViewState v = present(in);
+    EXPECT_TRUE(v.banner_is_problem);
+    EXPECT_TRUE(v.banner.contains("No space left on device")) << v.banner.toStdString();
 }
 
 TEST(Presenter, RatesUseKilobytesAndMegabytes) {

@@ -170,8 +170,13 @@ HttpStream::Pull ItemStream::pull(std::string& out, std::size_t max) {
     const std::size_t got = item_->read(position_, out.data() + at, want);
     out.resize(at + got);
     if (got == 0) {
-        if (end_ == 0 && item_->state() == ItemState::complete)
-            return Pull::end;
+        // Without a Content-Length (the size was unknown when the head went out), the end
+        // is the item's size once known: never just "nothing to read right now".
+        if (end_ == 0 && item_->state() == ItemState::complete) {
+            const std::uint64_t size = item_->size();
+            if (size > 0 && position_ >= size)
+                return Pull::end;
+        }
         item_->need(position_, rate_);
         return Pull::wait;
     }

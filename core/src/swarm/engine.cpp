@@ -69,7 +69,7 @@ lt::settings_pack listener_settings(const SwarmOptions& o) {
     s.set_str(lt::settings_pack::user_agent, "Alluvium");
     s.set_int(lt::settings_pack::alert_mask,
               lt::alert_category::error | lt::alert_category::status | lt::alert_category::storage |
-                  lt::alert_category::piece_progress);
+                  lt::alert_category::piece_progress | lt::alert_category::peer);
     // A station's audience changes by the minute; so do its announces.
     s.set_int(lt::settings_pack::min_announce_interval, 30);
     // Streaming: a request that takes seconds is a stall; ask someone else.
@@ -94,6 +94,7 @@ struct SwarmEngine::Impl : std::enable_shared_from_this<SwarmEngine::Impl> {
     std::map<std::string, std::shared_ptr<Item::State>> items;      // by media URL
     std::map<lt::sha1_hash, std::shared_ptr<Item::State>> by_hash;  // joined items
     std::function<void()> wake;
+    std::string last_error;  // the last disk or torrent error (under `mutex`)
     std::atomic<std::uint64_t> origin_total{0};
 
     fs::path media_dir() const { return options.cache_dir / "media"; }
@@ -294,10 +295,25 @@ void SwarmEngine::Impl::handle_alert(const lt::alert* a) {
                              std::string(buf.begin(), buf.end()));
         }
     } else if (const auto* hf = lt::alert_cast<lt::hash_failed_alert>(a)) {
-        log().debug("swarm: {}", hf->message());
+        // A peer sent bytes that do not match the piece's hash: dropped, fetched again.
+        log().info("swarm: {}", hf->message());
+        if (auto item = item_of(hf->handle)) {
+            std::lock_guard lock(item->mutex);
+            ++item->hash_failures;
+        }
+    } else if (const auto* ban = lt::alert_cast<lt::peer_ban_alert>(a)) {
+        log().warn("swarm: banned {} (it sent corrupt data)", ban->endpoint.address().to_string());
+        if (auto item = item_of(ban->handle)) {
+            std::lock_guard lock(item->mutex);
+            ++item->peers_banned;
+        }
     } else if (lt::alert_cast<lt::torrent_error_alert>(a) != nullptr ||
-               lt::alert_cast<lt::file_error_alert>(a) != nullptr ||
-               lt::alert_cast<lt::listen_failed_alert>(a) != nullptr) {
+               lt::alert_cast<lt::file_error_alert>(a) != nullptr) {
+        // A full or failing cache disk: libtorrent pauses the item. Said in the status.
+        log().warn("swarm: {}", a->message());
+        std::lock_guard lock(mutex);
+        last_error = "cache " + options.cache_dir.string() + ": " + a->message();
+    } else if (lt::alert_cast<lt::listen_failed_alert>(a) != nullptr) {
         log().warn("swarm: {}", a->message());
     } else {
         log().trace("swarm: {}", a->message());
@@ -516,6 +532,7 @@ SwarmEngine::Stats SwarmEngine::stats() const {
         std::lock_guard lock(impl_->mutex);
         for (const auto& [url, item] : impl_->items)
             all.push_back(item);
+        s.error = impl_->last_error;
     }
     for (const auto& item : all) {
         std::lock_guard lock(item->mutex);
@@ -523,6 +540,8 @@ SwarmEngine::Stats SwarmEngine::stats() const {
         // swarms cannot be recognised across them: the largest swarm counts.
         s.peers = std::max(s.peers, static_cast<int>(item->listeners.size()));
         s.gateway = s.gateway || item->gateway_connected;
+        s.hash_failures += item->hash_failures;
+        s.peers_banned += item->peers_banned;
         s.bytes.peers += item->sources.peers;
         s.bytes.gateway += item->sources.gateway;
         s.bytes.origin += item->sources.origin;

@@ -365,6 +365,9 @@ std::string Tuner::Impl::status_json() const {
     j["peers"] = s.peers;
     j["connections"] = s.connections;
     j["gateway_connected"] = s.gateway;
+    j["hash_failures"] = s.hash_failures;
+    j["peers_banned"] = s.peers_banned;
+    j["swarm_error"] = s.error;
     j["download_rate"] = s.download_rate;
     j["upload_rate"] = s.upload_rate;
     j["bt_port"] = s.listen_port;
@@ -596,6 +599,9 @@ TunerStatus Tuner::status() const {
     t.bytes_uploaded = s.bytes.uploaded;
     t.peers = s.peers;
     t.gateway_connected = s.gateway;
+    t.hash_failures = s.hash_failures;
+    t.peers_banned = s.peers_banned;
+    t.swarm_error = s.error;
     t.download_rate = s.download_rate;
     t.upload_rate = s.upload_rate;
     t.listeners = d.broadcast->listeners();

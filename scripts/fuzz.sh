@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs every libFuzzer target for a bounded time, each on a fresh copy of its seed corpus
+# (tests/fuzz/corpus/); fails on any crash, leak, undefined behaviour, timeout (10 s for one
+# input) or memory blow-up (2 GB). Crashing inputs are kept in BUILD/fuzz-artefacts/.
+# Usage: scripts/fuzz.sh [seconds per target (60)] [build folder (build/fuzz)]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+build=${2:-build/fuzz}
+targets=(
+    "fuzz-playlist-reader playlist"
+    "fuzz-gateway-answer gateway-answer"
+    "fuzz-announce announce"
+    "fuzz-http-request http-request"
+)
+mkdir -p "$build/fuzz-artefacts"
+failed=0
+for entry in "${targets[@]}"; do
+    read -r target corpus <<<"$entry"
+    work=$(mktemp -d)
+    cp -r "tests/fuzz/corpus/$corpus/." "$work/"
+    log="$build/fuzz-artefacts/$target.log"
+    if "$build/tests/fuzz/$target" "$work" -max_total_time="$seconds" -timeout=10 \
+        -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$build/fuzz-artefacts/$target-" \
+        >"$log" 2>&1; then
+        runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+        echo "fuzz: $target: ${runs:-?} runs in ${seconds} s, no failure"
+    else
+        echo "fuzz: $target FAILED; the input is in $build/fuzz-artefacts/, the log in $log:"
+        tail -n 40 "$log"
+        failed=1
+    fi
+    rm -rf "$work"
+done
+exit $failed
