@@ -153,6 +153,8 @@ class Session : public std::enable_shared_from_this<Session> {
     // From any thread.
     void answer_stream(std::shared_ptr<HttpStream> body, std::shared_ptr<HttpStream::Wiring> wiring,
                        HttpStreamOptions options) {
+        if (server_->stopped)
+            return;
         net::post(stream_.get_executor(), [self = shared_from_this(), body = std::move(body),
                                            wiring = std::move(wiring), options]() mutable {
             self->start_streaming(std::move(body), std::move(wiring), options);
@@ -161,6 +163,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
     // From any thread.
     void answer(HttpServerResponse response) {
+        if (server_->stopped)
+            return;  // nobody runs the queue any more: posting would keep the session alive
         net::post(stream_.get_executor(),
                   [self = shared_from_this(), r = std::move(response)]() mutable {
                       self->write(std::move(r));
@@ -515,6 +519,12 @@ void HttpServer::stop() {
         t.join();
     }
     impl_->threads.clear();
+    // Handlers left in the queue hold the server and its sessions (which hold the io_context
+    // that holds the handlers): run them out, now that every socket is closed, so that
+    // they see their operation aborted and let go.
+    impl_->ioc.restart();
+    for (int round = 0; round < 1000 && impl_->ioc.poll() > 0; ++round) {
+    }
 }
 
 }  // namespace alluvium
