@@ -108,7 +108,8 @@ while true; do
     sleep 10
     date +%T
     for n in 0 1 2; do
-        line=$(grep -v '^stream:\|^now_playing\|^ *$' "$dir/listeners/$n.log" | grep '|' | tail -n 1)
+        line=$(grep -v '^stream:\|^now_playing\|^ *$' "$dir/listeners/$n.log" | grep '|' | tail -n 1 || true)
+        kill -0 "${tune_pids[$n]}" 2>/dev/null || line="stopped; see $dir/listeners/$n.log"
         echo "  listener $n: ${line:-starting}"
     done
 done

@@ -110,6 +110,8 @@ PlayerOptions options_for(TestStation& s, const std::filesystem::path& wav) {
 TEST(PlayerWindow, ShowsTheStationItsScheduleAndSwarmAndPlaysIt) {
     auto s = station_on_air();
     auto peer = s->tune();  // another listener, so that the swarm has someone to trade with
+    // libVLC only writes the WAV into a folder that exists (a fresh build has none yet).
+    std::filesystem::create_directories(artefacts);
     const std::filesystem::path wav = artefacts / "player-audio.wav";
     std::filesystem::remove(wav);
     {

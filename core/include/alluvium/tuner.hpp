@@ -79,7 +79,6 @@ struct ALLUVIUM_EXPORT TunerStatus {
     int peers = 0;                    // other listeners connected (each counted once)
     bool gateway_connected = false;   // to a gateway's seed
     std::uint64_t hash_failures = 0;  // pieces refused for a wrong hash (and fetched again)
-    std::uint64_t peers_banned = 0;   // peers banned for sending corrupt data
     std::string swarm_error;          // the last cache disk or torrent error, e.g. a full disk
     std::int64_t download_rate = 0;   // bytes/s
     std::int64_t upload_rate = 0;

@@ -69,7 +69,7 @@ lt::settings_pack listener_settings(const SwarmOptions& o) {
     s.set_str(lt::settings_pack::user_agent, "Alluvium");
     s.set_int(lt::settings_pack::alert_mask,
               lt::alert_category::error | lt::alert_category::status | lt::alert_category::storage |
-                  lt::alert_category::piece_progress | lt::alert_category::peer);
+                  lt::alert_category::piece_progress);
     // A station's audience changes by the minute; so do its announces.
     s.set_int(lt::settings_pack::min_announce_interval, 30);
     // Streaming: a request that takes seconds is a stall; ask someone else.
@@ -301,12 +301,6 @@ void SwarmEngine::Impl::handle_alert(const lt::alert* a) {
             std::lock_guard lock(item->mutex);
             ++item->hash_failures;
         }
-    } else if (const auto* ban = lt::alert_cast<lt::peer_ban_alert>(a)) {
-        log().warn("swarm: banned {} (it sent corrupt data)", ban->endpoint.address().to_string());
-        if (auto item = item_of(ban->handle)) {
-            std::lock_guard lock(item->mutex);
-            ++item->peers_banned;
-        }
     } else if (lt::alert_cast<lt::torrent_error_alert>(a) != nullptr ||
                lt::alert_cast<lt::file_error_alert>(a) != nullptr) {
         // A full or failing cache disk: libtorrent pauses the item. Said in the status.
@@ -315,8 +309,8 @@ void SwarmEngine::Impl::handle_alert(const lt::alert* a) {
         last_error = "cache " + options.cache_dir.string() + ": " + a->message();
     } else if (lt::alert_cast<lt::listen_failed_alert>(a) != nullptr) {
         log().warn("swarm: {}", a->message());
-    } else {
-        log().trace("swarm: {}", a->message());
+    } else if (log().should_log(spdlog::level::trace)) {
+        log().trace("swarm: {}", a->message());  // formatted only when it is wanted
     }
 }
 
@@ -541,7 +535,6 @@ SwarmEngine::Stats SwarmEngine::stats() const {
         s.peers = std::max(s.peers, static_cast<int>(item->listeners.size()));
         s.gateway = s.gateway || item->gateway_connected;
         s.hash_failures += item->hash_failures;
-        s.peers_banned += item->peers_banned;
         s.bytes.peers += item->sources.peers;
         s.bytes.gateway += item->sources.gateway;
         s.bytes.origin += item->sources.origin;

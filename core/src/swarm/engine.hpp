@@ -78,7 +78,6 @@ class SwarmEngine {
         int connections = 0;   // over every item, the gateway's seed included
         bool gateway = false;  // connected to a gateway's seed
         std::uint64_t hash_failures = 0;  // pieces refused for a wrong hash (re-fetched)
-        std::uint64_t peers_banned = 0;   // peers banned for sending them
         std::string error;                // the last disk or torrent error, if any
         std::int64_t download_rate = 0;   // payload bytes/s
         std::int64_t upload_rate = 0;

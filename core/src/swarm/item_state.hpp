@@ -89,7 +89,6 @@ struct Item::State {
     std::set<std::string> listeners;  // peer ids of the other listeners connected
     bool gateway_connected = false;
     std::uint64_t hash_failures = 0;  // pieces that failed their hash check
-    std::uint64_t peers_banned = 0;
     std::int64_t download_rate = 0;
     std::int64_t upload_rate = 0;
     std::map<std::string, std::int64_t> peer_totals;  // connection -> payload received so far

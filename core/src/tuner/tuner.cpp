@@ -366,7 +366,6 @@ std::string Tuner::Impl::status_json() const {
     j["connections"] = s.connections;
     j["gateway_connected"] = s.gateway;
     j["hash_failures"] = s.hash_failures;
-    j["peers_banned"] = s.peers_banned;
     j["swarm_error"] = s.error;
     j["download_rate"] = s.download_rate;
     j["upload_rate"] = s.upload_rate;
@@ -600,7 +599,6 @@ TunerStatus Tuner::status() const {
     t.peers = s.peers;
     t.gateway_connected = s.gateway;
     t.hash_failures = s.hash_failures;
-    t.peers_banned = s.peers_banned;
     t.swarm_error = s.error;
     t.download_rate = s.download_rate;
     t.upload_rate = s.upload_rate;
