@@ -42,17 +42,6 @@ std::string item_bytes(const TuneProcess& tune, int n) {
     return ec || res.status != 200 ? "<" + ec.message() + ">" : res.body;
 }
 
-template <typename F>
-bool eventually(F&& done, milliseconds timeout) {
-    const auto until = steady_clock::now() + timeout;
-    while (!done()) {
-        if (steady_clock::now() >= until)
-            return false;
-        std::this_thread::sleep_for(milliseconds(100));
-    }
-    return true;
-}
-
 std::unique_ptr<TestStation> primed_station(std::vector<ToneItem> items, Milliseconds into,
                                             std::vector<std::string> gateway_args = {}) {
     auto s = std::make_unique<TestStation>(binaries, std::move(items), mp3);

@@ -112,29 +112,12 @@ TEST(Listener, ALateListenerJoinsMidItem) {
 // Reads /stream with ICY metadata for `seconds`; returns the titles in order with the
 // audio byte at which each arrived.
 std::vector<std::pair<std::uint64_t, std::string>> icy_titles(int port, double seconds) {
-    const int fd = connect_loopback(port);
-    if (fd < 0)
-        return {};
-    const std::string req = "GET /stream HTTP/1.1\r\nHost: x\r\nIcy-MetaData: 1\r\n\r\n";
-    send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-    std::string data;
-    const auto until = steady_clock::now() + milliseconds(static_cast<long>(seconds * 1000));
-    char buf[65536];
-    while (steady_clock::now() < until) {
-        pollfd p{fd, POLLIN, 0};
-        if (poll(&p, 1, 100) <= 0)
-            continue;
-        const ssize_t n = recv(fd, buf, sizeof buf, 0);
-        if (n <= 0)
-            break;
-        data.append(buf, static_cast<std::size_t>(n));
-    }
-    close(fd);
+    const Recording rec = record_stream(port, "/stream", seconds, "Icy-MetaData: 1\r\n");
+    const std::string& data = rec.body;
     std::vector<std::pair<std::uint64_t, std::string>> titles;
-    const auto head = data.find("\r\n\r\n");
-    if (head == std::string::npos || data.find("icy-metaint:16000") == std::string::npos)
+    if (rec.head.find("icy-metaint:16000") == std::string::npos)
         return titles;
-    std::size_t at = head + 4;
+    std::size_t at = 0;
     std::uint64_t audio = 0;
     while (at + 16000 < data.size()) {
         at += 16000;

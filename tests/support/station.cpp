@@ -177,12 +177,14 @@ std::vector<int> tones_in(const std::string& url, double seconds,
     return decode_tones(url, {}, seconds, candidates, window);
 }
 
-Recording record_stream(int port, const std::string& path, double seconds) {
+Recording record_stream(int port, const std::string& path, double seconds,
+                        const std::string& request_headers) {
     Recording rec;
     const int fd = connect_loopback(port);
     if (fd < 0)
         return rec;
-    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    const std::string req =
+        "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + request_headers + "\r\n";
     send(fd, req.data(), req.size(), MSG_NOSIGNAL);
     std::string data;
     bool head_done = false;
@@ -203,7 +205,7 @@ Recording record_stream(int port, const std::string& path, double seconds) {
                 continue;
             // The stream position is chosen when the request is answered.
             rec.joined = time_point_cast<Milliseconds>(std::chrono::system_clock::now());
-            rec.status = data.substr(0, data.find("\r\n"));
+            rec.head = data.substr(0, end);
             data.erase(0, end + 4);
             head_done = true;
         }

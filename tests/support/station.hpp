@@ -89,11 +89,13 @@ std::vector<int> tones_in(const std::string& url, double seconds,
 
 // What a plain HTTP reader got from a loopback stream in `seconds` of wall time.
 struct Recording {
-    std::string status;  // the status line
+    std::string head;    // status line and headers
     std::string body;    // the bytes after the headers
     TimePoint joined{};  // when the response headers arrived: the stream chose its position then
 };
-Recording record_stream(int port, const std::string& path, double seconds);
+// `request_headers`: extra lines, each ending in CRLF ("Icy-MetaData: 1\r\n").
+Recording record_stream(int port, const std::string& path, double seconds,
+                        const std::string& request_headers = {});
 
 // The tones of `seconds` of recorded audio.
 std::vector<int> tones_in(const Recording& rec, double seconds, const std::vector<int>& candidates,

@@ -578,10 +578,17 @@ TunerStatus Tuner::status() const {
         t.station = program->playlist.title;
         if (st.air.current)
             t.now = summary(program->playlist, *st.air.current);
-        // What played before: the airings that ended in the last six hours, the last five.
+        // What played before: the last five airings that ended in the last six hours. The
+        // window grows only until it holds five, so this stays cheap twice a second.
         const TimePoint here = d.now();
-        auto before = program->schedule.between(here - std::chrono::hours(6), here, 10000);
-        std::erase_if(before, [&](const Slot& slot) { return slot.end > here; });
+        std::vector<Slot> before;
+        for (Milliseconds window = std::chrono::minutes(10);; window *= 2) {
+            window = std::min<Milliseconds>(window, std::chrono::hours(6));
+            before = program->schedule.between(here - window, here, 10000);
+            std::erase_if(before, [&](const Slot& slot) { return slot.end > here; });
+            if (before.size() >= 5 || window >= std::chrono::hours(6))
+                break;
+        }
         const std::size_t from = before.size() > 5 ? before.size() - 5 : 0;
         for (std::size_t i = from; i < before.size(); ++i)
             t.previous.push_back(summary(program->playlist, before[i]));
