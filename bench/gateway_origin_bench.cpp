@@ -7,6 +7,7 @@
 // gateway upload / item size, bytes the clients exchanged, times, gateway memory.
 #include <alluvium/gateway_client.hpp>
 
+#include "figures.hpp"
 #include "gateway_process.hpp"
 #include "nginx_origin.hpp"
 #include "swarm_client.hpp"
@@ -28,17 +29,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t0, Clock::time_point t) {
     return std::chrono::duration<double>(t - t0).count();
-}
-
-long peak_rss_kib(pid_t pid) {
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(status, line)) {
-        if (line.rfind("VmHWM:", 0) == 0) {
-            return std::stol(line.substr(6));
-        }
-    }
-    return -1;
 }
 
 }  // namespace
@@ -160,14 +150,9 @@ int main(int argc, char** argv) {
            << *std::max_element(metadata_s.begin(), metadata_s.end()) << "\n"
            << "complete_s median / max: " << sorted[sorted.size() / 2] << " / " << sorted.back()
            << "\n"
-           << "gateway_peak_rss_kib: " << peak_rss_kib(gateway.pid()) << "\n"
+           << "gateway_peak_rss_kib: " << bench::peak_rss_kib(gateway.pid()) << "\n"
            << "acceptance (origin/size <= 1.05 and all complete): "
            << ((origin_nginx <= 1.05 && finished == clients) ? "met" : "NOT met") << "\n";
-    std::printf("%s", report.str().c_str());
-    std::filesystem::create_directories(std::filesystem::path(out).parent_path().empty()
-                                            ? std::filesystem::path(".")
-                                            : std::filesystem::path(out).parent_path());
-    std::ofstream(out) << report.str();
-    std::fprintf(stderr, "bench: written to %s\n", out.c_str());
+    bench::publish_report(report.str(), out);
     return finished == clients ? 0 : 1;
 }

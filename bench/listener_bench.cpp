@@ -8,6 +8,7 @@
 // on /stream, first byte and burst for a player joining a running /stream, stalls.
 #include <alluvium/fetch.hpp>
 
+#include "figures.hpp"
 #include "gateway_process.hpp"
 #include "nginx_origin.hpp"
 #include "process.hpp"
@@ -40,11 +41,8 @@ double ms_since(Clock::time_point t0, Clock::time_point t) {
     return std::chrono::duration<double, std::milli>(t - t0).count();
 }
 
-double median(std::vector<double> v) {
-    if (v.empty())
-        return -1;
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
+double median(const std::vector<double>& v) {
+    return bench::percentile(v, 0.5);
 }
 
 struct Reader {
@@ -313,11 +311,6 @@ int main(int argc, char** argv) {
            << " (bound 0)\n"
            << "longest gap between arrivals at a reader (ms): " << longest_gap << "\n"
            << "streams that ended early: " << ended << "\n";
-    std::printf("%s", report.str().c_str());
-    const auto parent = std::filesystem::path(out).parent_path();
-    if (!parent.empty())
-        std::filesystem::create_directories(parent);
-    std::ofstream(out) << report.str();
-    std::fprintf(stderr, "bench: written to %s\n", out.c_str());
+    bench::publish_report(report.str(), out);
     return 0;
 }

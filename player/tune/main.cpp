@@ -135,6 +135,10 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--lead", lead_ms, "Milliseconds the stream is produced ahead of the schedule")
         ->capture_default_str();
+    app.add_option("--live-delay", options.live_delay_segments,
+                   "Segments a live station plays behind its newest one (0: at the edge)")
+        ->capture_default_str()
+        ->check(CLI::Range(0u, 100u));
     app.add_flag("--no-clock-correction", no_clock,
                  "Trust the local clock over the playlist server's Date");
     app.add_flag("--json", json, "Events and status as JSON lines on standard output");

@@ -5,6 +5,9 @@
 
 #include <alluvium/time.hpp>
 
+#include "live_station.hpp"
+#include "segmenter.hpp"
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,6 +30,19 @@ struct GenerateOptions {
 };
 
 int generate(const GenerateOptions& options);
+
+struct LiveCommandOptions {
+    SegmenterOptions segmenter;  // input, input_format, stall_timeout
+    LiveOptions station;         // folder, URLs, titles, lengths
+    std::string pace = "auto";   // on, off, or auto: pace a file source in real time
+    bool loop = false;           // a file source starts again when it ends
+    std::vector<std::string> gateways;
+    Milliseconds retry{5000};  // between attempts to reopen a source that stalled or ended
+    bool quiet = false;
+};
+
+// Runs until SIGINT/SIGTERM (or a file source ends without --loop).
+int live(const LiveCommandOptions& options);
 int validate(const std::string& file_or_url);
 int now(const std::string& file_or_url, const std::string& at, unsigned next_count);
 int webconfig(const std::string& server);

@@ -1,4 +1,5 @@
-// alluvium-broadcaster: the broadcaster's tools (generate, validate, now, webconfig, check).
+// alluvium-broadcaster: the broadcaster's tools (generate, validate, now, webconfig, check,
+// live).
 #include <alluvium/cli_support.hpp>
 #include <alluvium/log.hpp>
 #include <alluvium/version.hpp>
@@ -76,6 +77,56 @@ int main(int argc, char** argv) {
         "check", "Fetch a published playlist and check its Content-Type and contents");
     check_cmd->add_option("url", url, "Playlist URL")->required();
 
+    LiveCommandOptions live_opts;
+    double segment_seconds = 6;
+    double window_minutes = 10;
+    double grace_seconds = 60;
+    double stall_seconds = 10;
+    std::string live_dir;
+    auto* live_cmd = app.add_subcommand(
+        "live", "Cut a live source into segments (no re-encoding) and grow the playlist");
+    live_cmd
+        ->add_option("input", live_opts.segmenter.input,
+                     "A media file (paced in real time), an HTTP or Icecast URL, a capture "
+                     "device, or - for standard input")
+        ->required();
+    live_cmd->add_option("-o,--dir", live_dir, "Publish folder (segments and the playlist)")
+        ->required();
+    live_cmd->add_option("-b,--base-url", live_opts.station.base_url, "URL of the publish folder")
+        ->required();
+    live_cmd->add_option("--playlist", live_opts.station.playlist_name, "Playlist file name")
+        ->capture_default_str();
+    live_cmd->add_option("-t,--title", live_opts.station.title, "Station title")
+        ->capture_default_str();
+    live_cmd->add_option("--description", live_opts.station.description, "Station description");
+    live_cmd->add_option("--segment-seconds", segment_seconds, "Target segment length")
+        ->capture_default_str()
+        ->check(CLI::Range(1.0, 60.0));
+    live_cmd->add_option("--window-minutes", window_minutes, "How far back the playlist reaches")
+        ->capture_default_str()
+        ->check(CLI::Range(0.5, 1440.0));
+    live_cmd
+        ->add_option("--grace-seconds", grace_seconds,
+                     "How long an expired segment's file stays for late fetches")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 3600.0));
+    live_cmd->add_option("-f,--format", live_opts.segmenter.input_format,
+                         "libavformat input format (v4l2, alsa, pulse, ...); default: guessed");
+    live_cmd
+        ->add_option("--pace", live_opts.pace,
+                     "Read no faster than real time: on, off, or auto (files only)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"auto", "on", "off"}));
+    live_cmd->add_flag("--loop", live_opts.loop, "A file source starts again when it ends");
+    live_cmd->add_option("--gateway", live_opts.gateways,
+                         "Gateway to tell about each new segment (repeatable)");
+    live_cmd
+        ->add_option("--stall-seconds", stall_seconds,
+                     "A source silent this long has stalled: it is opened again")
+        ->capture_default_str()
+        ->check(CLI::Range(1.0, 600.0));
+    live_cmd->add_flag("-q,--quiet", live_opts.quiet, "No status line on standard error");
+
     alluvium::cli::add_standard_flags(app, "alluvium-broadcaster");
     CLI11_PARSE(app, argc, argv);
 
@@ -99,6 +150,17 @@ int main(int argc, char** argv) {
             return webconfig(server);
         if (*check_cmd)
             return check(url);
+        if (*live_cmd) {
+            const auto ms = [](double seconds) {
+                return alluvium::Milliseconds{static_cast<std::int64_t>(seconds * 1000)};
+            };
+            live_opts.station.dir = live_dir;
+            live_opts.station.segment_length = ms(segment_seconds);
+            live_opts.station.window = ms(window_minutes * 60);
+            live_opts.station.grace = ms(grace_seconds);
+            live_opts.segmenter.stall_timeout = ms(stall_seconds);
+            return live(live_opts);
+        }
     } catch (const std::exception& e) {
         std::fprintf(stderr, "alluvium-broadcaster: %s\n", e.what());
         return 2;

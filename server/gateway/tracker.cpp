@@ -160,7 +160,11 @@ std::variant<std::string, std::string> Tracker::announce(const Announce& a, Cloc
     }
     const std::size_t want = std::min<std::size_t>(a.numwant, options_.max_numwant);
     if (others.size() > want) {
-        std::shuffle(others.begin(), others.end(), random_);
+        // A random `want` of them: a partial Fisher-Yates shuffle, not one of the whole swarm.
+        for (std::size_t i = 0; i < want; ++i) {
+            std::uniform_int_distribution<std::size_t> pick(i, others.size() - 1);
+            std::swap(others[i], others[pick(random_)]);
+        }
         others.resize(want);
     }
     Bdict answer;

@@ -25,10 +25,6 @@ const Binaries binaries{ALLUVIUM_BROADCASTER, ALLUVIUM_GATEWAY, ALLUVIUM_TUNE};
 const std::vector<std::string> mp3 = {"-c:a", "libmp3lame", "-b:a", "128k"};
 const std::vector<std::string> vorbis = {"-c:a", "libvorbis", "-q:a", "4"};
 
-TimePoint now_ms() {
-    return time_point_cast<Milliseconds>(system_clock::now());
-}
-
 // Three tone items of 6 s: 400, 700 and 1100 Hz.
 std::vector<ToneItem> three(const std::string& ext) {
     return {{"a." + ext, 400, 6}, {"b." + ext, 700, 6}, {"c." + ext, 1100, 6}};

@@ -17,10 +17,6 @@ using namespace std::chrono;
 
 const Binaries binaries{ALLUVIUM_BROADCASTER, ALLUVIUM_GATEWAY, ALLUVIUM_TUNE};
 
-TimePoint now_ms() {
-    return time_point_cast<Milliseconds>(system_clock::now());
-}
-
 std::unique_ptr<TestStation> make_station() {
     auto s = std::make_unique<TestStation>(
         binaries, std::vector<ToneItem>{{"a.mp3", 400, 6}, {"b.mp3", 700, 6}, {"c.mp3", 1100, 6}},

@@ -3,6 +3,7 @@
 #include <alluvium/fetch.hpp>
 #include <alluvium/url.hpp>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace alluvium::test {
@@ -17,9 +18,10 @@ GatewayProcess::GatewayProcess(const std::string& binary, const std::filesystem:
                                      "--listen",
                                      "127.0.0.1:" + std::to_string(port_),
                                      "--bt-listen",
-                                     "127.0.0.1:" + std::to_string(bt_port_),
-                                     "--log-level",
-                                     "debug"};
+                                     "127.0.0.1:" + std::to_string(bt_port_)};
+    // Tests read the debug log; a benchmark may ask for less.
+    if (std::find(extra.begin(), extra.end(), "--log-level") == extra.end())
+        argv.insert(argv.end(), {"--log-level", "debug"});
     argv.insert(argv.end(), extra.begin(), extra.end());
     std::filesystem::create_directories(data_dir);
     argv_ = std::move(argv);

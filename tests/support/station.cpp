@@ -11,6 +11,23 @@
 
 namespace alluvium::test {
 
+TimePoint now_ms() {
+    return std::chrono::time_point_cast<Milliseconds>(std::chrono::system_clock::now());
+}
+
+std::unique_ptr<TestStation> primed_station(const Binaries& bin, std::vector<ToneItem> items,
+                                            std::vector<std::string> codec_args, Milliseconds into,
+                                            std::vector<std::string> gateway_args) {
+    auto s = std::make_unique<TestStation>(bin, std::move(items), std::move(codec_args));
+    s->publish();
+    s->write_playlist(now_ms());
+    s->start_gateway(std::move(gateway_args));
+    if (!s->prime())
+        throw std::runtime_error("the gateway could not prime the station: " + s->gateway().log());
+    s->write_playlist(now_ms() - into);
+    return s;
+}
+
 TuneProcess::TuneProcess(const Binaries& bin, const std::string& playlist,
                          const std::filesystem::path& dir, const std::vector<std::string>& extra) {
     port_ = free_port();

@@ -40,6 +40,7 @@ class TuneProcess {
     [[nodiscard]] std::string base() const { return "http://127.0.0.1:" + std::to_string(port_); }
     [[nodiscard]] nlohmann::json status() const;
     [[nodiscard]] std::string log() const { return process_->log(); }
+    [[nodiscard]] pid_t pid() const { return process_->pid(); }
     void stop() { process_->stop(); }
     // SIGKILL: no chance to save anything.
     void kill() { ::kill(process_->pid(), SIGKILL); }
@@ -81,6 +82,15 @@ class TestStation {
     std::unique_ptr<GatewayProcess> gateway_;
     int tunes_ = 0;
 };
+
+// The wall clock to the millisecond (what playlists carry).
+TimePoint now_ms();
+
+// A station published on nginx with its gateway primed, whose schedule is anchored `into`
+// ago once the set-up is done (however long it took on a busy machine).
+std::unique_ptr<TestStation> primed_station(const Binaries& bin, std::vector<ToneItem> items,
+                                            std::vector<std::string> codec_args, Milliseconds into,
+                                            std::vector<std::string> gateway_args = {});
 
 // Decodes `seconds` of a stream with ffmpeg and names the tone of each `window` of audio:
 // the candidate frequency with the most energy, or 0 for silence.

@@ -191,5 +191,36 @@ TEST(Schedule, RefusesWhatCannotBeScheduled) {
     EXPECT_FALSE(Schedule::build(zero, &d).has_value());
 }
 
+// A live playlist: six-second segments with capture times, ending at `last_end`.
+Playlist live(TimePoint last_end, int segments, bool with_update = true) {
+    Playlist p;
+    for (int n = 0; n < segments; ++n) {
+        p.items.push_back(
+            item("s" + std::to_string(n), seconds{6}, last_end - seconds{6 * (segments - n)}));
+    }
+    if (with_update)
+        p.update = UpdateSchedule{UpdatePeriod::hourly, 600};
+    return p;
+}
+
+TEST(LiveSchedule, AGrowingPlaylistIsLiveWithItsSegmentLength) {
+    const TimePoint now = at("2026-06-01T12:00:00Z");
+    const Playlist p = live(now - seconds{2}, 20);
+    EXPECT_EQ(live_segment_length(p, build(p), now), Milliseconds{6000});
+    // Without a re-read interval, the durations tell.
+    const Playlist q = live(now - seconds{2}, 20, false);
+    EXPECT_EQ(live_segment_length(q, build(q), now), Milliseconds{6000});
+}
+
+TEST(LiveSchedule, SchedulesThatDoNotGrowAroundNowAreNotLive) {
+    const TimePoint now = at("2026-06-01T12:00:00Z");
+    const Playlist ended = live(now - hours{1}, 20);
+    EXPECT_FALSE(live_segment_length(ended, build(ended), now));
+    const Playlist ahead = live(now + hours{2}, 20);
+    EXPECT_FALSE(live_segment_length(ahead, build(ahead), now));
+    const Playlist looping = relative(std::nullopt, {seconds{6}, seconds{6}});
+    EXPECT_FALSE(live_segment_length(looping, build(looping), now));
+}
+
 }  // namespace
 }  // namespace alluvium

@@ -84,4 +84,12 @@ class ALLUVIUM_EXPORT Schedule {
     Milliseconds cycle_{0};
 };
 
+// The segment length of a live station, or nullopt when `playlist` is not one. A live
+// station is a playlist that grows: it does not loop and its last item ends around `now`
+// (within the last five minutes, or within a minute ahead). The length is the re-read
+// interval the playlist asks for (a segmenter sets it to its segment length) when that is
+// at most a minute, else the median duration of the last ten items.
+[[nodiscard]] ALLUVIUM_EXPORT std::optional<Milliseconds> live_segment_length(
+    const Playlist& playlist, const Schedule& schedule, TimePoint now);
+
 }  // namespace alluvium

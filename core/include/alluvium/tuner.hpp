@@ -43,6 +43,10 @@ struct ALLUVIUM_EXPORT TunerOptions {
     Milliseconds lead{4000};
     // A player this far behind the schedule is dropped.
     Milliseconds max_listener_lag{10000};
+    // A live station (a playlist that grows around now) is played this many segments
+    // behind its newest one, so that every listener is in step and the next segments are
+    // published before they are due. 0 plays at the live edge.
+    unsigned live_delay_segments = 3;
     // Correct the local clock by the playlist server's Date header.
     bool correct_clock = true;
     // The clock; default the system's. Tests pass their own.
@@ -85,6 +89,7 @@ struct ALLUVIUM_EXPORT TunerStatus {
     std::size_t listeners = 0;  // players on the local stream
     std::uint64_t listeners_dropped = 0;
     Milliseconds clock_offset{0};  // added to the local clock
+    Milliseconds live_delay{0};    // how far behind the clock a live station plays (0: not live)
     std::string playlist_error;    // the last re-read's problem, if any
     std::string warning;
 };

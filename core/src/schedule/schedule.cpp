@@ -137,4 +137,25 @@ std::vector<Slot> Schedule::between(TimePoint from, TimePoint to, std::size_t li
     return out;
 }
 
+std::optional<Milliseconds> live_segment_length(const Playlist& playlist, const Schedule& schedule,
+                                                TimePoint now) {
+    const auto end = schedule.end();
+    if (schedule.loops() || !end || playlist.items.empty())
+        return std::nullopt;
+    if (*end < now - std::chrono::minutes(5) || *end > now + std::chrono::minutes(1))
+        return std::nullopt;
+    if (playlist.update && playlist.update->interval() <= std::chrono::minutes(1))
+        return playlist.update->interval();
+    std::vector<Milliseconds> recent;
+    for (auto it = playlist.items.rbegin(); it != playlist.items.rend() && recent.size() < 10;
+         ++it) {
+        if (it->duration)
+            recent.push_back(*it->duration);
+    }
+    if (recent.empty())
+        return std::nullopt;
+    std::sort(recent.begin(), recent.end());
+    return recent[recent.size() / 2];
+}
+
 }  // namespace alluvium

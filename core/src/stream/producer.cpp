@@ -3,6 +3,8 @@
 #include "../common/log.hpp"
 
 #include <algorithm>
+#include <utility>
+#include <vector>
 
 namespace alluvium::detail {
 
@@ -109,8 +111,10 @@ std::shared_ptr<Item> Producer::open(const Program& program, std::size_t index) 
     request.size = entry.length_bytes;
     request.duration = entry.duration.value_or(Milliseconds{0});
     auto item = engine_.open(request);
+    std::shared_ptr<Item> replaced;  // let go after the lock (see step())
     std::lock_guard lock(mutex_);
-    open_[entry.media_url] = item;
+    auto& slot = open_[entry.media_url];
+    replaced = std::exchange(slot, item);
     return item;
 }
 
@@ -370,6 +374,8 @@ void Producer::step(TimePoint now) {
                                                                      byte_rate(cursor_.layout))});
         lead = std::min(lead, Milliseconds{15000});
     }
+    if (program->max_lead)
+        lead = std::min(lead, *program->max_lead);
     const TimePoint target = now + lead;
     for (int guard = 0; guard < 64 && cursor_time_ < target; ++guard) {
         const OnAir air = program->schedule.at(cursor_time_, options_.prefetch);
@@ -396,6 +402,9 @@ void Producer::step(TimePoint now) {
     }
     track_stall(now);
     const OnAir here = program->schedule.at(now, 3);
+    // Items let go are destroyed after the lock: closing one joins its lookup thread, which
+    // may be waiting to wake this producer (a deadlock otherwise).
+    std::vector<std::shared_ptr<Item>> released;
     std::lock_guard lock(mutex_);
     status_.air = here;
     status_.title = here.current ? program->playlist.items[here.current->item].display_title() : "";
@@ -407,7 +416,12 @@ void Producer::step(TimePoint now) {
         }
         if (here.current)
             wanted = wanted || program->playlist.items[here.current->item].media_url == it->first;
-        it = wanted ? std::next(it) : open_.erase(it);
+        if (wanted) {
+            ++it;
+        } else {
+            released.push_back(std::move(it->second));
+            it = open_.erase(it);
+        }
     }
 }
 

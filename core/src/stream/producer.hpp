@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace alluvium::detail {
@@ -24,6 +25,9 @@ struct Program {
     Playlist playlist;
     Schedule schedule;
     std::string playlist_url;  // for the gateway's allow-list; empty for local files
+    // A live station's segments are published only just ahead of when they play: the
+    // stream may not run further ahead of the schedule than this.
+    std::optional<Milliseconds> max_lead;
 };
 
 struct ProducerOptions {

@@ -63,13 +63,22 @@ void write_atomically(const fs::path& p, const std::string& bytes) {
     fs::rename(tmp, p, ec);
 }
 
+// Whether libtorrent has the piece written to its file (a removed torrent has nothing).
+bool on_disk(const lt::torrent_handle& h, lt::piece_index_t piece) {
+    try {
+        return h.is_valid() && h.have_piece(piece);
+    } catch (const lt::system_error&) {
+        return false;
+    }
+}
+
 lt::settings_pack listener_settings(const SwarmOptions& o) {
     lt::settings_pack s;
     apply_swarm_settings(s, o.listen_interfaces);
     s.set_str(lt::settings_pack::user_agent, "Alluvium");
     s.set_int(lt::settings_pack::alert_mask,
               lt::alert_category::error | lt::alert_category::status | lt::alert_category::storage |
-                  lt::alert_category::piece_progress);
+                  lt::alert_category::piece_progress | lt::alert_category::block_progress);
     // A station's audience changes by the minute; so do its announces.
     s.set_int(lt::settings_pack::min_announce_interval, 30);
     // Streaming: a request that takes seconds is a stall; ask someone else.
@@ -113,6 +122,7 @@ struct SwarmEngine::Impl : std::enable_shared_from_this<SwarmEngine::Impl> {
     void run();
     void handle_alert(const lt::alert* a);
     void tick();
+    void settle_unflushed(const std::shared_ptr<Item::State>& item);
     void save_all_resume_data();
     void enforce_cache_size();
     void join(const std::shared_ptr<Item::State>& item, const SwarmMetadata& meta, bool from_cache);
@@ -179,6 +189,12 @@ void SwarmEngine::Impl::join(const std::shared_ptr<Item::State>& item, const Swa
         p = lt::read_resume_data(bytes, ec);
         if (ec) {
             p = lt::add_torrent_params{};
+        } else if (p.have_pieces.count() < info->num_pieces()) {
+            // Saved mid-download: the file may hold more than it says (a listener killed
+            // after its last save) or a piece cut short. libtorrent hashes the file instead.
+            p.have_pieces.clear();
+            p.verified_pieces.clear();
+            p.unfinished_pieces.clear();
         }
     }
     p.ti = info;
@@ -186,19 +202,39 @@ void SwarmEngine::Impl::join(const std::shared_ptr<Item::State>& item, const Swa
     p.flags &= ~lt::torrent_flags::auto_managed;
     p.flags &= ~lt::torrent_flags::paused;
     p.flags &= ~lt::torrent_flags::seed_mode;
+    const int pieces = info->num_pieces();
+    int sentinel = -1;
     {
         std::lock_guard lock(item->mutex);
+        p.piece_priorities.assign(static_cast<std::size_t>(pieces), lt::default_priority);
+        int first = 0;
         if (item->need_set) {
             // Pieces before the scheduled offset play for nobody: every listener is at the
             // same point of the same schedule.
-            const auto first = static_cast<int>(item->need_offset /
-                                                static_cast<std::uint64_t>(info->piece_length()));
-            p.piece_priorities.assign(static_cast<std::size_t>(info->num_pieces()),
-                                      lt::default_priority);
-            for (int i = 0; i < first && i < info->num_pieces(); ++i) {
+            first = static_cast<int>(std::min<std::uint64_t>(
+                item->need_offset / static_cast<std::uint64_t>(info->piece_length()),
+                static_cast<std::uint64_t>(pieces)));
+            for (int i = 0; i < first; ++i) {
                 p.piece_priorities[static_cast<std::size_t>(i)] = lt::dont_download;
             }
         }
+        // The sentinel (see Item::State): the last wanted piece not yet here, held back
+        // while piece deadlines are in use. Only worth it with a few more pieces to fetch.
+        const auto had = [&](int i) {
+            return p.have_pieces.size() > i && p.have_pieces.get_bit(lt::piece_index_t{i});
+        };
+        int missing = 0;
+        for (int i = pieces - 1; i >= first; --i) {
+            if (had(i))
+                continue;
+            if (sentinel < 0)
+                sentinel = i;
+            ++missing;
+        }
+        if (missing < 4)
+            sentinel = -1;
+        if (sentinel >= 0)
+            p.piece_priorities[static_cast<std::size_t>(sentinel)] = lt::dont_download;
     }
     if (!meta.seed.empty()) {
         // The gateway said where its seed is: connect at once, before any announce.
@@ -236,6 +272,8 @@ void SwarmEngine::Impl::join(const std::shared_ptr<Item::State>& item, const Swa
     {
         std::lock_guard lock(item->mutex);
         item->handle = handle;
+        item->sentinel = sentinel;
+        item->urgent.clear();
         item->piece_size = static_cast<std::uint64_t>(info->piece_length());
         item->size = meta.size;
         item->have.assign(static_cast<std::size_t>(info->num_pieces()), false);
@@ -248,9 +286,7 @@ void SwarmEngine::Impl::join(const std::shared_ptr<Item::State>& item, const Swa
         if (meta.layout) {
             item->layout = meta.layout;
         }
-        item->state = std::all_of(item->have.begin(), item->have.end(), [](bool b) { return b; })
-                          ? ItemState::complete
-                          : ItemState::swarming;
+        item->state = item->all_pieces() ? ItemState::complete : ItemState::swarming;
         item->deadlines_dirty = true;
     }
     {
@@ -273,21 +309,52 @@ void SwarmEngine::Impl::handle_alert(const lt::alert* a) {
     };
     if (const auto* pf = lt::alert_cast<lt::piece_finished_alert>(a)) {
         if (auto item = item_of(pf->handle)) {
+            // Hashed is not yet written: a piece counts once libtorrent has it on disk.
+            const bool written = on_disk(pf->handle, pf->piece_index);
             std::lock_guard lock(item->mutex);
-            const auto i = static_cast<std::size_t>(static_cast<int>(pf->piece_index));
-            if (i < item->have.size()) {
-                item->have[i] = true;
+            const int p = static_cast<int>(pf->piece_index);
+            if (p >= 0 && static_cast<std::size_t>(p) < item->have.size()) {
+                if (written)
+                    item->have[static_cast<std::size_t>(p)] = true;
+                else
+                    item->unflushed.insert(p);
             }
+            if (item->all_pieces())
+                item->state = ItemState::complete;
         }
         notify();
-    } else if (const auto* tf = lt::alert_cast<lt::torrent_finished_alert>(a)) {
-        if (auto item = item_of(tf->handle)) {
+    } else if (const auto* bf = lt::alert_cast<lt::block_finished_alert>(a)) {
+        if (auto item = item_of(bf->handle)) {
+            bool waiting = false;
             {
                 std::lock_guard lock(item->mutex);
-                item->state = ItemState::complete;
+                waiting = item->unflushed.count(static_cast<int>(bf->piece_index)) > 0;
             }
-            tf->handle.save_resume_data();
+            if (waiting)
+                settle_unflushed(item);
         }
+    } else if (const auto* tf = lt::alert_cast<lt::torrent_finished_alert>(a)) {
+        // Every wanted piece is here (a held-back one may still be missing).
+        if (item_of(tf->handle))
+            tf->handle.save_resume_data();
+    } else if (const auto* tc = lt::alert_cast<lt::torrent_checked_alert>(a)) {
+        // A cached file was hashed (see join()): what it holds is readable now.
+        if (auto item = item_of(tc->handle)) {
+            lt::torrent_status st;
+            try {
+                st = tc->handle.status(lt::torrent_handle::query_pieces);
+            } catch (const lt::system_error&) {
+            }
+            std::lock_guard lock(item->mutex);
+            for (int i = 0; i < st.pieces.size() && static_cast<std::size_t>(i) < item->have.size();
+                 ++i) {
+                if (st.pieces.get_bit(lt::piece_index_t{i}))
+                    item->have[static_cast<std::size_t>(i)] = true;
+            }
+            if (item->all_pieces())
+                item->state = ItemState::complete;
+        }
+        notify();
     } else if (const auto* rd = lt::alert_cast<lt::save_resume_data_alert>(a)) {
         if (auto item = item_of(rd->handle)) {
             const std::vector<char> buf = lt::write_resume_data_buf(rd->params);
@@ -322,9 +389,41 @@ void SwarmEngine::Impl::tick() {
             joined.push_back(item);
     }
     for (const auto& item : joined) {
+        settle_unflushed(item);
         item->update_sources();
         item->apply_deadlines(false);
     }
+}
+
+void SwarmEngine::Impl::settle_unflushed(const std::shared_ptr<Item::State>& item) {
+    lt::torrent_handle h;
+    std::set<int> pending;
+    {
+        std::lock_guard lock(item->mutex);
+        if (item->unflushed.empty())
+            return;
+        h = item->handle;
+        pending = item->unflushed;
+    }
+    std::set<int> written;
+    for (const int p : pending) {
+        if (on_disk(h, lt::piece_index_t{p}))
+            written.insert(p);
+    }
+    if (written.empty())
+        return;
+    {
+        std::lock_guard lock(item->mutex);
+        for (const int p : written) {
+            item->unflushed.erase(p);
+            if (static_cast<std::size_t>(p) < item->have.size())
+                item->have[static_cast<std::size_t>(p)] = true;
+        }
+        if (item->all_pieces())
+            item->state = ItemState::complete;
+    }
+    item->cv.notify_all();
+    notify();
 }
 
 void SwarmEngine::Impl::run() {
@@ -345,6 +444,9 @@ void SwarmEngine::Impl::run() {
         if (now - last_cache >= std::chrono::seconds(30)) {
             last_cache = now;
             enforce_cache_size();
+            // What came since the last save; answered by alerts handled above.
+            for (const auto& h : session->get_torrents())
+                h.save_resume_data(lt::torrent_handle::only_if_modified);
         }
     }
 }
@@ -429,6 +531,7 @@ void SwarmEngine::Impl::enforce_cache_size() {
                 h = item->handle;
                 item->handle = lt::torrent_handle{};
                 item->have.clear();
+                item->unflushed.clear();
             }
             std::lock_guard lock(mutex);
             if (h.is_valid()) {

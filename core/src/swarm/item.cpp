@@ -332,9 +332,52 @@ void Item::State::update_sources() {
     upload_rate = st.upload_payload_rate;
 }
 
+bool Item::State::all_pieces() const {
+    return !have.empty() && std::all_of(have.begin(), have.end(), [](bool b) { return b; });
+}
+
+void Item::State::release_sentinel() {
+    if (sentinel < 0 || !handle.is_valid())
+        return;
+    const lt::piece_index_t held{sentinel};
+    sentinel = -1;
+    try {
+        // Two round trips through libtorrent's thread: the second is queued after every
+        // cancel_non_critical() our deadlines posted, so when it returns they have run and
+        // the torrent may become a seed.
+        (void)handle.piece_priority(held);
+        (void)handle.piece_priority(held);
+        handle.piece_priority(held, lt::top_priority);
+    } catch (const lt::system_error& e) {
+        log().debug("{}: {}", url, e.what());
+    }
+}
+
+void Item::State::make_urgent(int p, int ms) {
+    if (sentinel >= 0) {
+        handle.set_piece_deadline(lt::piece_index_t{p}, ms);
+    } else if (urgent.insert(p).second) {
+        handle.piece_priority(lt::piece_index_t{p}, lt::top_priority);
+    }
+}
+
 void Item::State::apply_deadlines(bool force) {
     std::lock_guard lock(mutex);
-    if (!handle.is_valid() || !need_set || piece_size == 0 || rate == 0)
+    if (!handle.is_valid())
+        return;
+    if (sentinel >= 0) {
+        // Near the end the sentinel goes; the last few pieces come by priority.
+        int others = 0;
+        for (auto p = static_cast<std::size_t>(std::max(lowest_wanted_piece, 0));
+             p < have.size() && others <= 2; ++p) {
+            if (!have[p] && static_cast<int>(p) != sentinel &&
+                unflushed.count(static_cast<int>(p)) == 0)
+                ++others;
+        }
+        if (others <= 2)
+            release_sentinel();
+    }
+    if (!need_set || piece_size == 0 || rate == 0)
         return;
     if (!force && !deadlines_dirty && state == ItemState::complete)
         return;
@@ -354,6 +397,8 @@ void Item::State::apply_deadlines(bool force) {
     const auto last =
         static_cast<int>(std::min<std::uint64_t>(size - 1, pos + window) / piece_size);
     const auto lead = std::chrono::duration_cast<Milliseconds>(need_time + starts_in - now);
+    if (sentinel >= 0 && sentinel <= last)
+        release_sentinel();  // playback is about to need it
     for (int p = first; p <= last && static_cast<std::size_t>(p) < have.size(); ++p) {
         if (have[static_cast<std::size_t>(p)])
             continue;
@@ -362,7 +407,7 @@ void Item::State::apply_deadlines(bool force) {
         // `lead` is negative when the reader is late: its pieces are due sooner.
         const auto ms = static_cast<int>(
             std::max<std::int64_t>(0, static_cast<std::int64_t>(until) + lead.count()));
-        handle.set_piece_deadline(lt::piece_index_t{p}, ms);
+        make_urgent(p, ms);
     }
 }
 
@@ -438,11 +483,13 @@ void Item::need_header(std::uint64_t end) {
             return;
         s.header_need = end;
         if (s.handle.is_valid() && s.piece_size > 0) {
+            if (s.sentinel >= 0 && static_cast<std::uint64_t>(s.sentinel) * s.piece_size < end)
+                s.release_sentinel();
             for (std::uint64_t p = 0; p * s.piece_size < end && p < s.have.size(); ++p) {
                 if (s.have[p])
                     continue;
                 s.handle.piece_priority(lt::piece_index_t{static_cast<int>(p)}, lt::top_priority);
-                s.handle.set_piece_deadline(lt::piece_index_t{static_cast<int>(p)}, 0);
+                s.make_urgent(static_cast<int>(p), 0);
             }
         }
     }

@@ -39,6 +39,10 @@ struct Item::State {
     [[nodiscard]] std::uint64_t playback_position(Steady::time_point at) const;
     [[nodiscard]] std::uint64_t available_end(std::uint64_t offset) const;
     [[nodiscard]] std::uint64_t known_size() const;
+    // With `mutex` held: piece `p` is due in `ms`; release the sentinel (see below).
+    void make_urgent(int p, int ms);
+    void release_sentinel();
+    [[nodiscard]] bool all_pieces() const;
 
     const std::string url;
     const std::string playlist;
@@ -58,7 +62,11 @@ struct Item::State {
 
     // The swarm, once joined.
     lt::torrent_handle handle;
-    std::vector<bool> have;  // verified pieces
+    std::vector<bool> have;  // verified pieces, written to `file`
+    // Pieces that passed their hash check while some of their blocks were still being
+    // written: libtorrent hashes from its store buffer, so a read of the file could still
+    // see holes. They join `have` once libtorrent says the piece is on disk.
+    std::set<int> unflushed;
     std::uint64_t piece_size = 0;
     std::uint64_t size = 0;
     std::filesystem::path file;
@@ -67,6 +75,14 @@ struct Item::State {
     std::optional<MediaLayout> layout;
     bool deadlines_dirty = false;
     int lowest_wanted_piece = 0;
+    // libtorrent 2.0.8 crashes when the cancel_non_critical() that set_piece_deadline()
+    // posts runs after the torrent became a seed (its piece picker is gone; fixed upstream
+    // in 2.0.10). So while piece deadlines are in use one wanted piece, the sentinel, is
+    // held back (dont_download) and the torrent cannot become a seed. Near the end, or when
+    // playback reaches it, the sentinel is released once every posted cancel has run, and
+    // from then on urgency is set by piece priority alone (`urgent`).
+    int sentinel = -1;
+    std::set<int> urgent;
 
     // Bytes from the origin (rescue), not verified by piece hashes: the origin is the source.
     RangeSet rescued;

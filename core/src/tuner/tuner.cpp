@@ -74,6 +74,8 @@ struct Tuner::Impl {
     TunerOptions options;
     std::function<TimePoint()> base_clock;
     std::atomic<std::int64_t> offset_ms{0};
+    // A live station plays this far behind the (corrected) clock; decided when tuning.
+    std::atomic<std::int64_t> live_delay_ms{0};
 
     std::unique_ptr<SwarmEngine> engine;
     std::unique_ptr<Broadcast> broadcast;
@@ -95,7 +97,10 @@ struct Tuner::Impl {
     std::thread refresher;
     std::thread monitor;
 
-    [[nodiscard]] TimePoint now() const { return base_clock() + Milliseconds{offset_ms.load()}; }
+    // The station time being played: the corrected clock, less a live station's delay.
+    [[nodiscard]] TimePoint now() const {
+        return base_clock() + Milliseconds{offset_ms.load() - live_delay_ms.load()};
+    }
 
     void push(TunerEvent e) {
         std::function<void()> n;
@@ -200,8 +205,18 @@ std::optional<Program> Tuner::Impl::load(std::string& error, bool conditional) {
         error = d.empty() ? src + ": cannot schedule" : d.front().to_string();
         return std::nullopt;
     }
-    return Program{std::move(*read.playlist), std::move(*schedule),
-                   is_url(src) ? src : std::string()};
+    Program program{std::move(*read.playlist), std::move(*schedule),
+                    is_url(src) ? src : std::string(), std::nullopt};
+    // Live: playing `live_delay_segments` behind, a segment is known (re-read every segment)
+    // and fetched about two segments before it is due; the stream's lead must fit in what
+    // is left.
+    const TimePoint clock = base_clock() + Milliseconds{offset_ms.load()};
+    if (const auto segment = live_segment_length(program.playlist, program.schedule, clock)) {
+        const auto spare = *segment * (static_cast<int>(options.live_delay_segments) - 2) -
+                           std::chrono::seconds(1);
+        program.max_lead = std::max<Milliseconds>(spare, Milliseconds{500});
+    }
+    return program;
 }
 
 void Tuner::Impl::refresh_loop() {
@@ -329,6 +344,7 @@ std::string Tuner::Impl::status_json() const {
     j["station"] = program ? program->playlist.title : "";
     j["now"] = format_w3cdtf(now());
     j["clock_offset_ms"] = offset_ms.load();
+    j["live_delay_ms"] = live_delay_ms.load();
     if (program && st.air.current) {
         const auto& slot = *st.air.current;
         const auto& item = program->playlist.items[slot.item];
@@ -525,8 +541,14 @@ std::string Tuner::tune(const std::string& playlist, std::error_code& ec, std::s
         d.refresher = std::thread([impl = impl_.get()] { impl->refresh_loop(); });
         d.monitor = std::thread([impl = impl_.get()] { impl->monitor_loop(); });
     }
-    log().info("tuned to \"{}\" ({} items); stream at {}", program->playlist.title,
-               program->playlist.items.size(), d.stream_url);
+    // A live station: the same delay behind its newest segment for every listener.
+    const TimePoint clock = d.base_clock() + Milliseconds{d.offset_ms.load()};
+    const auto segment = live_segment_length(program->playlist, program->schedule, clock);
+    const auto delay = segment ? *segment * d.options.live_delay_segments : Milliseconds{0};
+    d.live_delay_ms = delay.count();
+    log().info("tuned to \"{}\" ({} items{}); stream at {}", program->playlist.title,
+               program->playlist.items.size(),
+               segment ? ", live, " + format_duration(delay) + " behind" : "", d.stream_url);
     d.producer->set_program(std::make_shared<const Program>(std::move(*program)));
     {
         std::lock_guard lock(d.mutex);
@@ -612,6 +634,7 @@ TunerStatus Tuner::status() const {
     t.listeners = d.broadcast->listeners();
     t.listeners_dropped = d.broadcast->dropped();
     t.clock_offset = Milliseconds{d.offset_ms.load()};
+    t.live_delay = Milliseconds{d.live_delay_ms.load()};
     t.warning = st.warning;
     std::lock_guard lock(d.mutex);
     t.tuned = d.tuned;

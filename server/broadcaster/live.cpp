@@ -1,0 +1,166 @@
+// `live`: cut a live source into segments and keep the station's playlist growing.
+#include <alluvium/gateway_client.hpp>
+#include <alluvium/log.hpp>
+
+#include "commands.hpp"
+#include "live_station.hpp"
+#include "segmenter.hpp"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <future>
+#include <list>
+#include <mutex>
+#include <thread>
+
+namespace alluvium::broadcaster {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::atomic<bool> stop_requested{false};
+
+extern "C" void on_stop_signal(int) {
+    stop_requested = true;
+}
+
+TimePoint wall_now() {
+    return std::chrono::time_point_cast<Milliseconds>(std::chrono::system_clock::now());
+}
+
+// Tells the gateways about each new segment, so that its metadata is ready (fetched and
+// hashed) before listeners ask. In the background: a slow gateway never holds the source.
+class GatewayNotifier {
+  public:
+    explicit GatewayNotifier(std::vector<std::string> gateways) : gateways_(std::move(gateways)) {}
+    ~GatewayNotifier() {
+        for (auto& f : pending_)
+            f.wait();
+    }
+    GatewayNotifier(const GatewayNotifier&) = delete;
+    GatewayNotifier& operator=(const GatewayNotifier&) = delete;
+
+    void tell(const std::string& media_url, const std::string& playlist_url) {
+        pending_.remove_if([](const std::future<void>& f) {
+            return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+        });
+        for (const std::string& g : gateways_) {
+            pending_.push_back(std::async(std::launch::async, [g, media_url, playlist_url] {
+                const GatewayAnswer a =
+                    GatewayClient(g, Milliseconds{10000}).lookup(media_url, playlist_url);
+                if (a.state != GatewayState::ready && a.state != GatewayState::pending)
+                    spdlog::warn("gateway {}: {}: {}", g, media_url, a.message);
+            }));
+        }
+    }
+
+  private:
+    std::vector<std::string> gateways_;
+    std::list<std::future<void>> pending_;
+};
+
+bool waits(Milliseconds d) {
+    const auto until = std::chrono::steady_clock::now() + d;
+    while (!stop_requested && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return !stop_requested;
+}
+
+}  // namespace
+
+int live(const LiveCommandOptions& options) {
+    std::signal(SIGINT, on_stop_signal);
+    std::signal(SIGTERM, on_stop_signal);
+    std::error_code ec;
+    fs::create_directories(options.station.dir, ec);
+    if (ec) {
+        std::fprintf(stderr, "%s: %s\n", options.station.dir.c_str(), ec.message().c_str());
+        return 2;
+    }
+    LiveStation station(options.station);
+    GatewayNotifier gateways(options.gateways);
+    SegmenterOptions seg = options.segmenter;
+    seg.dir = options.station.dir;
+    seg.length = options.station.segment_length;
+    seg.first_number = station.next_number();
+    seg.cancel = &stop_requested;
+    const bool file_source = seg.input != "-" && fs::is_regular_file(seg.input, ec);
+    if (options.pace == "on" || (options.pace == "auto" && file_source))
+        seg.pace = true;
+    if (seg.first_number > 1)
+        spdlog::info("live: {} holds {} segments; numbering goes on at {}",
+                     station.playlist_path().string(), station.playlist().items.size(),
+                     seg.first_number);
+
+    const bool tty = isatty(STDERR_FILENO) == 1;
+    unsigned written = 0;
+    std::uint64_t bytes = 0;
+    bool had_source = false;
+    while (!stop_requested) {
+        std::unique_ptr<Segmenter> segmenter;
+        try {
+            segmenter = std::make_unique<Segmenter>(seg);
+        } catch (const std::exception& e) {
+            if (!had_source && file_source) {
+                std::fprintf(stderr, "alluvium-broadcaster: %s\n", e.what());
+                return 1;
+            }
+            spdlog::warn("live: {}; trying again in {} s", e.what(), options.retry.count() / 1000);
+            station.expire(wall_now());
+            if (!waits(options.retry))
+                break;
+            continue;
+        }
+        spdlog::log(had_source ? spdlog::level::warn : spdlog::level::info, "live: {} {}: {}",
+                    had_source ? "source back," : "reading", seg.input, segmenter->describe());
+        had_source = true;
+        while (auto s = segmenter->next()) {
+            station.add({s->number, s->file.filename().string(), s->mime_type, s->bytes,
+                         s->duration, s->start},
+                        wall_now());
+            gateways.tell(station.playlist().items.back().media_url, station.playlist_url());
+            ++written;
+            bytes += s->bytes;
+            if (!options.quiet) {
+                // On a terminal one line, rewritten; in a log file a line per segment.
+                std::fprintf(stderr,
+                             "%slive: %u segments, %.1f MB | last #%u %.2f s %llu B | window %zu "
+                             "segments | source ok%s",
+                             tty ? "\r\x1b[K" : "", written, static_cast<double>(bytes) / 1e6,
+                             s->number, static_cast<double>(s->duration.count()) / 1000.0,
+                             static_cast<unsigned long long>(s->bytes),
+                             station.playlist().items.size(), tty ? "" : "\n");
+                std::fflush(stderr);
+            }
+        }
+        seg.first_number = segmenter->next_number();
+        if (stop_requested)
+            break;
+        if (!options.quiet && tty)
+            std::fprintf(stderr, "\n");
+        const std::string reason = segmenter->stop_reason();
+        if (file_source && !options.loop) {
+            spdlog::info("live: {}: {}; the broadcast ends", seg.input, reason);
+            break;
+        }
+        if (file_source) {
+            spdlog::info("live: {}: {}; from the start again (--loop)", seg.input, reason);
+            continue;
+        }
+        spdlog::warn("live: {}: {}; trying again in {} s", seg.input, reason,
+                     options.retry.count() / 1000);
+        station.expire(wall_now());
+        if (!waits(options.retry))
+            break;
+    }
+    if (!options.quiet && tty)
+        std::fprintf(stderr, "\n");
+    spdlog::info("live: {} segments written to {}", written, options.station.dir.string());
+    return 0;
+}
+
+}  // namespace alluvium::broadcaster
