@@ -12,6 +12,7 @@
 
 #include <fstream>
 #include <future>
+#include <set>
 #include <thread>
 
 namespace alluvium::test {
@@ -115,6 +116,38 @@ TEST(Faults, AListenerKilledWithSigkillResumesFromAnIntactCache) {
     const auto st = again.status();
     EXPECT_EQ(st["stalls"].get<int>(), 0) << again.log();
     EXPECT_EQ(st["bytes"]["origin"].get<std::uint64_t>(), 0u);
+}
+
+// Regression: libtorrent 2.0.8 dereferenced a null piece picker when a torrent became a
+// seed while a deadline's posted cancel was pending (a listener crashed at start-up, about
+// one wave in four of this set-up). Many short items finish quickly among many peers.
+TEST(Faults, ListenersOnAStationOfShortItemsAllStayUp) {
+    std::vector<ToneItem> items;
+    for (int i = 0; i < 8; ++i)
+        items.push_back(
+            {"t" + std::to_string(i) + ".mp3", candidates[static_cast<std::size_t>(i % 3)], 3});
+    auto s = primed_station(items, milliseconds(500));
+    for (int wave = 0; wave < 2; ++wave) {
+        std::vector<std::unique_ptr<TuneProcess>> tunes;
+        for (int n = 0; n < 6; ++n)
+            tunes.push_back(s->tune());
+        // Every listener plays through four items (each a torrent that completes).
+        std::vector<std::set<int>> played(tunes.size());
+        EXPECT_TRUE(eventually(
+            [&] {
+                bool all = true;
+                for (std::size_t n = 0; n < tunes.size(); ++n) {
+                    const auto st = tunes[n]->status();
+                    if (!st.is_null() && !st["playing"].is_null())
+                        played[n].insert(st["playing"]["index"].get<int>());
+                    all = all && played[n].size() >= 4;
+                }
+                return all;
+            },
+            seconds(40)));
+        for (const auto& t : tunes)
+            EXPECT_FALSE(t->status().is_null()) << "a listener died: " << t->log();
+    }
 }
 
 TEST(Faults, TheGatewayRestartingMidBroadcastIsNotHeard) {

@@ -9,32 +9,49 @@
 namespace alluvium::test {
 
 GatewayProcess::GatewayProcess(const std::string& binary, const std::filesystem::path& data_dir,
-                               const std::vector<std::string>& extra) {
-    port_ = free_port();
-    bt_port_ = free_port();
-    std::vector<std::string> argv = {binary,
-                                     "--data-dir",
-                                     data_dir.string(),
-                                     "--listen",
-                                     "127.0.0.1:" + std::to_string(port_),
-                                     "--bt-listen",
-                                     "127.0.0.1:" + std::to_string(bt_port_)};
-    // Tests read the debug log; a benchmark may ask for less.
-    if (std::find(extra.begin(), extra.end(), "--log-level") == extra.end())
-        argv.insert(argv.end(), {"--log-level", "debug"});
-    argv.insert(argv.end(), extra.begin(), extra.end());
+                               const std::vector<std::string>& extra)
+    : data_dir_(data_dir) {
     std::filesystem::create_directories(data_dir);
-    argv_ = std::move(argv);
-    data_dir_ = data_dir;
-    start();
+    // A port found free may be taken by another test before the gateway binds it: then the
+    // gateway exits and it starts again on other ports.
+    for (int attempt = 0;; ++attempt) {
+        port_ = free_port();
+        bt_port_ = free_port();
+        argv_ = {binary,
+                 "--data-dir",
+                 data_dir.string(),
+                 "--listen",
+                 "127.0.0.1:" + std::to_string(port_),
+                 "--bt-listen",
+                 "127.0.0.1:" + std::to_string(bt_port_)};
+        // Tests read the debug log; a benchmark may ask for less.
+        if (std::find(extra.begin(), extra.end(), "--log-level") == extra.end())
+            argv_.insert(argv_.end(), {"--log-level", "debug"});
+        argv_.insert(argv_.end(), extra.begin(), extra.end());
+        if (start_once() || attempt == 2)
+            break;
+    }
+    if (!process_->running())
+        throw std::runtime_error("alluvium-gateway did not start: " + process_->log());
+}
+
+bool GatewayProcess::start_once() {
+    const std::string log = starts_++ == 0 ? "gateway.log" : "gateway-restarted.log";
+    process_ = std::make_unique<Background>(argv_, (data_dir_ / log).string());
+    // Its own words, not just an open port: another process may hold that port.
+    const std::string bound = "listening on 127.0.0.1:" + std::to_string(port_);
+    const std::string seeding = "listening on [TCP] 127.0.0.1:" + std::to_string(bt_port_);
+    return process_->wait_until(
+        [&] {
+            const std::string text = process_->log();
+            return text.find(bound) != std::string::npos && text.find(seeding) != std::string::npos;
+        },
+        std::chrono::seconds(20));
 }
 
 void GatewayProcess::start() {
-    const std::string log = starts_++ == 0 ? "gateway.log" : "gateway-restarted.log";
-    process_ = std::make_unique<Background>(argv_, (data_dir_ / log).string());
-    if (!process_->wait_until([this] { return port_open(port_); }, std::chrono::seconds(20))) {
+    if (!start_once())
         throw std::runtime_error("alluvium-gateway did not start: " + process_->log());
-    }
 }
 
 void GatewayProcess::restart() {

@@ -46,6 +46,7 @@ class GatewayProcess {
 
   private:
     void start();
+    bool start_once();  // false: it did not bind its ports
     std::vector<std::string> argv_;
     std::filesystem::path data_dir_;
     int starts_ = 0;

@@ -30,17 +30,25 @@ std::unique_ptr<TestStation> primed_station(const Binaries& bin, std::vector<Ton
 
 TuneProcess::TuneProcess(const Binaries& bin, const std::string& playlist,
                          const std::filesystem::path& dir, const std::vector<std::string>& extra) {
-    port_ = free_port();
     std::filesystem::create_directories(dir);
-    std::vector<std::string> argv = {
-        bin.tune,      playlist,      "--port",      std::to_string(port_),
-        "--bt-listen", "127.0.0.1:0", "--cache-dir", (dir / "cache").string(),
-        "--log-level", "info"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    process_ = std::make_unique<Background>(argv, (dir / "tune.log").string());
-    if (!process_->wait_until([this] { return port_open(port_); }, std::chrono::seconds(20))) {
-        throw std::runtime_error("alluvium-tune did not start: " + process_->log());
+    // A port found free may be taken by another test first: then the listener exits (it
+    // cannot bind) and starts again on another. It prints its stream URL once bound.
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        port_ = free_port();
+        std::vector<std::string> argv = {
+            bin.tune,      playlist,      "--port",      std::to_string(port_),
+            "--bt-listen", "127.0.0.1:0", "--cache-dir", (dir / "cache").string(),
+            "--log-level", "info"};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        process_ = std::make_unique<Background>(argv, (dir / "tune.log").string());
+        const std::string bound = "127.0.0.1:" + std::to_string(port_) + "/stream";
+        if (process_->wait_until([&] { return process_->log().find(bound) != std::string::npos; },
+                                 std::chrono::seconds(20)))
+            return;
+        if (process_->running())
+            break;  // up, but never said so
     }
+    throw std::runtime_error("alluvium-tune did not start: " + process_->log());
 }
 
 nlohmann::json TuneProcess::status() const {

@@ -123,6 +123,7 @@ struct SwarmEngine::Impl : std::enable_shared_from_this<SwarmEngine::Impl> {
     void handle_alert(const lt::alert* a);
     void tick();
     void settle_unflushed(const std::shared_ptr<Item::State>& item);
+    void retire_idle();
     void save_all_resume_data();
     void enforce_cache_size();
     void join(const std::shared_ptr<Item::State>& item, const SwarmMetadata& meta, bool from_cache);
@@ -393,6 +394,52 @@ void SwarmEngine::Impl::tick() {
         item->update_sources();
         item->apply_deadlines(false);
     }
+    retire_idle();
+}
+
+void SwarmEngine::Impl::retire_idle() {
+    // Items nobody plays go on seeding, until more than `max_idle` do: a live station adds
+    // one every few seconds, and every swarm costs connections (libtorrent's limit is per
+    // session). The longest idle then leave the swarm; their files stay in the cache and,
+    // opened again, they join from it.
+    constexpr std::size_t max_idle = 12;
+    std::vector<std::pair<Steady::time_point, std::string>> idle;
+    {
+        std::lock_guard lock(mutex);
+        for (const auto& [url, item] : items) {
+            if (item->handles > 0 || item->opening > 0)
+                continue;
+            std::lock_guard item_lock(item->mutex);
+            idle.emplace_back(item->idle_since, url);
+        }
+    }
+    if (idle.size() <= max_idle)
+        return;
+    std::sort(idle.begin(), idle.end());
+    idle.resize(idle.size() - max_idle);
+    for (const auto& [since, url] : idle) {
+        std::shared_ptr<Item::State> item;
+        lt::torrent_handle h;
+        {
+            std::lock_guard lock(mutex);
+            const auto found = items.find(url);
+            if (found == items.end() || found->second->handles > 0 || found->second->opening > 0)
+                continue;  // opened again meanwhile
+            item = found->second;
+            {
+                std::lock_guard item_lock(item->mutex);
+                h = item->handle;
+                item->handle = lt::torrent_handle{};
+            }
+            if (h.is_valid())
+                by_hash.erase(h.info_hashes().v1);
+            items.erase(found);
+        }
+        if (h.is_valid())
+            session->remove_torrent(h);
+        item->shutdown();
+        log().debug("{}: left the swarm (idle)", url);
+    }
 }
 
 void SwarmEngine::Impl::settle_unflushed(const std::shared_ptr<Item::State>& item) {
@@ -595,7 +642,12 @@ std::shared_ptr<Item> SwarmEngine::open(const ItemRequest& request) {
             created = true;
         }
         state = slot;
+        ++state->opening;  // not retired while it is being opened (see retire_idle)
     }
+    struct Opened {
+        Item::State& s;
+        ~Opened() { --s.opening; }
+    } opened{*state};
     if (created) {
         std::weak_ptr<Impl> weak = impl_;
         state->on_data = [weak] {

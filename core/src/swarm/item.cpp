@@ -422,6 +422,8 @@ Item::Item(std::shared_ptr<State> state) : state_(std::move(state)) {
 Item::~Item() {
     if (--state_->handles == 0) {
         state_->park();  // nobody plays it: no more lookups or origin reads
+        std::lock_guard lock(state_->mutex);
+        state_->idle_since = State::Steady::now();
     }
 }
 

@@ -110,7 +110,9 @@ struct Item::State {
     std::map<std::string, std::int64_t> peer_totals;  // connection -> payload received so far
 
     std::atomic<bool> stopping{false};
-    std::atomic<int> handles{0};  // Item objects alive; 0 parks the threads
+    std::atomic<int> handles{0};      // Item objects alive; 0 parks the threads
+    std::atomic<int> opening{0};      // SwarmEngine::open() calls under way
+    Steady::time_point idle_since{};  // when the last Item went (under `mutex`)
     bool started = false;
     bool closed = false;
     std::mutex threads_mutex;  // start/park/shutdown
