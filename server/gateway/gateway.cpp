@@ -2,6 +2,7 @@
 // flight), caching with LRU eviction, seeding, and answering waiting listeners.
 #include <alluvium/fetch.hpp>
 #include <alluvium/playlist.hpp>
+#include <alluvium/url.hpp>
 
 #include "gateway_impl.hpp"
 
@@ -280,7 +281,7 @@ void Gateway::Impl::lookup(const HttpServerRequest& request, HttpResponder respo
     } else {
         std::unique_lock lock(mutex);
         const auto failed = failures.find(*url);
-        if (failed != failures.end() && SteadyClock::now() - failed->second.at < failure_memory &&
+        if (failed != failures.end() && SteadyClock::now() < failed->second.until &&
             jobs.count(*url) == 0) {
             const Failure f = failed->second;
             lock.unlock();
@@ -341,6 +342,18 @@ std::shared_ptr<Job> Gateway::Impl::ensure_job(const std::string& url, const Dec
         std::lock_guard lock(mutex);
         if (const auto found = jobs.find(url); found != jobs.end()) {
             return found->second;
+        }
+        // An origin that asked us to wait is not asked again before its time.
+        const auto parsed = parse_url(url);
+        const auto now = SteadyClock::now();
+        if (const auto busy = parsed ? origin_backoff.find(parsed->origin()) : origin_backoff.end();
+            busy != origin_backoff.end() && now < busy->second) {
+            const auto left = std::chrono::ceil<std::chrono::seconds>(busy->second - now);
+            failures[url] = Failure{503,
+                                    "the origin asked to wait (Retry-After); " +
+                                        std::to_string(left.count()) + " s left",
+                                    busy->second};
+            return nullptr;
         }
         job = std::make_shared<Job>();
         job->url = url;
@@ -411,7 +424,17 @@ void Gateway::Impl::run_job(const std::shared_ptr<Job>& job) {
     {
         std::lock_guard lock(mutex);
         if (result.kind == OriginResult::Kind::failed) {
-            failures[job->url] = Failure{result.status, result.message, SteadyClock::now()};
+            const auto now = SteadyClock::now();
+            const auto until =
+                now + (result.retry_after.count() > 0
+                           ? std::chrono::duration_cast<SteadyClock::duration>(result.retry_after)
+                           : std::chrono::duration_cast<SteadyClock::duration>(failure_memory));
+            failures[job->url] = Failure{result.status, result.message, until};
+            if (const auto parsed = parse_url(job->url); parsed && result.retry_after.count() > 0) {
+                origin_backoff[parsed->origin()] = until;
+                spdlog::warn("origin {} is overloaded: nothing asked of it for {} s",
+                             parsed->origin(), result.retry_after.count());
+            }
         }
         jobs.erase(job->url);
     }

@@ -42,7 +42,7 @@ struct Waiter {
 struct Failure {
     int status;
     std::string message;
-    std::chrono::steady_clock::time_point at;
+    std::chrono::steady_clock::time_point until;  // answered from memory until then
 };
 
 struct Gateway::Impl {
@@ -62,6 +62,8 @@ struct Gateway::Impl {
     std::map<std::string, std::shared_ptr<Job>> jobs;
     std::vector<Waiter> waiters;
     std::map<std::string, Failure> failures;
+    // Origins that answered 429/503: asked nothing until then (Retry-After).
+    std::map<std::string, std::chrono::steady_clock::time_point> origin_backoff;
     std::map<std::string, std::chrono::steady_clock::time_point> playlist_reads;
     std::condition_variable waiters_changed;
     std::thread reaper;

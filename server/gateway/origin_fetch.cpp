@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -154,6 +155,13 @@ OriginResult fetch_from_origin(const OriginFetch& job) {
         result.kind = OriginResult::Kind::not_modified;
         return result;
     }
+    if (response.status == 429 || response.status == 503) {
+        cleanup();
+        OriginResult busy =
+            failure(503, "the origin is overloaded (HTTP " + std::to_string(response.status) + ")");
+        busy.retry_after = retry_after(response.header("Retry-After"), now_utc());
+        return busy;
+    }
     if (response.status < 200 || response.status > 299) {
         cleanup();
         return failure(response.status == 404 || response.status == 410 ? 404 : 502,
@@ -191,6 +199,28 @@ OriginResult fetch_from_origin(const OriginFetch& job) {
     result.etag = response.etag;
     result.last_modified = response.last_modified;
     return result;
+}
+
+std::chrono::seconds retry_after(std::string_view header, TimePoint now) {
+    constexpr std::chrono::seconds fallback{30};
+    constexpr std::chrono::seconds longest{3600};
+    while (!header.empty() && (header.front() == ' ' || header.front() == '\t'))
+        header.remove_prefix(1);
+    while (!header.empty() && (header.back() == ' ' || header.back() == '\t'))
+        header.remove_suffix(1);
+    if (header.empty())
+        return fallback;
+    if (std::all_of(header.begin(), header.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        if (header.size() > 9)
+            return longest;
+        const auto s = std::chrono::seconds(std::stol(std::string(header)));
+        return std::clamp(s, std::chrono::seconds{1}, longest);
+    }
+    if (const auto when = parse_http_date(header)) {
+        const auto wait = std::chrono::ceil<std::chrono::seconds>(*when - now);
+        return std::clamp(wait, std::chrono::seconds{1}, longest);
+    }
+    return fallback;
 }
 
 }  // namespace alluvium::gateway

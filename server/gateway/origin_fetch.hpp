@@ -3,14 +3,17 @@
 #pragma once
 
 #include <alluvium/error.hpp>
+#include <alluvium/time.hpp>
 
 #include "metainfo.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <string_view>
 
 namespace alluvium::gateway {
 
@@ -41,8 +44,14 @@ struct OriginResult {
     // found at the origin, 502 other origin trouble) and a message naming the cause.
     int status = 502;
     std::string message;
+    // The origin said it is overloaded (HTTP 429 or 503): ask it nothing for this long.
+    std::chrono::seconds retry_after{0};
 };
 
 [[nodiscard]] OriginResult fetch_from_origin(const OriginFetch& job);
+
+// How long a Retry-After header asks to wait (delta-seconds or an HTTP-date, RFC 9110
+// 10.2.3) from `now`: 30 s when absent or unreadable, at most an hour.
+[[nodiscard]] std::chrono::seconds retry_after(std::string_view header, TimePoint now);
 
 }  // namespace alluvium::gateway

@@ -220,6 +220,31 @@ TEST_F(Gateway, TheTrackerIntroducesPeersToEachOther) {
     EXPECT_FALSE(lookup(origin_->url("hit.mp3"), Milliseconds{0}).metadata->peers.empty());
 }
 
+TEST_F(Gateway, AnOverloadedOriginIsLeftAloneForAsLongAsItAsks) {
+    publish("busy.mp3", random_bytes(50'000, 8));
+    publish("other.mp3", random_bytes(50'000, 9));
+    origin_ = std::make_unique<NginxOrigin>(
+        www(), "", "location = /busy.mp3 { add_header Retry-After 3 always; return 503; }");
+    start_gateway();
+    const auto first = lookup(origin_->url("busy.mp3"));
+    EXPECT_EQ(first.state, GatewayState::failed) << first.message;
+    EXPECT_EQ(first.http_status, 503);
+    // Within the 3 s it asked for: neither that item nor another from the same origin.
+    const auto again = lookup(origin_->url("busy.mp3"));
+    EXPECT_EQ(again.http_status, 503);
+    const auto other = lookup(origin_->url("other.mp3"));
+    EXPECT_EQ(other.http_status, 503) << other.message;
+    EXPECT_EQ(origin_->count("GET", "/busy.mp3", 503), 1u);
+    EXPECT_EQ(origin_->count("GET", "/other.mp3", 200), 0u);
+    EXPECT_NE(gateway_->log().find("overloaded"), std::string::npos);
+    // Afterwards it is asked again.
+    EXPECT_TRUE(
+        eventually([&] { return lookup(origin_->url("other.mp3")).state == GatewayState::ready; },
+                   std::chrono::seconds(15)));
+    EXPECT_TRUE(eventually([&] { return origin_->count("GET", "/other.mp3", 200) == 1; },
+                           std::chrono::seconds(5)));
+}
+
 TEST_F(Gateway, GarbageAnnouncesAreRefusedWithAReason) {
     start_gateway(std::vector<std::string>{});
     for (const std::string& q :

@@ -6,6 +6,7 @@
 #include "bencode.hpp"
 #include "config.hpp"
 #include "metainfo.hpp"
+#include "origin_fetch.hpp"
 #include "policy.hpp"
 #include "process.hpp"
 #include "store.hpp"
@@ -26,6 +27,21 @@ Metainfo metainfo_of(const std::string& content, std::size_t chunk) {
         EXPECT_TRUE(b.feed(std::string_view(content).substr(i, chunk)));
     }
     return b.finish();
+}
+
+TEST(RetryAfter, ReadsSecondsAndDatesWithinBounds) {
+    using std::chrono::seconds;
+    const TimePoint now = *parse_http_date("Wed, 25 Nov 2026 10:00:00 GMT");
+    EXPECT_EQ(gateway::retry_after("120", now), seconds(120));
+    EXPECT_EQ(gateway::retry_after("  7 ", now), seconds(7));
+    EXPECT_EQ(gateway::retry_after("Wed, 25 Nov 2026 10:01:30 GMT", now), seconds(90));
+    // Never shorter than a second nor longer than an hour; 30 s when it says nothing useful.
+    EXPECT_EQ(gateway::retry_after("0", now), seconds(1));
+    EXPECT_EQ(gateway::retry_after("99999999999999", now), seconds(3600));
+    EXPECT_EQ(gateway::retry_after("Wed, 25 Nov 2026 09:00:00 GMT", now), seconds(1));
+    EXPECT_EQ(gateway::retry_after("", now), seconds(30));
+    EXPECT_EQ(gateway::retry_after("soon", now), seconds(30));
+    EXPECT_EQ(gateway::retry_after("-5", now), seconds(30));
 }
 
 TEST(PieceSize, FollowsTheSizeRule) {
