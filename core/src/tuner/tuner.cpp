@@ -231,8 +231,13 @@ void Tuner::Impl::refresh_loop() {
         }
         Milliseconds interval = default_reread;
         if (const auto current = producer->program(); current && current->playlist.update) {
-            interval = std::max<Milliseconds>(current->playlist.update->interval(),
-                                              std::chrono::seconds(2));
+            interval = current->playlist.update->interval();
+            // A live station asks for a re-read every segment; reading twice as often (a
+            // conditional request: 304 when nothing came) learns of each segment half a
+            // segment sooner on average, which is margin for fetching it.
+            if (current->max_lead)
+                interval /= 2;
+            interval = std::max<Milliseconds>(interval, std::chrono::seconds(2));
         }
         if (Steady::now() - last_read < interval) {
             continue;
