@@ -25,8 +25,10 @@ struct Program {
     Playlist playlist;
     Schedule schedule;
     std::string playlist_url;  // for the gateway's allow-list; empty for local files
-    // A live station's segments are published only just ahead of when they play: the
-    // stream may not run further ahead of the schedule than this.
+    // A live station: its segment length (live_segment_length()). Its segments are
+    // published only just ahead of when they play: the stream may not run further ahead of
+    // the schedule than max_lead.
+    std::optional<Milliseconds> live_segment;
     std::optional<Milliseconds> max_lead;
 };
 

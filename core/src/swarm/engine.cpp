@@ -124,6 +124,8 @@ struct SwarmEngine::Impl : std::enable_shared_from_this<SwarmEngine::Impl> {
     void tick();
     void settle_unflushed(const std::shared_ptr<Item::State>& item);
     void retire_idle();
+    // Stops seeding an item nobody plays and forgets it (its files stay); false if in use.
+    bool leave_swarm(const std::string& url);
     void save_all_resume_data();
     void enforce_cache_size();
     void join(const std::shared_ptr<Item::State>& item, const SwarmMetadata& meta, bool from_cache);
@@ -278,16 +280,14 @@ void SwarmEngine::Impl::join(const std::shared_ptr<Item::State>& item, const Swa
         item->piece_size = static_cast<std::uint64_t>(info->piece_length());
         item->size = meta.size;
         item->have.assign(static_cast<std::size_t>(info->num_pieces()), false);
-        for (int i = 0; i < st.pieces.size(); ++i) {
-            item->have[static_cast<std::size_t>(i)] = st.pieces.get_bit(lt::piece_index_t{i});
-        }
+        item->state = ItemState::swarming;
+        item->add_readable(st.pieces);
         item->file = media_dir() / info->files().file_path(lt::file_index_t{0});
         item->seed_endpoint = meta.seed;
         item->swarming_since = Steady::now();
         if (meta.layout) {
             item->layout = meta.layout;
         }
-        item->state = item->all_pieces() ? ItemState::complete : ItemState::swarming;
         item->deadlines_dirty = true;
     }
     {
@@ -309,19 +309,15 @@ void SwarmEngine::Impl::handle_alert(const lt::alert* a) {
         return found == by_hash.end() ? nullptr : found->second;
     };
     if (const auto* pf = lt::alert_cast<lt::piece_finished_alert>(a)) {
+        // Hashed is not yet written: the piece waits until libtorrent has it on disk.
         if (auto item = item_of(pf->handle)) {
-            // Hashed is not yet written: a piece counts once libtorrent has it on disk.
-            const bool written = on_disk(pf->handle, pf->piece_index);
-            std::lock_guard lock(item->mutex);
-            const int p = static_cast<int>(pf->piece_index);
-            if (p >= 0 && static_cast<std::size_t>(p) < item->have.size()) {
-                if (written)
-                    item->have[static_cast<std::size_t>(p)] = true;
-                else
+            {
+                std::lock_guard lock(item->mutex);
+                const int p = static_cast<int>(pf->piece_index);
+                if (p >= 0 && static_cast<std::size_t>(p) < item->have.size())
                     item->unflushed.insert(p);
             }
-            if (item->all_pieces())
-                item->state = ItemState::complete;
+            settle_unflushed(item);
         }
         notify();
     } else if (const auto* bf = lt::alert_cast<lt::block_finished_alert>(a)) {
@@ -347,13 +343,7 @@ void SwarmEngine::Impl::handle_alert(const lt::alert* a) {
             } catch (const lt::system_error&) {
             }
             std::lock_guard lock(item->mutex);
-            for (int i = 0; i < st.pieces.size() && static_cast<std::size_t>(i) < item->have.size();
-                 ++i) {
-                if (st.pieces.get_bit(lt::piece_index_t{i}))
-                    item->have[static_cast<std::size_t>(i)] = true;
-            }
-            if (item->all_pieces())
-                item->state = ItemState::complete;
+            item->add_readable(st.pieces);
         }
         notify();
     } else if (const auto* rd = lt::alert_cast<lt::save_resume_data_alert>(a)) {
@@ -418,28 +408,35 @@ void SwarmEngine::Impl::retire_idle() {
     std::sort(idle.begin(), idle.end());
     idle.resize(idle.size() - max_idle);
     for (const auto& [since, url] : idle) {
-        std::shared_ptr<Item::State> item;
-        lt::torrent_handle h;
+        if (leave_swarm(url))
+            log().debug("{}: left the swarm (idle)", url);
+    }
+}
+
+bool SwarmEngine::Impl::leave_swarm(const std::string& url) {
+    std::shared_ptr<Item::State> item;
+    lt::torrent_handle h;
+    {
+        std::lock_guard lock(mutex);
+        const auto found = items.find(url);
+        if (found == items.end() || found->second->handles > 0 || found->second->opening > 0)
+            return false;  // played, or being opened
+        item = found->second;
         {
-            std::lock_guard lock(mutex);
-            const auto found = items.find(url);
-            if (found == items.end() || found->second->handles > 0 || found->second->opening > 0)
-                continue;  // opened again meanwhile
-            item = found->second;
-            {
-                std::lock_guard item_lock(item->mutex);
-                h = item->handle;
-                item->handle = lt::torrent_handle{};
-            }
-            if (h.is_valid())
-                by_hash.erase(h.info_hashes().v1);
-            items.erase(found);
+            std::lock_guard item_lock(item->mutex);
+            h = item->handle;
+            item->handle = lt::torrent_handle{};
+            item->have.clear();
+            item->unflushed.clear();
         }
         if (h.is_valid())
-            session->remove_torrent(h);
-        item->shutdown();
-        log().debug("{}: left the swarm (idle)", url);
+            by_hash.erase(h.info_hashes().v1);
+        items.erase(found);
     }
+    if (h.is_valid())
+        session->remove_torrent(h);
+    item->shutdown();
+    return true;
 }
 
 void SwarmEngine::Impl::settle_unflushed(const std::shared_ptr<Item::State>& item) {
@@ -452,22 +449,19 @@ void SwarmEngine::Impl::settle_unflushed(const std::shared_ptr<Item::State>& ite
         h = item->handle;
         pending = item->unflushed;
     }
-    std::set<int> written;
+    lt::typed_bitfield<lt::piece_index_t> written;
     for (const int p : pending) {
-        if (on_disk(h, lt::piece_index_t{p}))
-            written.insert(p);
+        if (on_disk(h, lt::piece_index_t{p})) {
+            if (written.size() <= p)
+                written.resize(p + 1, false);
+            written.set_bit(lt::piece_index_t{p});
+        }
     }
-    if (written.empty())
+    if (written.none_set())
         return;
     {
         std::lock_guard lock(item->mutex);
-        for (const int p : written) {
-            item->unflushed.erase(p);
-            if (static_cast<std::size_t>(p) < item->have.size())
-                item->have[static_cast<std::size_t>(p)] = true;
-        }
-        if (item->all_pieces())
-            item->state = ItemState::complete;
+        item->add_readable(written);
     }
     item->cv.notify_all();
     notify();
@@ -569,25 +563,10 @@ void SwarmEngine::Impl::enforce_cache_size() {
             break;
         if (open_keys.count(e.key) > 0)
             continue;  // playing or about to
-        if (const auto found = by_key.find(e.key); found != by_key.end()) {
-            // Stop seeding it before its file goes.
-            const auto& item = found->second;
-            lt::torrent_handle h;
-            {
-                std::lock_guard lock(item->mutex);
-                h = item->handle;
-                item->handle = lt::torrent_handle{};
-                item->have.clear();
-                item->unflushed.clear();
-            }
-            std::lock_guard lock(mutex);
-            if (h.is_valid()) {
-                by_hash.erase(h.info_hashes().v1);
-                session->remove_torrent(h);
-            }
-            items.erase(item->url);
-            item->shutdown();
-        }
+        // Stop seeding it before its file goes.
+        if (const auto found = by_key.find(e.key);
+            found != by_key.end() && !leave_swarm(found->second->url))
+            continue;  // opened again meanwhile
         for (const char* ext : {".torrent", ".item", ".layout", ".resume"}) {
             fs::remove(meta_dir() / (e.key + ext), ec);
         }

@@ -43,6 +43,19 @@ struct Item::State {
     void make_urgent(int p, int ms);
     void release_sentinel();
     [[nodiscard]] bool all_pieces() const;
+    // With `mutex` held: pieces `readable` says are on disk join `have` (and leave
+    // `unflushed`); the item is complete once every piece is readable.
+    template <typename Bitfield>
+    void add_readable(const Bitfield& readable) {
+        for (int i = 0; i < readable.size() && static_cast<std::size_t>(i) < have.size(); ++i) {
+            if (readable.get_bit(lt::piece_index_t{i})) {
+                have[static_cast<std::size_t>(i)] = true;
+                unflushed.erase(i);
+            }
+        }
+        if (all_pieces())
+            state = ItemState::complete;
+    }
 
     const std::string url;
     const std::string playlist;

@@ -97,10 +97,10 @@ struct Tuner::Impl {
     std::thread refresher;
     std::thread monitor;
 
+    // The clock, corrected by the playlist server's Date.
+    [[nodiscard]] TimePoint clock() const { return base_clock() + Milliseconds{offset_ms.load()}; }
     // The station time being played: the corrected clock, less a live station's delay.
-    [[nodiscard]] TimePoint now() const {
-        return base_clock() + Milliseconds{offset_ms.load() - live_delay_ms.load()};
-    }
+    [[nodiscard]] TimePoint now() const { return clock() - Milliseconds{live_delay_ms.load()}; }
 
     void push(TunerEvent e) {
         std::function<void()> n;
@@ -206,14 +206,15 @@ std::optional<Program> Tuner::Impl::load(std::string& error, bool conditional) {
         return std::nullopt;
     }
     Program program{std::move(*read.playlist), std::move(*schedule),
-                    is_url(src) ? src : std::string(), std::nullopt};
+                    is_url(src) ? src : std::string(), std::nullopt, std::nullopt};
     // Live: playing `live_delay_segments` behind, a segment is known (re-read every segment)
     // and fetched about two segments before it is due; the stream's lead must fit in what
     // is left.
-    const TimePoint clock = base_clock() + Milliseconds{offset_ms.load()};
-    if (const auto segment = live_segment_length(program.playlist, program.schedule, clock)) {
-        const auto spare = *segment * (static_cast<int>(options.live_delay_segments) - 2) -
-                           std::chrono::seconds(1);
+    program.live_segment = live_segment_length(program.playlist, program.schedule, clock());
+    if (program.live_segment) {
+        const auto spare =
+            *program.live_segment * (static_cast<int>(options.live_delay_segments) - 2) -
+            std::chrono::seconds(1);
         program.max_lead = std::max<Milliseconds>(spare, Milliseconds{500});
     }
     return program;
@@ -235,7 +236,7 @@ void Tuner::Impl::refresh_loop() {
             // A live station asks for a re-read every segment; reading twice as often (a
             // conditional request: 304 when nothing came) learns of each segment half a
             // segment sooner on average, which is margin for fetching it.
-            if (current->max_lead)
+            if (current->live_segment)
                 interval /= 2;
             interval = std::max<Milliseconds>(interval, std::chrono::seconds(2));
         }
@@ -547,8 +548,7 @@ std::string Tuner::tune(const std::string& playlist, std::error_code& ec, std::s
         d.monitor = std::thread([impl = impl_.get()] { impl->monitor_loop(); });
     }
     // A live station: the same delay behind its newest segment for every listener.
-    const TimePoint clock = d.base_clock() + Milliseconds{d.offset_ms.load()};
-    const auto segment = live_segment_length(program->playlist, program->schedule, clock);
+    const auto segment = program->live_segment;
     const auto delay = segment ? *segment * d.options.live_delay_segments : Milliseconds{0};
     d.live_delay_ms = delay.count();
     log().info("tuned to \"{}\" ({} items{}); stream at {}", program->playlist.title,
