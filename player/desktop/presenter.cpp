@@ -1,5 +1,7 @@
 #include "presenter.hpp"
 
+#include <alluvium/media.hpp>
+
 #include <QDateTime>
 
 namespace alluvium::player {
@@ -31,9 +33,8 @@ QString format_rate(std::int64_t bytes_per_second) {
     return QString::number(b / 1024.0, 'f', 1) + " KB/s";
 }
 
-bool on_stream(const QString& mime_type) {
-    return mime_type == "audio/mpeg" || mime_type == "audio/aac" || mime_type == "audio/ogg" ||
-           mime_type == "application/ogg" || mime_type.isEmpty();
+bool on_stream(const QString& mime_type, const QString& stream_type) {
+    return plays_on_stream(mime_type.toStdString(), stream_type.toStdString());
 }
 
 ViewState present(const PresenterInput& in) {
@@ -83,7 +84,7 @@ ViewState present(const PresenterInput& in) {
                                         : 0;
         const QString mime = QString::fromStdString(s.now->mime_type);
         v.video = mime.startsWith("video/");
-        if (on_stream(mime)) {
+        if (on_stream(mime, QString::fromStdString(s.content_type))) {
             v.media_url = QString::fromStdString(s.stream_url);
         } else {
             v.media_url = in.base_url + "/items/" + QString::number(s.now->index);

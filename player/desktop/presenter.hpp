@@ -59,7 +59,8 @@ struct PresenterInput {
 
 // "18.2 KB/s", "1.3 MB/s"
 [[nodiscard]] QString format_rate(std::int64_t bytes_per_second);
-// Whether libVLC should play this item from /stream (else /items/<n>).
-[[nodiscard]] bool on_stream(const QString& mime_type);
+// Whether libVLC should play an item of `mime_type` from a /stream of `stream_type` (else
+// /items/<n>).
+[[nodiscard]] bool on_stream(const QString& mime_type, const QString& stream_type);
 
 }  // namespace alluvium::player

@@ -7,6 +7,8 @@
 
 #include <cmath>
 #include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
 
 namespace alluvium::test {
 namespace {
@@ -96,6 +98,133 @@ TEST_F(Players, VlcPlaysAndShowsTheTitle) {
     const RunResult r = run(argv, seconds(30));
     EXPECT_NE(r.err.find("New Icy-Title=Tone 500"), std::string::npos) << r.err.substr(0, 3000);
     EXPECT_GT(wav_rms(wav), 1000.0) << "VLC decoded silence";
+}
+
+// A video station: H.264/AAC items in MP4 and in MPEG-TS, 6 s each, each with its own
+// tone. The local stream remuxes them into one MPEG-TS stream; players must go from one
+// item to the next (two tones and two titles in what they played).
+class VideoStation : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() {
+        station_ = std::make_unique<TestStation>(
+            binaries,
+            std::vector<ToneItem>{{"a.mp4", 500, 6}, {"b.ts", 900, 6}, {"c.mp4", 1300, 6}},
+            std::vector<std::string>{"-c:v", "libx264", "-preset", "veryfast", "-g", "25",
+                                     "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "96k"});
+        station_->publish();
+        station_->write_playlist(time_point_cast<Milliseconds>(system_clock::now()) - seconds(2));
+        station_->start_gateway();
+        ASSERT_TRUE(station_->prime());
+        tune_ = station_->tune();
+    }
+    static void TearDownTestSuite() {
+        tune_.reset();
+        station_.reset();
+    }
+
+    static std::set<int> tones(const std::vector<int>& windows) {
+        std::set<int> heard(windows.begin(), windows.end());
+        heard.erase(0);
+        return heard;
+    }
+    static std::set<std::string> titles(const std::string& log, const std::string& marker) {
+        std::set<std::string> seen;
+        for (auto at = log.find(marker); at != std::string::npos; at = log.find(marker, at + 1)) {
+            const auto end = log.find_first_of("\r\n", at);
+            seen.insert(log.substr(at + marker.size(), end - at - marker.size()));
+        }
+        return seen;
+    }
+
+    static std::unique_ptr<TestStation> station_;
+    static std::unique_ptr<TuneProcess> tune_;
+};
+std::unique_ptr<TestStation> VideoStation::station_;
+std::unique_ptr<TuneProcess> VideoStation::tune_;
+
+const std::vector<int> video_tones{500, 900, 1300};
+
+TEST_F(VideoStation, TheStreamIsOneTransportStreamWithRisingTimestamps) {
+    const Recording rec = record_stream(tune_->port(), "/stream", 14.0);
+    EXPECT_NE(rec.head.find("Content-Type: video/mp2t"), std::string::npos) << rec.head;
+    ASSERT_GT(rec.body.size(), 188u * 100);
+    EXPECT_EQ(rec.body[0], 0x47) << "a listener starts on a transport packet";
+    const std::string file = station_->dir() / "stream.ts";
+    {
+        std::ofstream out(file, std::ios::binary);
+        out.write(rec.body.data(),
+                  static_cast<std::streamsize>(rec.body.size() / 188 * 188));  // whole packets
+    }
+    // Every video frame decodes (the recording's last second may end mid-frame).
+    const RunResult decode = run(
+        {"ffmpeg", "-nostdin", "-v", "error", "-xerror", "-i", file, "-t", "12", "-f", "null", "-"},
+        seconds(60));
+    EXPECT_EQ(decode.exit_code, 0) << decode.err;
+    // Decoding times rise frame by frame, across the items (no jump, no step back).
+    const RunResult probe = run({"ffprobe", "-v", "error", "-select_streams", "v", "-show_entries",
+                                 "packet=dts_time,flags", "-of", "json", file},
+                                seconds(60));
+    ASSERT_EQ(probe.exit_code, 0) << probe.err;
+    const auto packets = nlohmann::json::parse(probe.out)["packets"];
+    ASSERT_GT(packets.size(), 200u) << "about 25 frames a second for 14 s";
+    EXPECT_NE(packets[0]["flags"].get<std::string>().find('K'), std::string::npos)
+        << "the first frame a listener gets is a keyframe";
+    double last = -1;
+    int steps = 0;
+    for (const auto& p : packets) {
+        if (!p.contains("dts_time"))
+            continue;
+        const double t = std::stod(p["dts_time"].get<std::string>());
+        if (last >= 0) {
+            EXPECT_GT(t, last) << "decoding time went back at " << t;
+            EXPECT_LT(t - last, 0.2) << "a jump in time from " << last << " to " << t;
+            ++steps;
+        }
+        last = t;
+    }
+    EXPECT_GT(steps, 200);
+    // And the sound crossed an item boundary.
+    EXPECT_GE(tones(tones_in(rec, 12.0, video_tones)).size(), 2u);
+}
+
+TEST_F(VideoStation, MpvPlaysVideoAcrossItems) {
+    ASSERT_TRUE(have_program("mpv"));
+    const std::string wav = station_->dir() / "mpv-video.wav";
+    const RunResult r = run({"mpv", "--no-config", "--vo=null", "--ao=pcm", "--ao-pcm-file=" + wav,
+                             "--length=12", tune_->stream_url()},
+                            seconds(40));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    const std::string log = r.out + r.err;
+    EXPECT_NE(log.find("VO: [null] 320x240"), std::string::npos) << "mpv showed no video";
+    EXPECT_GE(titles(log, "icy-title: ").size(), 2u) << "mpv stayed in one item";
+    EXPECT_GE(tones(tones_in(wav, 11.0, video_tones)).size(), 2u) << "one tone only";
+}
+
+TEST_F(VideoStation, VlcPlaysVideoAcrossItems) {
+    ASSERT_TRUE(have_program("cvlc"));
+    const std::string home = station_->dir() / "vlchome";
+    std::filesystem::create_directories(home);
+    std::filesystem::permissions(home, std::filesystem::perms::all);
+    const std::string wav = home + "/vlc-video.wav";
+    std::vector<std::string> argv = {"cvlc",
+                                     "--no-dbus",
+                                     "--no-metadata-network-access",
+                                     "--vout=dummy",
+                                     "--aout=afile",
+                                     "--audiofile-file=" + wav,
+                                     "--play-and-exit",
+                                     "--run-time=12",
+                                     "-vv",
+                                     tune_->stream_url()};
+    if (geteuid() == 0) {
+        argv.insert(argv.begin(), {"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                                   "env", "HOME=" + home});
+    }
+    const RunResult r = run(argv, seconds(40));
+    EXPECT_NE(r.err.find("using demux module \"ts\""), std::string::npos) << r.err.substr(0, 3000);
+    EXPECT_NE(r.err.find("using video decoder module"), std::string::npos) << "no video decoded";
+    EXPECT_GE(titles(r.err, "New Icy-Title=").size(), 2u) << "VLC stayed in one item";
+    EXPECT_GE(tones(tones_in(wav, 10.0, video_tones)).size(), 2u) << "one tone only";
 }
 
 }  // namespace

@@ -79,6 +79,13 @@ TestStation::TestStation(Binaries bin, std::vector<ToneItem> items,
                                          "2",
                                          "-metadata",
                                          "title=Tone " + std::to_string(item.hz)};
+        // Video containers get a test pattern as well (frame numbers drawn on it).
+        const auto ext = std::filesystem::path(item.file).extension();
+        if (ext == ".mp4" || ext == ".ts" || ext == ".mkv") {
+            argv.insert(argv.begin() + 9,
+                        {"-f", "lavfi", "-i",
+                         "testsrc2=size=320x240:rate=25:duration=" + std::to_string(item.seconds)});
+        }
         argv.insert(argv.end(), codec_args.begin(), codec_args.end());
         argv.push_back((dir_.path() / "www" / item.file).string());
         const RunResult r = run(argv, std::chrono::minutes(2));

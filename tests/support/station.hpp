@@ -18,7 +18,7 @@
 namespace alluvium::test {
 
 struct ToneItem {
-    std::string file;  // "a.mp3"
+    std::string file;  // "a.mp3"; "a.mp4", "a.ts" or "a.mkv" carry a test pattern too
     int hz;            // the sine tone it carries
     double seconds;
 };

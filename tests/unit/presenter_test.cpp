@@ -123,8 +123,22 @@ TEST(Presenter, NoBytesYetIsNotADivisionByZero) {
     EXPECT_EQ(present(in).share, "no bytes yet");
 }
 
-TEST(Presenter, VideoPlaysTheItemFromItsOffset) {
+TEST(Presenter, AVideoStationPlaysFromItsStream) {
     PresenterInput in = playing();
+    in.status.content_type = "video/mp2t";
+    in.status.now = item(2, "Film", t0, 60, "video/mp4");
+    ViewState v = present(in);
+    EXPECT_TRUE(v.video);
+    EXPECT_EQ(v.media_url, "http://127.0.0.1:8000/stream") << "remuxed, across items";
+    in.status.now = item(3, "Interlude", t0, 60, "audio/mpeg");
+    v = present(in);
+    EXPECT_FALSE(v.video);
+    EXPECT_EQ(v.media_url, "http://127.0.0.1:8000/stream") << "one stream, the same URL";
+}
+
+TEST(Presenter, VideoOnAnAudioStreamPlaysTheItemFromItsOffset) {
+    PresenterInput in = playing();
+    in.status.content_type = "audio/mpeg";
     in.status.now = item(2, "Film", t0, 60, "video/mp4");
     const ViewState v = present(in);
     EXPECT_TRUE(v.video);
@@ -212,10 +226,13 @@ TEST(Presenter, RatesUseKilobytesAndMegabytes) {
 }
 
 TEST(Presenter, OnlyConcatenableAudioGoesOnTheStream) {
-    EXPECT_TRUE(on_stream("audio/mpeg"));
-    EXPECT_TRUE(on_stream("audio/ogg"));
-    EXPECT_FALSE(on_stream("video/webm"));
-    EXPECT_FALSE(on_stream("audio/flac"));
+    EXPECT_TRUE(on_stream("audio/mpeg", "audio/mpeg"));
+    EXPECT_TRUE(on_stream("audio/ogg", "audio/ogg"));
+    EXPECT_FALSE(on_stream("video/webm", "audio/ogg"));
+    EXPECT_FALSE(on_stream("audio/flac", "audio/mpeg"));
+    EXPECT_TRUE(on_stream("video/mp4", "video/mp2t"));
+    EXPECT_TRUE(on_stream("audio/mpeg", "video/mp2t"));
+    EXPECT_FALSE(on_stream("video/webm", "video/mp2t")) << "VP8/VP9: not in MPEG-TS";
 }
 
 }  // namespace

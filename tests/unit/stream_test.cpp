@@ -70,6 +70,25 @@ TEST(Framing, MeasuresMpegAdtsAndOggFrames) {
     EXPECT_EQ(ogg_page_length(ogg_page(0, 600)), 27u + 3u + 600u);
 }
 
+TEST(Framing, AdtsHeadersFromAnAudioSpecificConfig) {
+    // AAC LC, 44.1 kHz (index 4), stereo: 00010 0100 0010 000 = 0x12 0x10.
+    const auto h = adts_header(std::string("\x12\x10", 2), 364);
+    ASSERT_TRUE(h);
+    ASSERT_EQ(h->size(), 7u);
+    const std::string frame = *h + std::string(364, 'a');
+    EXPECT_EQ(adts_frame_length(frame), 371u) << "the length field covers header and payload";
+    EXPECT_EQ(static_cast<unsigned char>((*h)[2]), 0x50u) << "profile LC, rate index 4";
+    EXPECT_EQ(find_frame(StreamFormat::adts, frame + frame), 0u);
+    // HE-AAC signalled explicitly (object type 5): its AAC LC core.
+    const auto he = adts_header(std::string("\x2b\x92\x08\x00", 4), 100);
+    ASSERT_TRUE(he);
+    EXPECT_EQ(static_cast<unsigned char>((*he)[2]) >> 6, 1u);
+    EXPECT_FALSE(adts_header(std::string("\xf8\x00", 2), 100)) << "escaped object type";
+    EXPECT_FALSE(adts_header(std::string("\x17\x80", 2), 100)) << "explicit sampling rate";
+    EXPECT_FALSE(adts_header("", 100));
+    EXPECT_FALSE(adts_header(std::string("\x12\x10", 2), 9000)) << "too long for ADTS";
+}
+
 TEST(Framing, FindsTheFirstConfirmedFrameAfterJunk) {
     // Junk that contains a false sync (0xFF 0xFB) not followed by a second frame.
     const std::string junk = std::string("abc\xFF\xFB\x90\x64xyz", 10) + std::string(500, 'j');
@@ -202,6 +221,7 @@ TEST(BroadcastBuffer, DropsAListenerThatFallsBehind) {
     auto stream = std::make_shared<CountingStream>();
     auto slot = std::make_shared<ListenerSlot>();
     slot->stream = stream;
+    slot->joined = true;
     b.add_listener(slot);
     b.append(chunk(std::string(100, 'a'), t0, seconds{1}), t0);
     EXPECT_EQ(b.listeners(), 1u);
@@ -211,6 +231,24 @@ TEST(BroadcastBuffer, DropsAListenerThatFallsBehind) {
     }
     EXPECT_EQ(b.dropped(), 1u);
     EXPECT_EQ(b.listeners(), 0u);
+}
+
+TEST(BroadcastBuffer, AListenerWaitingForAPlaceToJoinIsNotBehind) {
+    // MPEG-TS: a listener waits for the next keyframe, which may be seconds away. Until it
+    // has joined it has no position to lag with (it was once dropped as "49 s behind").
+    Broadcast b(seconds{60}, seconds{10});
+    const TimePoint t0 = *parse_w3cdtf("2026-01-01T00:00:00Z");
+    auto stream = std::make_shared<CountingStream>();
+    auto slot = std::make_shared<ListenerSlot>();
+    slot->stream = stream;
+    b.add_listener(slot);
+    for (int s = 0; s <= 12; ++s) {
+        b.append(chunk(std::string(100, 'x'), t0 + seconds{s}, seconds{1}, std::string::npos),
+                 t0 + seconds{s});
+    }
+    EXPECT_FALSE(b.join(t0 + seconds{12}).ok);
+    EXPECT_EQ(b.dropped(), 0u);
+    EXPECT_EQ(b.listeners(), 1u);
 }
 
 TEST(Silence, EncodesFramesOfTheStreamsFormat) {

@@ -83,4 +83,13 @@ struct ALLUVIUM_EXPORT MediaLayout {
 // (a Matroska file with only WebM codecs is video/webm or audio/webm).
 [[nodiscard]] ALLUVIUM_EXPORT std::string mime_type_for(const MediaInfo& info);
 
+// The local stream. A station with video that MPEG-TS can carry (MP4, MPEG-TS, Matroska
+// with H.264 or HEVC) streams "video/mp2t", every item remuxed; other stations stream their
+// audio byte for byte.
+[[nodiscard]] ALLUVIUM_EXPORT bool remuxable_video(const std::string& mime_type);
+// Whether an item of `mime_type` plays on a local stream of `stream_type`; if not, players
+// play it at /items/<n>.
+[[nodiscard]] ALLUVIUM_EXPORT bool plays_on_stream(const std::string& mime_type,
+                                                   const std::string& stream_type);
+
 }  // namespace alluvium

@@ -112,6 +112,22 @@ void read_streams(const AVFormatContext* fmt, MediaInfo& info) {
 
 }  // namespace
 
+bool remuxable_video(const std::string& mime_type) {
+    return mime_type == "video/mp4" || mime_type == "video/mp2t" ||
+           mime_type == "video/x-matroska" || mime_type == "video/quicktime" ||
+           mime_type == "video/mpeg";
+}
+
+bool plays_on_stream(const std::string& mime_type, const std::string& stream_type) {
+    if (stream_type == "video/mp2t") {
+        return remuxable_video(mime_type) || mime_type == "audio/mpeg" ||
+               mime_type == "audio/aac" || mime_type == "audio/aacp" || mime_type == "audio/mp4" ||
+               mime_type.empty();
+    }
+    return mime_type == "audio/mpeg" || mime_type == "audio/aac" || mime_type == "audio/ogg" ||
+           mime_type == "application/ogg" || mime_type.empty();
+}
+
 std::string mime_type_for(const MediaInfo& info) {
     const std::string& c = info.container;
     const bool video = info.has_video;

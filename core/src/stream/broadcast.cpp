@@ -49,6 +49,11 @@ void Broadcast::wake_and_check(TimePoint now) {
             // A listener that reads slower than the station plays falls behind; once its
             // position plays more than max_lag before now it is dropped, whatever the
             // kernel still buffers for it.
+            if (!(*it)->joined) {
+                wake.push_back(std::move(stream));
+                ++it;
+                continue;
+            }
             const std::uint64_t position = (*it)->position;
             const bool gone = chunks_.empty() || position < chunks_.front().position;
             if (gone || time_at(position) + max_lag_ < now) {

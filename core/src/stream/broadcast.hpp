@@ -25,7 +25,9 @@ struct Chunk {
     Milliseconds length{0};  // play time the bytes cover
     // Offset in `bytes` of the first frame (Ogg page) start; npos when none starts here.
     std::size_t sync = std::string::npos;
-    bool starts_item = false;  // bytes begin with the item's own first byte
+    // Bytes begin with the item's own first byte, or (MPEG-TS) with the PAT and PMT: a
+    // listener joining here needs no `headers`.
+    bool starts_item = false;
     // Ogg: the item's header pages, which a listener joining mid-item must get first.
     std::shared_ptr<const std::string> headers;
     std::string title;           // what plays (ICY StreamTitle)
@@ -36,6 +38,9 @@ struct Chunk {
 // One listener's place in the stream, shared with the broadcast for lag checks.
 struct ListenerSlot {
     std::atomic<std::uint64_t> position{0};
+    // False until the listener has a place: waiting for the first frame start it can join
+    // at (an MPEG-TS keyframe may be a GOP away), it cannot lag.
+    std::atomic<bool> joined{false};
     std::weak_ptr<HttpStream> stream;
     std::string peer;  // "127.0.0.1:40000", for the log
 };

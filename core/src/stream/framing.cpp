@@ -29,6 +29,8 @@ const char* content_type_of(StreamFormat format) {
             return "audio/aac";
         case StreamFormat::ogg:
             return "audio/ogg";
+        case StreamFormat::ts:
+            return "video/mp2t";
         case StreamFormat::none:
             break;
     }
@@ -116,6 +118,30 @@ std::optional<std::size_t> ogg_header_end(std::string_view bytes) {
     }
 }
 
+std::optional<std::string> adts_header(std::string_view asc, std::size_t payload) {
+    if (asc.size() < 2 || payload + 7 > 0x1fff)
+        return std::nullopt;
+    const unsigned bits = (byte_at(asc, 0) << 8) | byte_at(asc, 1);
+    unsigned object = bits >> 11;             // audioObjectType, 5 bits
+    const unsigned rate = (bits >> 7) & 0xf;  // samplingFrequencyIndex
+    const unsigned channels = (bits >> 3) & 0xf;
+    // HE-AAC (SBR, PS) signalled explicitly: its core is AAC LC at the rate given first.
+    if (object == 5 || object == 29)
+        object = 2;
+    if (object < 1 || object > 4 || rate > 12 || channels < 1 || channels > 7)
+        return std::nullopt;
+    const std::size_t length = payload + 7;
+    std::string h(7, '\0');
+    h[0] = static_cast<char>(0xff);
+    h[1] = static_cast<char>(0xf1);  // MPEG-4, layer 0, no CRC
+    h[2] = static_cast<char>(((object - 1) << 6) | (rate << 2) | (channels >> 2));
+    h[3] = static_cast<char>(((channels & 3) << 6) | ((length >> 11) & 3));
+    h[4] = static_cast<char>((length >> 3) & 0xff);
+    h[5] = static_cast<char>(((length & 7) << 5) | 0x1f);  // buffer fullness 0x7ff: VBR
+    h[6] = static_cast<char>(0xfc);
+    return h;
+}
+
 std::optional<std::size_t> find_frame(StreamFormat format, std::string_view bytes,
                                       std::size_t from) {
     const auto length_at = [&](std::size_t at) -> std::optional<std::size_t> {
@@ -127,6 +153,7 @@ std::optional<std::size_t> find_frame(StreamFormat format, std::string_view byte
                 return adts_frame_length(rest);
             case StreamFormat::ogg:
                 return ogg_page_length(rest);
+            case StreamFormat::ts:
             case StreamFormat::none:
                 break;
         }

@@ -1,5 +1,6 @@
 // Frame boundaries of the formats that can follow each other on one stream: MPEG audio
-// (MP3), AAC in ADTS, and Ogg pages. Pure functions (private to the core).
+// (MP3), AAC in ADTS, and Ogg pages. Pure functions (private to the core). A station with
+// video goes out as MPEG-TS, remuxed packet by packet (remux.hpp), not framed here.
 #pragma once
 
 #include <cstddef>
@@ -9,7 +10,7 @@
 
 namespace alluvium::detail {
 
-enum class StreamFormat { mp3, adts, ogg, none };
+enum class StreamFormat { mp3, adts, ogg, ts, none };
 
 // The stream format a media layout's container and codec allow; none when the item cannot
 // go on the stream byte for byte.
@@ -21,6 +22,11 @@ enum class StreamFormat { mp3, adts, ogg, none };
 [[nodiscard]] std::optional<std::size_t> mpeg_frame_length(std::string_view bytes);
 // Length of the ADTS frame starting `bytes`.
 [[nodiscard]] std::optional<std::size_t> adts_frame_length(std::string_view bytes);
+// The 7-byte ADTS header that makes a raw AAC frame of `payload` bytes stand alone, from
+// its stream's AudioSpecificConfig (ISO/IEC 14496-3 1.6.2.1); nullopt when ADTS cannot
+// carry that configuration.
+[[nodiscard]] std::optional<std::string> adts_header(std::string_view audio_specific_config,
+                                                     std::size_t payload);
 // Length of the Ogg page starting `bytes` (header + segment table + body).
 [[nodiscard]] std::optional<std::size_t> ogg_page_length(std::string_view bytes);
 

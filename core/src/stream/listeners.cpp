@@ -98,6 +98,7 @@ HttpStream::Pull StationStream::pull(std::string& out, std::size_t max) {
             writer_.emplace(metaint);
         position_ = join.position;
         slot_->position = position_;
+        slot_->joined = true;
         headers_ = join.headers;
         head_sent_ = true;
         return Pull::data;

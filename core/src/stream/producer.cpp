@@ -38,6 +38,11 @@ MediaLayout guess_layout(const alluvium::Item& meta, std::uint64_t size, Millise
 
 }  // namespace
 
+bool has_video(const Playlist& playlist) {
+    return std::any_of(playlist.items.begin(), playlist.items.end(),
+                       [](const alluvium::Item& i) { return remuxable_video(i.mime_type); });
+}
+
 std::uint64_t byte_rate(const MediaLayout& layout) {
     if (layout.duration.count() > 0 && layout.data_end > layout.data_start) {
         return std::max<std::uint64_t>(1000,
@@ -49,7 +54,11 @@ std::uint64_t byte_rate(const MediaLayout& layout) {
 
 Producer::Producer(SwarmEngine& engine, Broadcast& broadcast, std::function<TimePoint()> clock,
                    ProducerOptions options)
-    : engine_(engine), broadcast_(broadcast), clock_(std::move(clock)), options_(options) {
+    : engine_(engine),
+      broadcast_(broadcast),
+      clock_(std::move(clock)),
+      options_(options),
+      remux_(std::make_unique<TsRemuxer>()) {
     thread_ = std::thread([this] { run(); });
 }
 
@@ -60,6 +69,7 @@ Producer::~Producer() {
     }
     cv_.notify_all();
     thread_.join();
+    remux_.reset();  // its thread reads items: stopped while the rest is whole
 }
 
 void Producer::set_program(std::shared_ptr<const Program> program) {
@@ -82,6 +92,7 @@ void Producer::wake() {
         woken_ = true;
     }
     cv_.notify_all();
+    remux_->poke();
 }
 
 ProducerStatus Producer::status() const {
@@ -127,8 +138,17 @@ MediaLayout Producer::layout_for(const Program& program, std::size_t index,
     return guess_layout(entry, item->size(), entry.duration.value_or(Milliseconds{0}));
 }
 
-void Producer::choose_format(const MediaLayout& layout) {
+void Producer::choose_format(const Program& program, const MediaLayout& layout) {
     if (params_.format != StreamFormat::none) {
+        return;
+    }
+    if (program.video) {
+        // Remuxed, not framed: gaps carry no bytes (there is no silent video to send).
+        params_.format = StreamFormat::ts;
+        broadcast_.set_format(StreamFormat::ts);
+        log().info("stream: {} (remuxed)", content_type_of(StreamFormat::ts));
+        std::lock_guard lock(mutex_);
+        status_.format = StreamFormat::ts;
         return;
     }
     const StreamFormat f = stream_format_of(layout.container, layout.codec);
@@ -184,9 +204,24 @@ bool Producer::enter(const Program& program, const Slot& slot, TimePoint now) {
     c.layout = layout_for(program, slot.item, c.item);
     c.title = program.playlist.items[slot.item].display_title();
     c.format = stream_format_of(c.layout.container, c.layout.codec);
-    choose_format(c.layout);
+    choose_format(program, c.layout);
     c.exact = !c.layout.index.empty();
     const auto offset = std::max(Milliseconds{0}, cursor_time_ - slot.start);
+    if (params_.format == StreamFormat::ts) {
+        // Every item is remuxed, from the keyframe at or before the offset.
+        c.format = StreamFormat::ts;
+        if (epoch_ == TimePoint{})
+            epoch_ = std::min(slot.start, cursor_time_) - std::chrono::seconds(10);
+        remux_->start(
+            c.item, offset, byte_rate(c.layout),
+            [clock = clock_, start = slot.start] {
+                return std::chrono::duration_cast<Milliseconds>(clock() - start);
+            },
+            c.title);
+        cursor_ = std::move(c);
+        log().debug("stream: {} from {} (remuxed)", cursor_.title, format_duration(offset));
+        return true;
+    }
     if (c.exact && offset.count() > 0) {
         // Start on the index point at or before the offset: a frame start, exactly.
         const auto k = std::min<std::size_t>(
@@ -213,17 +248,12 @@ bool Producer::enter(const Program& program, const Slot& slot, TimePoint now) {
 // Appends what is due of the current airing; false when the bytes are not here yet.
 bool Producer::play(TimePoint now, TimePoint target) {
     Cursor& c = cursor_;
+    if (c.format == StreamFormat::ts) {
+        return play_ts(now, target);
+    }
     if (c.format == StreamFormat::none || c.format != params_.format) {
-        // This item cannot follow the stream's format byte for byte: silence in its place.
-        {
-            std::lock_guard lock(mutex_);
-            status_.warning = c.title + " (" + c.layout.container + ") cannot go on this " +
-                              content_type_of(params_.format) + " stream; play it at /items/" +
-                              std::to_string(c.slot.item);
-        }
-        silence(std::min(target, c.slot.end), c.title, now);
-        if (cursor_time_ >= c.slot.end)
-            c.active = false;
+        // This item cannot follow the stream's format byte for byte.
+        cannot_play(now, target, "(" + c.layout.container + ")");
         return true;
     }
     if (c.byte >= c.end) {
@@ -316,6 +346,75 @@ bool Producer::play(TimePoint now, TimePoint target) {
     broadcast_.append(std::move(chunk), now);
     c.item->need(c.byte, byte_rate(c.layout));
     return true;
+}
+
+// Silence (nothing, on MPEG-TS) in place of an item that cannot go on the stream.
+void Producer::cannot_play(TimePoint now, TimePoint target, const std::string& why) {
+    Cursor& c = cursor_;
+    {
+        std::lock_guard lock(mutex_);
+        status_.warning = c.title + " " + why + " cannot go on this " +
+                          content_type_of(params_.format) + " stream; play it at /items/" +
+                          std::to_string(c.slot.item);
+    }
+    silence(std::min(target, c.slot.end), c.title, now);
+    if (cursor_time_ >= c.slot.end)
+        c.active = false;
+}
+
+// Appends what is due of a remuxed airing; false when its bytes are not here yet.
+bool Producer::play_ts(TimePoint now, TimePoint target) {
+    Cursor& c = cursor_;
+    const Milliseconds length = c.slot.length();
+    const Milliseconds until =
+        std::min(std::chrono::duration_cast<Milliseconds>(target - c.slot.start), length);
+    const auto base = std::chrono::duration_cast<Milliseconds>(c.slot.start - epoch_);
+    const auto finish = [&] {
+        cursor_time_ = std::max(cursor_time_, c.slot.end);
+        c.active = false;
+        remux_->stop();
+    };
+    for (;;) {
+        TsChunk out;
+        switch (remux_->take(until, base, out)) {
+            case TsRemuxer::Take::chunk: {
+                Chunk chunk;
+                chunk.bytes = std::move(out.bytes);
+                // After the first airing, play times only rise (a keyframe before the start
+                // of an airing is already behind the head).
+                const TimePoint head = broadcast_.head_time();
+                chunk.play_at =
+                    std::max(c.slot.start + out.from, broadcast_.head() > 0 ? head : TimePoint{});
+                chunk.length =
+                    std::max(Milliseconds{1}, std::chrono::duration_cast<Milliseconds>(
+                                                  c.slot.start + out.to - chunk.play_at));
+                chunk.sync = out.sync ? 0 : std::string::npos;
+                // A joiner gets the tables first, unless the chunk starts with them.
+                chunk.headers = remux_->tables();
+                chunk.starts_item = out.tables;
+                chunk.title = c.title;
+                chunk.item = static_cast<int>(c.slot.item);
+                cursor_time_ = std::max(cursor_time_, chunk.play_at + chunk.length);
+                broadcast_.append(std::move(chunk), now);
+                continue;
+            }
+            case TsRemuxer::Take::not_due:
+                if (until >= length) {
+                    finish();
+                } else {
+                    cursor_time_ = std::max(cursor_time_, c.slot.start + until);
+                }
+                return true;
+            case TsRemuxer::Take::waiting:
+                return false;
+            case TsRemuxer::Take::end:
+                finish();
+                return true;
+            case TsRemuxer::Take::error:
+                cannot_play(now, target, "(" + remux_->error() + ")");
+                return true;
+        }
+    }
 }
 
 void Producer::silence(TimePoint until, const std::string& title, TimePoint now) {

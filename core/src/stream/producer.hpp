@@ -9,6 +9,7 @@
 
 #include "../swarm/engine.hpp"
 #include "broadcast.hpp"
+#include "remux.hpp"
 #include "silence.hpp"
 
 #include <condition_variable>
@@ -30,7 +31,12 @@ struct Program {
     // the schedule than max_lead.
     std::optional<Milliseconds> live_segment;
     std::optional<Milliseconds> max_lead;
+    // Some item carries video: the stream is MPEG-TS, every item remuxed (remux.hpp).
+    bool video = false;
 };
+
+// Whether a playlist has video that MPEG-TS can carry (remuxable_video()).
+[[nodiscard]] bool has_video(const Playlist& playlist);
 
 struct ProducerOptions {
     Milliseconds lead{4000};    // at least; more for low bit rates (a 64 KB burst)
@@ -83,12 +89,14 @@ class Producer {
     void step(TimePoint now);
     bool enter(const Program& program, const Slot& slot, TimePoint now);
     bool play(TimePoint now, TimePoint target);
+    bool play_ts(TimePoint now, TimePoint target);
+    void cannot_play(TimePoint now, TimePoint target, const std::string& why);
     void silence(TimePoint until, const std::string& title, TimePoint now);
     void prefetch(const Program& program, const OnAir& air, TimePoint now);
     std::shared_ptr<Item> open(const Program& program, std::size_t index);
     MediaLayout layout_for(const Program& program, std::size_t index,
                            const std::shared_ptr<Item>& item) const;
-    void choose_format(const MediaLayout& layout);
+    void choose_format(const Program& program, const MediaLayout& layout);
     void track_stall(TimePoint now);
 
     SwarmEngine& engine_;
@@ -111,6 +119,8 @@ class Producer {
     AudioParams params_;
     std::string silence_block_;
     Milliseconds silence_length_{0};
+    std::unique_ptr<TsRemuxer> remux_;  // an MPEG-TS stream
+    TimePoint epoch_{};                 // stream time 0 of an MPEG-TS stream
 
     ProducerStatus status_;  // guarded by mutex_
     TimePoint stall_began_{};

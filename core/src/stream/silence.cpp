@@ -44,6 +44,7 @@ const char* muxer_name(StreamFormat f) {
             return "adts";
         case StreamFormat::ogg:
             return "ogg";
+        case StreamFormat::ts:
         case StreamFormat::none:
             break;
     }

@@ -206,7 +206,8 @@ std::optional<Program> Tuner::Impl::load(std::string& error, bool conditional) {
         return std::nullopt;
     }
     Program program{std::move(*read.playlist), std::move(*schedule),
-                    is_url(src) ? src : std::string(), std::nullopt, std::nullopt};
+                    is_url(src) ? src : std::string(), std::nullopt, std::nullopt, false};
+    program.video = has_video(program.playlist);
     // Live: playing `live_delay_segments` behind, a segment is known (re-read every segment)
     // and fetched about two segments before it is due; the stream's lead must fit in what
     // is left.
