@@ -185,6 +185,53 @@ TEST(PlayerWindow, ShowsTheStationItsScheduleAndSwarmAndPlaysIt) {
     EXPECT_GE(tone500, tones.size() * 3 / 4) << "the decoded audio is not the 500 Hz item";
 }
 
+TEST(PlayerWindow, PlaysAVideoStationFromItsStreamAcrossItems) {
+    // Two 8 s H.264/AAC items; now is 2 s into the first.
+    TestStation s(binaries, {{"a.mp4", 500, 8}, {"b.mp4", 900, 8}},
+                  {"-c:v", "libx264", "-preset", "veryfast", "-g", "25", "-pix_fmt", "yuv420p",
+                   "-c:a", "aac", "-b:a", "96k"});
+    s.publish();
+    s.write_playlist(time_point_cast<Milliseconds>(system_clock::now()));
+    s.start_gateway();
+    ASSERT_TRUE(s.prime());
+    s.write_playlist(time_point_cast<Milliseconds>(system_clock::now()) - seconds(2));
+    std::filesystem::create_directories(artefacts);
+    const std::filesystem::path wav = artefacts / "player-video-audio.wav";
+    std::filesystem::remove(wav);
+    {
+        MainWindow w(options_for(s, wav));
+        w.resize(1280, 800);
+        w.show();
+        w.openStation(QString::fromStdString(s.playlist_url()));
+        ASSERT_TRUE(wait_for(
+            [&] {
+                std::error_code ec;
+                const auto bytes = std::filesystem::file_size(wav, ec);
+                return w.vlc().isPlaying() && !ec && bytes > 2 * 44100 * 2;
+            },
+            seconds(30)))
+            << "libVLC did not play: url " << w.vlc().url().toStdString() << ", banner "
+            << text_of(w, "banner").toStdString();
+        EXPECT_EQ(w.vlc().url(), w.streamUrl()) << "a video station plays from the local stream";
+        screenshot(w, "player-video.png");
+        // The next item comes on the same stream: libVLC is not restarted.
+        ASSERT_TRUE(wait_for([&] { return text_of(w, "title") == "Tone 900"; }, seconds(20)))
+            << text_of(w, "title").toStdString();
+        ASSERT_TRUE(wait_for(
+            [&] {
+                std::error_code ec;
+                return std::filesystem::file_size(wav, ec) > 10 * 44100 * 2;
+            },
+            seconds(15)));
+        EXPECT_EQ(w.vlc().url(), w.streamUrl());
+        EXPECT_EQ(w.playbackRetries(), 0);
+    }
+    // Both items' sound came through libVLC.
+    const auto tones = tones_in(wav.string(), 10, {500, 900});
+    EXPECT_GE(first_window(tones, 500), 0) << "the first item was not heard";
+    EXPECT_GE(first_window(tones, 900), 0) << "the second item was not heard";
+}
+
 TEST(PlayerWindow, ABadPlaylistIsAClearStateNotAFreeze) {
     TempDir dir;
     const auto bad = dir.path() / "bad.rss";

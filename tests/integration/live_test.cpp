@@ -37,16 +37,32 @@ std::size_t items_in(const fs::path& playlist) {
 
 class LiveStationTest : public ::testing::Test {
   protected:
+    // The source carries a test pattern as well (H.264 and AAC in MPEG-TS).
+    [[nodiscard]] virtual bool video() const { return false; }
+
     void SetUp() override {
         www_ = dir_.path() / "www";
         fs::create_directories(www_ / "live");
-        source_ = dir_.path() / "source.mp3";
-        const RunResult made =
-            run({"ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i",
-                 "aevalsrc=sin(2*PI*(400+300*eq(mod(floor(t/3)\\,3)\\,1)+700*eq(mod(floor(t/3)\\,3)"
-                 "\\,2))*t):s=44100:d=120",
-                 "-c:a", "libmp3lame", "-b:a", "128k", source_.string()},
-                seconds(120));
+        source_ = dir_.path() / (video() ? "source.ts" : "source.mp3");
+        std::vector<std::string> argv = {
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "aevalsrc=sin(2*PI*(400+300*eq(mod(floor(t/3)\\,3)\\,1)+700*eq(mod(floor(t/3)\\,3)"
+            "\\,2))*t):s=44100:d=120"};
+        if (video()) {
+            argv.insert(argv.end(), {"-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:d=120",
+                                     "-c:v", "libx264", "-preset", "veryfast", "-g", "50",
+                                     "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "96k"});
+        } else {
+            argv.insert(argv.end(), {"-c:a", "libmp3lame", "-b:a", "128k"});
+        }
+        argv.push_back(source_.string());
+        const RunResult made = run(argv, seconds(120));
         ASSERT_EQ(made.exit_code, 0) << made.err;
         origin_ = std::make_unique<NginxOrigin>(www_);
         gateway_ = std::make_unique<GatewayProcess>(
@@ -151,6 +167,36 @@ TEST_F(LiveStationTest, ListenersPlayItContinuouslyAndInStepAndARestartDoesNotBr
         heard += w != 0 ? 1 : 0;
     EXPECT_GE(heard, static_cast<int>(windows.size()) / 2) << listeners[0]->log();
     EXPECT_EQ(listeners[0]->status()["playlist_error"].get<std::string>(), "");
+}
+
+class LiveVideoStationTest : public LiveStationTest {
+  protected:
+    [[nodiscard]] bool video() const override { return true; }
+};
+
+TEST_F(LiveVideoStationTest, AListenerPlaysItAsOneTransportStreamAcrossSegments) {
+    ASSERT_TRUE(segments_listed(4, seconds(30))) << broadcaster_->log();
+    EXPECT_TRUE(fs::exists(www_ / "live" / "segment-000001.ts"));
+    TuneProcess listener(binaries, playlist_url(), dir_.path() / "listener",
+                         {"--gateway", gateway_->base()});
+    const Recording rec = record_stream(listener.port(), "/stream", 14);
+    EXPECT_NE(rec.head.find("Content-Type: video/mp2t"), std::string::npos) << rec.head;
+    const VideoTimeline video = video_timeline(rec, dir_.path() / "stream.ts");
+    ASSERT_TRUE(video.error.empty()) << video.error << listener.log();
+    // 2 s segments: six or more joins in what was recorded, none seen in the timestamps.
+    EXPECT_GT(video.frames, 250u) << listener.log();
+    EXPECT_TRUE(video.starts_on_keyframe);
+    EXPECT_EQ(video.steps_back, 0);
+    EXPECT_LT(video.largest_step, 0.2) << "a jump in time at a segment join" << listener.log();
+    const auto windows = tones_in(rec, 13, tones, 0.05);
+    ASSERT_GE(windows.size(), 200u) << listener.log();
+    std::string heard;  // one letter per 50 ms: what a failure shows
+    for (int w : windows)
+        heard += w == 0 ? '.' : static_cast<char>('a' + (w / 100) % 26);
+    EXPECT_EQ(silences_after_start(windows), 0) << "gaps in the sound at segment joins: " << heard;
+    for (int hz : tones)
+        EXPECT_GE(first_window(windows, hz), 0) << "never heard " << hz;
+    EXPECT_EQ(listener.status()["stalls"].get<int>(), 0) << listener.log();
 }
 
 }  // namespace

@@ -6,7 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <stdexcept>
 
 namespace alluvium::test {
@@ -250,6 +252,36 @@ Recording record_stream(int port, const std::string& path, double seconds,
 std::vector<int> tones_in(const Recording& rec, double seconds, const std::vector<int>& candidates,
                           double window) {
     return decode_tones("pipe:0", rec.body, seconds, candidates, window);
+}
+
+VideoTimeline video_timeline(const Recording& rec, const std::string& file) {
+    VideoTimeline v;
+    {
+        std::ofstream out(file, std::ios::binary);
+        out.write(rec.body.data(), static_cast<std::streamsize>(rec.body.size() / 188 * 188));
+    }
+    const RunResult probe = run({"ffprobe", "-v", "error", "-select_streams", "v", "-show_entries",
+                                 "packet=dts_time,flags", "-of", "json", file},
+                                std::chrono::seconds(60));
+    const auto json = nlohmann::json::parse(probe.out, nullptr, false);
+    if (probe.exit_code != 0 || json.is_discarded() || !json.contains("packets")) {
+        v.error = probe.err.empty() ? "ffprobe failed" : probe.err;
+        return v;
+    }
+    double last = -1;
+    for (const auto& p : json["packets"]) {
+        if (!p.contains("dts_time"))
+            continue;
+        const double t = std::stod(p["dts_time"].get<std::string>());
+        if (v.frames++ == 0)
+            v.starts_on_keyframe = p["flags"].get<std::string>().find('K') != std::string::npos;
+        if (last >= 0) {
+            v.largest_step = std::max(v.largest_step, t - last);
+            v.steps_back += t <= last ? 1 : 0;
+        }
+        last = t;
+    }
+    return v;
 }
 
 int first_window(const std::vector<int>& tones, int hz, std::size_t from) {

@@ -111,6 +111,17 @@ Recording record_stream(int port, const std::string& path, double seconds,
 std::vector<int> tones_in(const Recording& rec, double seconds, const std::vector<int>& candidates,
                           double window = 0.25);
 
+// The video frames of a recorded MPEG-TS stream, in decoding order (ffprobe).
+struct VideoTimeline {
+    std::size_t frames = 0;
+    bool starts_on_keyframe = false;
+    double largest_step = 0;  // seconds between consecutive decoding times
+    int steps_back = 0;       // decoding time not rising
+    std::string error;        // ffprobe's, if it failed
+};
+// Writes the whole transport packets of `rec` to `file` and reads its video frames.
+VideoTimeline video_timeline(const Recording& rec, const std::string& file);
+
 // The index of the first window from `from` on with tone `hz`, or -1.
 int first_window(const std::vector<int>& tones, int hz, std::size_t from = 0);
 

@@ -208,12 +208,15 @@ bool Producer::enter(const Program& program, const Slot& slot, TimePoint now) {
     c.exact = !c.layout.index.empty();
     const auto offset = std::max(Milliseconds{0}, cursor_time_ - slot.start);
     if (params_.format == StreamFormat::ts) {
-        // Every item is remuxed, from the keyframe at or before the offset.
+        // Every item is remuxed, from the keyframe at or before the offset. Less than a
+        // second in is the previous airing's overrun or a fresh tune: from the start.
         c.format = StreamFormat::ts;
+        c.whole = program.live_segment.has_value();
+        const Milliseconds from = offset < std::chrono::seconds(1) ? Milliseconds{0} : offset;
         if (epoch_ == TimePoint{})
             epoch_ = std::min(slot.start, cursor_time_) - std::chrono::seconds(10);
         remux_->start(
-            c.item, offset, byte_rate(c.layout),
+            c.item, from, byte_rate(c.layout),
             [clock = clock_, start = slot.start] {
                 return std::chrono::duration_cast<Milliseconds>(clock() - start);
             },
@@ -366,8 +369,11 @@ void Producer::cannot_play(TimePoint now, TimePoint target, const std::string& w
 bool Producer::play_ts(TimePoint now, TimePoint target) {
     Cursor& c = cursor_;
     const Milliseconds length = c.slot.length();
-    const Milliseconds until =
-        std::min(std::chrono::duration_cast<Milliseconds>(target - c.slot.start), length);
+    const auto due = std::chrono::duration_cast<Milliseconds>(target - c.slot.start);
+    // A whole airing due to its end takes all that is left, however far it runs past.
+    const Milliseconds until = !c.whole        ? std::min(due, length)
+                               : due >= length ? Milliseconds::max()
+                                               : due;
     const auto base = std::chrono::duration_cast<Milliseconds>(c.slot.start - epoch_);
     const auto finish = [&] {
         cursor_time_ = std::max(cursor_time_, c.slot.end);

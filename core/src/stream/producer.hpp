@@ -83,6 +83,9 @@ class Producer {
         std::shared_ptr<const std::string> headers;
         std::string title;
         StreamFormat format = StreamFormat::none;
+        // Played to its end, not cut at the slot's (a live segment: its audio may run a
+        // frame past the keyframe that ends it, and the next one carries on from there).
+        bool whole = false;
     };
 
     void run();

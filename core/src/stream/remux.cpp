@@ -13,8 +13,10 @@ extern "C" {
 #include <algorithm>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <mutex>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -99,6 +101,7 @@ struct TsAiring {
     std::deque<Packet> queue;
     Milliseconds demuxed{0};  // item time of the last packet read
     Milliseconds taken{0};    // item time up to which the stream has taken packets
+    std::int64_t zero = 0;    // the item's own timestamp of item time 0, in 1/90000 s
     std::thread thread;
 
     // Demuxer thread only.
@@ -295,7 +298,12 @@ void TsAiring::demux() {
         inputs.push_back(index);
     }
     const std::int64_t start = fmt->start_time != AV_NOPTS_VALUE ? fmt->start_time : 0;
-    if (offset.count() > 0) {
+    // MP4 and Matroska seek to the keyframe before the offset by their index. A transport
+    // stream has none: libavformat's search lands at the offset, past the keyframe, and the
+    // rest of a short item (a live segment is one GOP) would have nothing to show. Those are
+    // read from their start.
+    const bool indexed = std::string_view(fmt->iformat->name) != "mpegts";
+    if (offset.count() > 0 && (indexed || offset > std::chrono::seconds(30))) {
         const std::int64_t at = start + av_rescale_q(offset.count(), ms_base, AV_TIME_BASE_Q);
         if (const int r = av_seek_frame(fmt.get(), -1, at, AVSEEK_FLAG_BACKWARD); r < 0)
             log().debug("stream: {}: cannot seek to {} ({})", name, format_duration(offset),
@@ -305,18 +313,29 @@ void TsAiring::demux() {
         std::lock_guard lock(m);
         has_video = video >= 0;
         shape = std::move(key);
+        zero = av_rescale_q(start, AV_TIME_BASE_Q, ts_base);
         taken = offset;
         ready = true;
     }
 
     bool keyframe_seen = video < 0;
     std::int64_t last_ts = 0;
+    const auto enqueue = [&](Packet p) -> bool {
+        std::unique_lock lock(m);
+        demuxed = p.t;
+        queue.push_back(std::move(p));
+        cv.wait(lock, [this] { return stopping || demuxed - taken <= read_ahead; });
+        return !stopping;
+    };
+    // Until the offset: what follows the last keyframe (the airing starts there).
+    std::vector<Packet> before;
+    bool reached = offset.count() <= 0;
     const auto push = [&](PacketPtr pkt, int track) -> bool {
         const AVStream* st = fmt->streams[inputs[static_cast<std::size_t>(track)]];
         const AVRational tb = track == 0 && filter ? filter->time_base_out : st->time_base;
-        const std::int64_t zero = av_rescale_q(start, AV_TIME_BASE_Q, tb);
+        const std::int64_t own_zero = av_rescale_q(start, AV_TIME_BASE_Q, tb);
         std::int64_t ts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
-        ts = ts != AV_NOPTS_VALUE ? ts - zero : last_ts;
+        ts = ts != AV_NOPTS_VALUE ? ts - own_zero : last_ts;
         last_ts = ts;
         Packet p;
         p.t = Milliseconds{av_rescale_q(ts, tb, ms_base)};
@@ -342,18 +361,28 @@ void TsAiring::demux() {
             pkt = std::move(framed);
         }
         if (pkt->pts != AV_NOPTS_VALUE)
-            pkt->pts = av_rescale_q(pkt->pts - zero, tb, ts_base);
+            pkt->pts = av_rescale_q(pkt->pts - own_zero, tb, ts_base);
         if (pkt->dts != AV_NOPTS_VALUE)
-            pkt->dts = av_rescale_q(pkt->dts - zero, tb, ts_base);
+            pkt->dts = av_rescale_q(pkt->dts - own_zero, tb, ts_base);
         pkt->duration = av_rescale_q(pkt->duration, tb, ts_base);
         pkt->stream_index = track;
         pkt->pos = -1;
         p.pkt = std::move(pkt);
-        std::unique_lock lock(m);
-        demuxed = p.t;
-        queue.push_back(std::move(p));
-        cv.wait(lock, [this] { return stopping || demuxed - taken <= read_ahead; });
-        return !stopping;
+        if (!reached) {
+            if (p.t < offset) {
+                if (p.key || video < 0)
+                    before.clear();
+                before.push_back(std::move(p));
+                return true;
+            }
+            reached = true;
+            for (Packet& q : before) {
+                if (!enqueue(std::move(q)))
+                    return false;
+            }
+            before.clear();
+        }
+        return enqueue(std::move(p));
     };
     const auto drain = [&]() -> bool {
         for (;;) {
@@ -389,7 +418,12 @@ void TsAiring::demux() {
     }
     if (filter) {
         av_bsf_send_packet(filter.get(), nullptr);
-        drain();
+        if (!drain())
+            return;
+    }
+    for (Packet& q : before) {  // the item ended before the offset
+        if (!enqueue(std::move(q)))
+            return;
     }
 }
 
@@ -405,6 +439,12 @@ struct TsRemuxer::Impl {
     std::string pat;
     std::string pmt;
     std::string error;
+    // Stream timestamp = the item's own + shift. Items whose own timestamps run on from the
+    // previous one's (a live source's segments) keep its shift: one timeline, not one
+    // rebased at each schedule start.
+    std::int64_t shift = 0;
+    bool shifted = false;       // the current airing's shift is set
+    std::int64_t own_end = -1;  // the previous airing's last own timestamp + duration
 
     mutable std::mutex tables_mutex;
     std::shared_ptr<const std::string> tables;
@@ -483,18 +523,32 @@ struct TsRemuxer::Impl {
         return true;
     }
 
-    void write_packet(AVPacket* pkt, Milliseconds base) {
-        const std::int64_t shift = base.count() * 90;
-        if (pkt->pts != AV_NOPTS_VALUE)
-            pkt->pts += shift;
+    // `base`: the stream time of the airing's item time 0, by the schedule.
+    void write_packet(const TsAiring& a, AVPacket* pkt, Milliseconds base) {
+        if (!shifted) {
+            const std::int64_t scheduled = base.count() * 90 - a.zero;
+            const std::int64_t first = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
+            const bool runs_on = own_end >= 0 && first != AV_NOPTS_VALUE &&
+                                 std::abs(first + a.zero - own_end) < 90000 &&
+                                 std::abs(shift - scheduled) < 2 * 90000;
+            shift = runs_on ? shift : scheduled;
+            shifted = true;
+            own_end = -1;
+        }
         if (pkt->dts != AV_NOPTS_VALUE)
-            pkt->dts += shift;
+            own_end =
+                std::max(own_end, pkt->dts + a.zero + std::max<std::int64_t>(pkt->duration, 0));
+        // Item-relative timestamps back to the item's own, then onto the stream.
+        const std::int64_t by = shift + a.zero;
+        if (pkt->pts != AV_NOPTS_VALUE)
+            pkt->pts += by;
+        if (pkt->dts != AV_NOPTS_VALUE)
+            pkt->dts += by;
         // Where one item meets the next, decoding times may overlap by a frame or two
         // (B-frames start before zero); the muxer needs them to rise.
         std::int64_t& last = last_dts[static_cast<std::size_t>(pkt->stream_index)];
         if (pkt->dts != AV_NOPTS_VALUE && last != AV_NOPTS_VALUE && pkt->dts <= last) {
-            const std::int64_t by = last + 1 - pkt->dts;
-            pkt->dts += by;
+            pkt->dts = last + 1;
             if (pkt->pts != AV_NOPTS_VALUE && pkt->pts < pkt->dts)
                 pkt->pts = pkt->dts;
         }
@@ -526,6 +580,7 @@ void TsRemuxer::start(std::shared_ptr<Item> item, Milliseconds offset,
     a->thread = std::thread([a] { a->run(); });
     std::lock_guard lock(impl_->airing_mutex);
     impl_->airing = std::move(a);
+    impl_->shifted = false;
 }
 
 void TsRemuxer::stop() {
@@ -595,7 +650,7 @@ TsRemuxer::Take TsRemuxer::take(Milliseconds until, Milliseconds base, TsChunk& 
         Packet p = std::move(a->queue.front());
         a->queue.pop_front();
         out.to = std::max(out.to, std::max(p.end, p.t));
-        impl_->write_packet(p.pkt.get(), base);
+        impl_->write_packet(*a, p.pkt.get(), base);
         first = false;
     }
     a->cv.notify_all();
