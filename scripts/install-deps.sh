@@ -14,8 +14,9 @@ packages=(
     qt6-base-dev libvlc-dev vlc-plugin-base vlc-plugin-video-output
     # tests
     libgtest-dev libgmock-dev
-    # programs the demo and the tests drive: media tools, an XML checker, web servers
-    ffmpeg libxml2-utils nginx-light apache2 lighttpd caddy aria2 curl
+    # programs the demo and the tests drive: media tools, an XML checker, web servers, a
+    # BitTorrent tracker
+    ffmpeg libxml2-utils nginx-light apache2 lighttpd caddy aria2 curl opentracker
     # players the compatibility tests drive
     mpv vlc-bin sqlite3
     # the desktop player's test under a virtual display
@@ -31,7 +32,7 @@ as_root() {
         echo "install-deps: run as root (or install sudo)" >&2; exit 1; fi
 }
 
-# Installing web servers must not start them (they would all want port 80). Debian's
+# Installing web servers (and opentracker) must not start them (they would all want port 80). Debian's
 # policy-rc.d hook says so for the length of this install, unless the machine has its own.
 policy=/usr/sbin/policy-rc.d
 if [ ! -e "$policy" ]; then

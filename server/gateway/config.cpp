@@ -79,6 +79,14 @@ std::string GatewayConfig::announce_url() const {
     return base + "/announce";
 }
 
+std::vector<std::string> GatewayConfig::announce_urls() const {
+    std::vector<std::string> urls;
+    if (builtin_tracker)
+        urls.push_back(announce_url());
+    urls.insert(urls.end(), trackers.begin(), trackers.end());
+    return urls;
+}
+
 std::optional<std::string> GatewayConfig::finish() {
     if (public_url.empty()) {
         public_url = "http://" + listen;
@@ -113,6 +121,16 @@ std::optional<std::string> GatewayConfig::finish() {
     }
     if (announce_interval < 5) {
         return std::string("the announce interval must be at least 5 seconds");
+    }
+    for (const std::string& tracker : trackers) {
+        const bool udp =
+            tracker.rfind("udp://", 0) == 0 && tracker.find(':', 6) != std::string::npos;
+        if (!udp && !parse_url(tracker)) {
+            return "tracker '" + tracker + "' is not an http(s) or udp://host:port URL";
+        }
+    }
+    if (!builtin_tracker && trackers.empty()) {
+        return std::string("with the built-in tracker off, name a --tracker");
     }
     return std::nullopt;
 }

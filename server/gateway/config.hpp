@@ -34,8 +34,18 @@ struct GatewayConfig {
     // The seed's address as the tracker lists it; empty when unknown (then the seed's own
     // announces put it in the tracker).
     [[nodiscard]] std::string seed_ip() const;
-    // The announce URL put in metainfo.
+    // Trackers put in metainfo besides (or, with builtin_tracker off, instead of) the
+    // built-in one: opentracker and the like, for audiences one gateway cannot track.
+    std::vector<std::string> trackers;
+    bool builtin_tracker = true;
+    // opentracker as packaged in Debian only tracks listed info-hashes: the gateway keeps
+    // this file (hex, one a line) listing every item it serves, for `opentracker -w`.
+    std::filesystem::path tracker_whitelist;
+
+    // The built-in tracker's announce URL.
     [[nodiscard]] std::string announce_url() const;
+    // Every tracker listeners announce to, the built-in one first when it is on.
+    [[nodiscard]] std::vector<std::string> announce_urls() const;
     // Fills defaults that depend on other fields; returns an error message or nothing.
     [[nodiscard]] std::optional<std::string> finish();
 };

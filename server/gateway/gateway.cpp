@@ -9,6 +9,8 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 namespace alluvium::gateway {
@@ -162,10 +164,11 @@ void Gateway::Impl::resume_cache() {
             continue;
         }
         tracker.add_torrent(item.meta.info_hash, seed_endpoint());
-        seeder->seed(item.meta, config.announce_url(), cache_dir(config));
+        seeder->seed(item.meta, config.announce_urls(), cache_dir(config));
         ++resumed;
     }
     evict_to_fit(0, {});
+    write_tracker_whitelist();
     if (resumed > 0) {
         spdlog::info("cache: seeding {} items from {}", resumed, cache_dir(config).string());
     }
@@ -449,13 +452,38 @@ void Gateway::Impl::adopt(const std::string& url, const OriginResult& result) {
     store->put(StoredItem{url, result.meta, result.etag, result.last_modified, now, now, now,
                           result.layout});
     tracker.add_torrent(result.meta.info_hash, seed_endpoint());
-    seeder->seed(result.meta, config.announce_url(), cache_dir(config));
+    seeder->seed(result.meta, config.announce_urls(), cache_dir(config));
     if (previous && previous->meta.content_sha256 != result.meta.content_sha256 &&
         !store->content_in_use(previous->meta.content_sha256)) {
         spdlog::info("{} changed at the origin: new info-hash {}", url,
                      result.meta.info_hash_hex());
         drop_content(*previous);
     }
+    write_tracker_whitelist();
+}
+
+void Gateway::Impl::write_tracker_whitelist() {
+    if (config.tracker_whitelist.empty())
+        return;
+    std::string text;
+    for (const StoredItem& item : store->by_last_access())
+        text += item.meta.info_hash_hex() + "\n";
+    std::lock_guard lock(whitelist_mutex);
+    const auto& path = config.tracker_whitelist;
+    auto tmp = path;
+    tmp += ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        out << text;
+        if (!out) {
+            spdlog::error("tracker whitelist: cannot write {}", tmp.string());
+            return;
+        }
+    }
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (ec)
+        spdlog::error("tracker whitelist: cannot replace {}: {}", path.string(), ec.message());
 }
 
 std::optional<std::pair<std::string, std::uint16_t>> Gateway::Impl::seed_endpoint() const {

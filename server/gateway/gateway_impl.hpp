@@ -82,6 +82,9 @@ struct Gateway::Impl {
     void evict_to_fit(std::uint64_t incoming, const std::string& keep_url);
     std::optional<std::pair<std::string, std::uint16_t>> seed_endpoint() const;
     void drop_content(const StoredItem& item);
+    // Rewrites config.tracker_whitelist (if set) from the store, atomically.
+    void write_tracker_whitelist();
+    std::mutex whitelist_mutex;
     std::optional<std::string> read_playlist(const std::string& url, bool trusted);
     Decision allow_media(const std::string& url, const std::optional<std::string>& playlist);
     void reap_waiters();

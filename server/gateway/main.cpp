@@ -188,6 +188,14 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--seed-address", config.seed_address,
                    "IP address listeners reach the seed at (default: the --bt-listen address)");
+    app.add_option("--tracker", config.trackers,
+                   "Another tracker for listeners, e.g. opentracker's http://host:6969/announce "
+                   "(repeatable)");
+    app.add_flag("!--no-builtin-tracker", config.builtin_tracker,
+                 "Leave the built-in tracker out of metainfo (needs --tracker)");
+    app.add_option("--tracker-whitelist", config.tracker_whitelist,
+                   "Keep this file listing every info-hash served (opentracker -w; reload it "
+                   "with SIGHUP)");
     app.add_option("--announce-interval", config.announce_interval, "Seconds between announces")
         ->capture_default_str();
     app.add_option("--revalidate-after", config.revalidate_after,

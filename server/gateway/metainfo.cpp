@@ -92,11 +92,19 @@ std::string Metainfo::info_hash_hex() const {
     return to_hex(info_hash);
 }
 
-std::string Metainfo::torrent(const std::string& announce_url) const {
+std::string Metainfo::torrent(const std::vector<std::string>& trackers) const {
     // Splice the stored info dictionary in verbatim so its hash cannot change.
+    const auto string = [](const std::string& s) { return std::to_string(s.size()) + ":" + s; };
     std::string out = "d";
-    if (!announce_url.empty()) {
-        out += "8:announce" + std::to_string(announce_url.size()) + ":" + announce_url;
+    if (!trackers.empty()) {
+        out += "8:announce" + string(trackers.front());
+    }
+    if (trackers.size() > 1) {
+        // BEP 12: one tier each; listeners announce to every tier.
+        out += "13:announce-listl";
+        for (const std::string& t : trackers)
+            out += "l" + string(t) + "e";
+        out += "e";
     }
     out += "4:info" + info + "e";
     return out;

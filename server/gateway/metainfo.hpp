@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace alluvium::gateway {
 
@@ -28,7 +29,7 @@ struct Metainfo {
     [[nodiscard]] std::string info_hash_hex() const;
     // A complete .torrent: the info dictionary plus `announce` (outside the info, so it
     // does not change the info-hash).
-    [[nodiscard]] std::string torrent(const std::string& announce_url) const;
+    [[nodiscard]] std::string torrent(const std::vector<std::string>& trackers) const;
 };
 
 class MetainfoBuilder {

@@ -82,6 +82,10 @@ HttpServerResponse error_response(int status, const std::string& url, const std:
 void Gateway::Impl::handle(HttpServerRequest&& request, HttpResponder responder) {
     const std::string& path = request.path;
     if (path == "/announce") {
+        if (!config.builtin_tracker) {
+            return responder.respond(HttpServerResponse::text(
+                404, "the built-in tracker is off: use " + config.trackers.front() + "\n"));
+        }
         if (!method_is(request, {"GET"})) {
             return responder.respond(HttpServerResponse::text(405, "announce with GET\n"));
         }
@@ -121,7 +125,7 @@ void Gateway::Impl::handle(HttpServerRequest&& request, HttpResponder responder)
 
 HttpServerResponse Gateway::Impl::answer_for(const std::string& url, AnswerKind kind) {
     if (const auto item = store->find(url)) {
-        const std::string torrent = item->meta.torrent(config.announce_url());
+        const std::string torrent = item->meta.torrent(config.announce_urls());
         if (kind == AnswerKind::torrent) {
             HttpServerResponse r;
             r.headers.emplace_back("Content-Type", "application/x-bittorrent");
@@ -137,8 +141,9 @@ HttpServerResponse Gateway::Impl::answer_for(const std::string& url, AnswerKind 
                     {"size", item->meta.size},
                     {"piece_size", item->meta.piece_size},
                     {"content_sha256", item->meta.content_sha256},
-                    {"tracker", config.announce_url()},
-                    {"peers", tracker.peers(item->meta.info_hash, 50)},
+                    {"tracker", config.announce_urls().front()},
+                    {"peers", config.builtin_tracker ? tracker.peers(item->meta.info_hash, 50)
+                                                     : std::vector<std::string>{}},
                     {"etag", item->etag},
                     {"validated_at", w3c(item->validated_at)},
                     {"torrent", base64(torrent)}};
@@ -204,7 +209,7 @@ HttpServerResponse Gateway::Impl::status_json() {
         std::chrono::steady_clock::now() - started);
     return json_response(200, json{{"version", version_string()},
                                    {"uptime_s", uptime.count()},
-                                   {"tracker", config.announce_url()},
+                                   {"tracker", config.announce_urls().front()},
                                    {"bt_port", seeder->listen_port()},
                                    {"items", items},
                                    {"jobs", pending},

@@ -81,13 +81,13 @@ Seeder::~Seeder() {
     impl_->alerts.join();
 }
 
-void Seeder::seed(const Metainfo& meta, const std::string& announce_url,
+void Seeder::seed(const Metainfo& meta, const std::vector<std::string>& trackers,
                   const std::filesystem::path& cache_dir) {
     std::lock_guard lock(impl_->mutex);
     if (impl_->torrents.count(meta.info_hash) > 0) {
         return;
     }
-    const std::string torrent = meta.torrent(announce_url);
+    const std::string torrent = meta.torrent(trackers);
     lt::error_code ec;
     auto info = std::make_shared<lt::torrent_info>(torrent, ec, lt::from_span);
     if (ec) {

@@ -35,7 +35,7 @@ class Seeder {
     Seeder& operator=(const Seeder&) = delete;
 
     // Starts seeding the file at `cache_dir / meta.content_sha256`. Idempotent.
-    void seed(const Metainfo& meta, const std::string& announce_url,
+    void seed(const Metainfo& meta, const std::vector<std::string>& trackers,
               const std::filesystem::path& cache_dir);
     void remove(const std::string& info_hash);
 

@@ -86,10 +86,26 @@ TEST(Metainfo, RefusesMoreOrFewerBytesThanAnnounced) {
 
 TEST(Metainfo, TorrentFileKeepsTheInfoVerbatimAndHasNoUrlList) {
     const Metainfo m = metainfo_of("hello", 5);
-    const std::string t = m.torrent("http://127.0.0.1:8767/announce");
+    const std::string t = m.torrent({"http://127.0.0.1:8767/announce"});
     EXPECT_NE(t.find("4:info" + m.info), std::string::npos);
     EXPECT_EQ(t.find("url-list"), std::string::npos);
     EXPECT_EQ(t.find("creation date"), std::string::npos);
+    EXPECT_EQ(t.find("announce-list"), std::string::npos) << "one tracker: announce alone";
+}
+
+TEST(Metainfo, SeveralTrackersAreTiersOfTheAnnounceList) {
+    const Metainfo m = metainfo_of("hello", 5);
+    const std::string t =
+        m.torrent({"http://127.0.0.1:8767/announce", "http://127.0.0.1:6969/announce"});
+    EXPECT_EQ(t.rfind("d8:announce30:http://127.0.0.1:8767/announce", 0), 0u);
+    EXPECT_NE(t.find("13:announce-listl"
+                     "l30:http://127.0.0.1:8767/announcee"
+                     "l30:http://127.0.0.1:6969/announcee"
+                     "e4:info" +
+                     m.info),
+              std::string::npos)
+        << t.substr(0, 200);
+    EXPECT_EQ(m.torrent({}), "d4:info" + m.info + "e") << "no tracker: the DHT's business";
 }
 
 TEST(Bencode, SortsKeysAndEncodesEveryType) {

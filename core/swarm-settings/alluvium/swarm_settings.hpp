@@ -30,6 +30,9 @@ inline void apply_swarm_settings(libtorrent::settings_pack& s,
     s.set_int(lt::settings_pack::active_downloads, -1);
     s.set_int(lt::settings_pack::active_seeds, -1);
     s.set_int(lt::settings_pack::stop_tracker_timeout, 1);  // quick shutdown
+    // Each tracker is a tier of its own (the gateway's and, say, opentracker): announce to
+    // all, so a listener is found through any of them.
+    s.set_bool(lt::settings_pack::announce_to_all_tiers, true);
 }
 
 }  // namespace alluvium

@@ -1,0 +1,188 @@
+// Beyond one gateway, on 127.0.0.1: listeners found through opentracker alone (the built-in
+// tracker off), two gateways that never talk giving the same metadata, and a listener that
+// fails over to a second gateway when the first dies.
+#include <alluvium/fetch.hpp>
+
+#include "gateway_process.hpp"
+#include "process.hpp"
+#include "station.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <regex>
+#include <set>
+
+namespace {
+
+using namespace alluvium;
+using namespace alluvium::test;
+using namespace std::chrono;
+namespace fs = std::filesystem;
+
+const Binaries binaries{ALLUVIUM_BROADCASTER, ALLUVIUM_GATEWAY, ALLUVIUM_TUNE};
+const std::vector<std::string> mp3 = {"-c:a", "libmp3lame", "-b:a", "128k"};
+
+// opentracker (Debian's package) on 127.0.0.1 only. It tracks only the info-hashes of its
+// whitelist, which the gateway keeps (--tracker-whitelist) in the tracker's folder.
+class Opentracker {
+  public:
+    explicit Opentracker(const fs::path& dir) : dir_(dir), port_(free_port()) {
+        fs::create_directories(dir_);
+        fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                  fs::perms::others_read | fs::perms::others_exec);
+    }
+    [[nodiscard]] fs::path whitelist() const { return dir_ / "whitelist"; }
+    [[nodiscard]] std::string announce_url() const {
+        return "http://127.0.0.1:" + std::to_string(port_) + "/announce";
+    }
+    // Starts it: it reads the whitelist once, at start (SIGHUP reloads it).
+    bool start() {
+        // -d: it chroots there when run as root; the whitelist is named inside it.
+        process_ = std::make_unique<Background>(
+            std::vector<std::string>{"opentracker", "-i", "127.0.0.1", "-p", std::to_string(port_),
+                                     "-P", std::to_string(port_), "-d", dir_.string(), "-w",
+                                     geteuid() == 0 ? "whitelist" : whitelist().string()},
+            (dir_ / "opentracker.log").string());
+        return process_->wait_until([&] { return port_open(port_); }, seconds(10));
+    }
+    // Seeds and leechers opentracker knows for an info-hash (hex), from its scrape.
+    [[nodiscard]] int peers(const std::string& info_hash_hex) const {
+        std::string escaped;
+        for (std::size_t i = 0; i + 1 < info_hash_hex.size(); i += 2)
+            escaped += "%" + info_hash_hex.substr(i, 2);
+        HttpRequest r;
+        r.url = "http://127.0.0.1:" + std::to_string(port_) + "/scrape?info_hash=" + escaped;
+        std::error_code ec;
+        const HttpResponse res = http_request(r, ec);
+        if (ec)
+            return -1;
+        std::smatch complete;
+        std::smatch incomplete;
+        const std::regex c("8:completei([0-9]+)e");
+        const std::regex i("10:incompletei([0-9]+)e");
+        if (!std::regex_search(res.body, complete, c) ||
+            !std::regex_search(res.body, incomplete, i))
+            return -1;
+        return std::stoi(complete[1]) + std::stoi(incomplete[1]);
+    }
+    [[nodiscard]] std::string log() const { return process_ ? process_->log() : ""; }
+
+  private:
+    fs::path dir_;
+    int port_;
+    std::unique_ptr<Background> process_;
+};
+
+bool prime(const GatewayProcess& gateway, const std::string& playlist) {
+    const RunResult r =
+        run({binaries.gateway, "prime", playlist, "--gateway", gateway.base()}, seconds(120));
+    return r.exit_code == 0;
+}
+
+TEST(Scale, ListenersFindEachOtherThroughOpentrackerAlone) {
+    ASSERT_TRUE(have_program("opentracker"));
+    TestStation s(binaries, {{"a.mp3", 400, 20}, {"b.mp3", 700, 20}}, mp3);
+    s.publish();
+    s.write_playlist(now_ms());
+    Opentracker tracker(s.dir().path() / "opentracker");
+    s.start_gateway({"--tracker", tracker.announce_url(), "--no-builtin-tracker",
+                     "--tracker-whitelist", tracker.whitelist().string()});
+    ASSERT_TRUE(s.prime()) << s.gateway().log();
+    ASSERT_TRUE(fs::exists(tracker.whitelist()));
+    ASSERT_TRUE(tracker.start()) << tracker.log();
+    s.write_playlist(now_ms() - milliseconds(500));
+
+    // The gateway hands listeners opentracker and no peers of its own.
+    const GatewayReply answer = s.gateway().swarm_ready(s.origin().url("a.mp3"));
+    ASSERT_EQ(answer.status, 200) << answer.body.dump();
+    EXPECT_EQ(answer.body["tracker"], tracker.announce_url());
+    EXPECT_TRUE(answer.body["peers"].empty());
+    const std::string hash = answer.body["info_hash"];
+    EXPECT_EQ(s.gateway().get("/announce").status, 404) << "the built-in tracker is off";
+
+    std::vector<std::unique_ptr<TuneProcess>> tunes;
+    for (int i = 0; i < 3; ++i)
+        tunes.push_back(s.tune());
+    // Every listener (and the gateway's seed) announced to opentracker...
+    EXPECT_TRUE(eventually([&] { return tracker.peers(hash) >= 4; }, seconds(20)))
+        << "opentracker knows " << tracker.peers(hash) << " of 4";
+    // ...and found the others there: bytes went from listener to listener.
+    EXPECT_TRUE(eventually(
+        [&] {
+            std::uint64_t from_peers = 0;
+            for (auto& t : tunes)
+                from_peers += t->status()["bytes"]["peers"].get<std::uint64_t>();
+            return from_peers > 0;
+        },
+        seconds(20)));
+}
+
+TEST(Scale, TwoGatewaysThatNeverTalkGiveIdenticalMetadata) {
+    TestStation s(binaries, {{"a.mp3", 400, 10}, {"b.mp3", 700, 7}}, mp3);
+    s.publish();
+    s.write_playlist(now_ms());
+    const TempDir second;
+    GatewayProcess one(binaries.gateway, second.path() / "one",
+                       {"--allow-origin", s.origin().origin()});
+    GatewayProcess two(binaries.gateway, second.path() / "two",
+                       {"--allow-origin", s.origin().origin()});
+    for (const auto& item : s.items()) {
+        const GatewayReply a = one.swarm_ready(s.origin().url(item.file));
+        const GatewayReply b = two.swarm_ready(s.origin().url(item.file));
+        ASSERT_EQ(a.status, 200) << a.body.dump();
+        ASSERT_EQ(b.status, 200) << b.body.dump();
+        EXPECT_EQ(a.body["info_hash"], b.body["info_hash"]) << item.file;
+        EXPECT_EQ(a.body["piece_size"], b.body["piece_size"]);
+        EXPECT_EQ(a.body["content_sha256"], b.body["content_sha256"]);
+        EXPECT_NE(a.body["tracker"], b.body["tracker"]) << "each its own tracker";
+    }
+}
+
+TEST(Scale, AListenerFailsOverToASecondGatewayWithoutAGap) {
+    // Items of 4 s: the listener opens the next two ahead, so the last two are looked up
+    // after the first gateway is gone.
+    const std::vector<int> hz = {400, 700, 1100, 1500, 1900};
+    std::vector<ToneItem> items;
+    for (int f : hz)
+        items.push_back({"tone" + std::to_string(f) + ".mp3", f, 4});
+    TestStation s(binaries, items, mp3);
+    s.publish();
+    s.write_playlist(now_ms());
+    const TempDir dirs;
+    auto first = std::make_unique<GatewayProcess>(
+        binaries.gateway, dirs.path() / "one",
+        std::vector<std::string>{"--allow-origin", s.origin().origin()});
+    GatewayProcess second(binaries.gateway, dirs.path() / "two",
+                          {"--allow-origin", s.origin().origin()});
+    ASSERT_TRUE(prime(*first, s.playlist_url()));
+    ASSERT_TRUE(prime(second, s.playlist_url()));
+    s.write_playlist(now_ms() - milliseconds(500));
+    TuneProcess tune(binaries, s.playlist_url(), dirs.path() / "listener",
+                     {"--gateway", first->base(), "--gateway", second.base()});
+    ASSERT_TRUE(eventually([&] { return tune.status()["bytes"]["gateway"] > 0; }, seconds(10)));
+    // The first gateway dies without a word; the stream plays on.
+    ::kill(first->pid(), SIGKILL);
+    const Recording rec = record_stream(tune.port(), "/stream", 14);
+    const auto windows = tones_in(rec, 13, hz, 0.05);
+    ASSERT_GE(windows.size(), 200u) << tune.log();
+    // MP3 items start and end with the encoder's padding (a window or two of near silence
+    // at each join); a gap in the stream would be far longer.
+    int silent = 0;
+    int longest = 0;
+    std::set<int> heard;
+    for (int w : windows) {
+        silent = w == 0 ? silent + 1 : 0;
+        longest = std::max(longest, silent);
+        if (w != 0)
+            heard.insert(w);
+    }
+    EXPECT_LE(longest, 2) << "silence after the gateway died\n" << tune.log();
+    EXPECT_GE(heard.size(), 3u) << "items followed each other";
+    EXPECT_EQ(tune.status()["stalls"].get<int>(), 0) << tune.log();
+    // The items looked up after the failure came through the second gateway.
+    EXPECT_GT(second.status()["totals"]["announces"].get<int>(), 0);
+}
+
+}  // namespace
