@@ -131,6 +131,10 @@ int main(int argc, char** argv) {
     app.add_option("--cache-dir", cache_dir, "Media cache (default ~/.cache/alluvium)");
     app.add_option("--cache-size", cache_size, "Media kept on disk, e.g. 2G")
         ->capture_default_str();
+    app.add_flag("!--no-dht", options.dht,
+                 "Stay out of the DHT even when a gateway offers it (peers from trackers only)");
+    app.add_option("--dht-bootstrap", options.dht_bootstrap,
+                   "DHT nodes to join through, host:port,... (besides gateways' seeds)");
     app.add_option("--bt-listen", options.bt_listen, "BitTorrent listen interfaces")
         ->capture_default_str();
     app.add_option("--lead", lead_ms, "Milliseconds the stream is produced ahead of the schedule")

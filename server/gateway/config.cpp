@@ -129,8 +129,11 @@ std::optional<std::string> GatewayConfig::finish() {
             return "tracker '" + tracker + "' is not an http(s) or udp://host:port URL";
         }
     }
-    if (!builtin_tracker && trackers.empty()) {
-        return std::string("with the built-in tracker off, name a --tracker");
+    if (!builtin_tracker && trackers.empty() && !dht) {
+        return std::string("with the built-in tracker off, name a --tracker or use --dht");
+    }
+    if (dht_bootstrap == "none") {
+        dht_bootstrap.clear();
     }
     return std::nullopt;
 }

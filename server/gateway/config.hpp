@@ -41,6 +41,10 @@ struct GatewayConfig {
     // opentracker as packaged in Debian only tracks listed info-hashes: the gateway keeps
     // this file (hex, one a line) listing every item it serves, for `opentracker -w`.
     std::filesystem::path tracker_whitelist;
+    // The Mainline DHT: the seed joins it (from dht_bootstrap; "none": the first node of a
+    // private DHT) and tells listeners to join it through the seed.
+    bool dht = false;
+    std::string dht_bootstrap = "router.bittorrent.com:6881,dht.libtorrent.org:25401";
 
     // The built-in tracker's announce URL.
     [[nodiscard]] std::string announce_url() const;

@@ -72,6 +72,8 @@ std::unique_ptr<Gateway> Gateway::start(GatewayConfig config, std::string& error
     seeding.upload_rate_limit = static_cast<std::int64_t>(impl->config.upload_limit);
     seeding.announce_interval_seconds = static_cast<int>(impl->config.announce_interval);
     seeding.spread = impl->config.seed_policy == "spread";
+    seeding.dht = impl->config.dht;
+    seeding.dht_bootstrap = impl->config.dht_bootstrap;
     impl->seeder = std::make_unique<Seeder>(seeding);
     impl->resume_cache();
 

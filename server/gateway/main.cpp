@@ -196,6 +196,12 @@ int main(int argc, char** argv) {
     app.add_option("--tracker-whitelist", config.tracker_whitelist,
                    "Keep this file listing every info-hash served (opentracker -w; reload it "
                    "with SIGHUP)");
+    app.add_flag("--dht", config.dht,
+                 "Join the Mainline DHT and let listeners join it through the seed");
+    app.add_option("--dht-bootstrap", config.dht_bootstrap,
+                   "DHT nodes to join through, host:port,... (none: the first node of a private "
+                   "DHT)")
+        ->capture_default_str();
     app.add_option("--announce-interval", config.announce_interval, "Seconds between announces")
         ->capture_default_str();
     app.add_option("--revalidate-after", config.revalidate_after,

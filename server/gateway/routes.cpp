@@ -125,7 +125,8 @@ void Gateway::Impl::handle(HttpServerRequest&& request, HttpResponder responder)
 
 HttpServerResponse Gateway::Impl::answer_for(const std::string& url, AnswerKind kind) {
     if (const auto item = store->find(url)) {
-        const std::string torrent = item->meta.torrent(config.announce_urls());
+        const std::vector<std::string> trackers = config.announce_urls();
+        const std::string torrent = item->meta.torrent(trackers);
         if (kind == AnswerKind::torrent) {
             HttpServerResponse r;
             r.headers.emplace_back("Content-Type", "application/x-bittorrent");
@@ -141,7 +142,7 @@ HttpServerResponse Gateway::Impl::answer_for(const std::string& url, AnswerKind 
                     {"size", item->meta.size},
                     {"piece_size", item->meta.piece_size},
                     {"content_sha256", item->meta.content_sha256},
-                    {"tracker", config.announce_urls().front()},
+                    {"tracker", trackers.empty() ? std::string() : trackers.front()},
                     {"peers", config.builtin_tracker ? tracker.peers(item->meta.info_hash, 50)
                                                      : std::vector<std::string>{}},
                     {"etag", item->etag},
@@ -149,6 +150,7 @@ HttpServerResponse Gateway::Impl::answer_for(const std::string& url, AnswerKind 
                     {"torrent", base64(torrent)}};
         if (const auto seed = seed_endpoint()) {
             answer["seed"] = seed->first + ":" + std::to_string(seed->second);
+            answer["dht"] = config.dht;  // the seed is a DHT node
         }
         if (!item->layout.empty()) {
             answer["media"] = json::parse(item->layout, nullptr, false);
@@ -207,22 +209,25 @@ HttpServerResponse Gateway::Impl::status_json() {
     }
     const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
         std::chrono::steady_clock::now() - started);
-    return json_response(200, json{{"version", version_string()},
-                                   {"uptime_s", uptime.count()},
-                                   {"tracker", config.announce_urls().front()},
-                                   {"bt_port", seeder->listen_port()},
-                                   {"items", items},
-                                   {"jobs", pending},
-                                   {"totals",
-                                    {{"items", items.size()},
-                                     {"peers", peers},
-                                     {"bytes_served", served},
-                                     {"origin_bytes", origin_bytes.load()},
-                                     {"fetches", fetches_done.load()},
-                                     {"announces", tracker.announces()},
-                                     {"cache_bytes", cache_bytes},
-                                     {"cache_limit", config.cache_size}}}}
-                                  .dump());
+    return json_response(
+        200, json{{"version", version_string()},
+                  {"uptime_s", uptime.count()},
+                  {"tracker",
+                   config.announce_urls().empty() ? std::string() : config.announce_urls().front()},
+                  {"dht", config.dht},
+                  {"bt_port", seeder->listen_port()},
+                  {"items", items},
+                  {"jobs", pending},
+                  {"totals",
+                   {{"items", items.size()},
+                    {"peers", peers},
+                    {"bytes_served", served},
+                    {"origin_bytes", origin_bytes.load()},
+                    {"fetches", fetches_done.load()},
+                    {"announces", tracker.announces()},
+                    {"cache_bytes", cache_bytes},
+                    {"cache_limit", config.cache_size}}}}
+                 .dump());
 }
 
 HttpServerResponse Gateway::Impl::status_html() {

@@ -57,6 +57,8 @@ Seeder::Seeder(const SeederOptions& options) : impl_(std::make_unique<Impl>()) {
               lt::alert_category::error | lt::alert_category::status | lt::alert_category::tracker);
     s.set_int(lt::settings_pack::min_announce_interval, options.announce_interval_seconds);
     s.set_int(lt::settings_pack::upload_rate_limit, static_cast<int>(options.upload_rate_limit));
+    if (options.dht)
+        apply_dht_settings(s, options.dht_bootstrap);
     impl_->session = std::make_unique<lt::session>(lt::session_params(std::move(s)));
     if (options.upload_rate_limit > 0) {
         // libtorrent exempts peers on local networks from rate limits; the operator's limit

@@ -20,6 +20,9 @@ struct SeederOptions {
     // "spread": hand each piece out about once and let listeners trade (spread_policy.hpp);
     // "plain": serve every request.
     bool spread = true;
+    // Join the Mainline DHT from these nodes ("host:port,..."; empty: none).
+    bool dht = false;
+    std::string dht_bootstrap;
 };
 
 struct SeedStats {

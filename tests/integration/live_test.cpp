@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <future>
 #include <sstream>
@@ -126,8 +127,12 @@ TEST_F(LiveStationTest, ListenersPlayItContinuouslyAndInStepAndARestartDoesNotBr
             std::launch::async, [port = l->port()] { return record_stream(port, "/stream", 14); }));
     }
     // In step: at one moment, every listener plays the same point of the schedule.
-    ASSERT_TRUE(
-        eventually([&] { return !listeners[0]->status()["playing"].is_null(); }, seconds(10)));
+    ASSERT_TRUE(eventually(
+        [&] {
+            return std::all_of(listeners.begin(), listeners.end(),
+                               [](const auto& l) { return !l->status()["playing"].is_null(); });
+        },
+        seconds(10)));
     std::vector<std::int64_t> positions;
     for (const auto& l : listeners) {
         const auto st = l->status();

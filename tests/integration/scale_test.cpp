@@ -119,6 +119,43 @@ TEST(Scale, ListenersFindEachOtherThroughOpentrackerAlone) {
         seconds(20)));
 }
 
+TEST(Scale, ListenersFindEachOtherThroughALocalDhtAlone) {
+    // No tracker at all: the gateway's seed is the first node of a private DHT (it joins
+    // no other), and listeners join it through the seed.
+    TestStation s(binaries, {{"a.mp3", 400, 20}, {"b.mp3", 700, 20}}, mp3);
+    s.publish();
+    s.write_playlist(now_ms());
+    s.start_gateway({"--no-builtin-tracker", "--dht", "--dht-bootstrap", "none"});
+    ASSERT_TRUE(s.prime()) << s.gateway().log();
+    s.write_playlist(now_ms() - milliseconds(500));
+    const GatewayReply answer = s.gateway().swarm_ready(s.origin().url("a.mp3"));
+    ASSERT_EQ(answer.status, 200) << answer.body.dump();
+    EXPECT_EQ(answer.body["tracker"], "");
+    EXPECT_TRUE(answer.body["dht"].get<bool>());
+    EXPECT_TRUE(answer.body["peers"].empty());
+
+    std::vector<std::unique_ptr<TuneProcess>> tunes;
+    for (int i = 0; i < 3; ++i)
+        tunes.push_back(s.tune());
+    // Listeners met in the DHT (libtorrent says where it found each peer), and traded.
+    EXPECT_TRUE(eventually(
+        [&] {
+            int found = 0;
+            std::uint64_t from_peers = 0;
+            for (auto& t : tunes) {
+                const auto st = t->status();
+                found += st["dht"]["peers"].get<int>();
+                from_peers += st["bytes"]["peers"].get<std::uint64_t>();
+            }
+            return found > 0 && from_peers > 0;
+        },
+        seconds(30)))
+        << tunes[0]->status().dump() << "\n"
+        << tunes[2]->log();
+    for (auto& t : tunes)
+        EXPECT_TRUE(t->status()["dht"]["running"].get<bool>()) << t->log();
+}
+
 TEST(Scale, TwoGatewaysThatNeverTalkGiveIdenticalMetadata) {
     TestStation s(binaries, {{"a.mp3", 400, 10}, {"b.mp3", 700, 7}}, mp3);
     s.publish();

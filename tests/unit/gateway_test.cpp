@@ -372,6 +372,18 @@ TEST(GatewayAnswerParsing, ReadsReadyPendingAndErrors) {
     EXPECT_EQ(parse_gateway_answer(502, R"({"error":"origin down"})", "u").message, "origin down");
 }
 
+TEST(GatewayAnswerParsing, ATracklessAnswerPointsAtTheDht) {
+    const std::string ready =
+        R"({"state":"ready","size":5,"piece_size":16384,"info_hash":"0123456789abcdef0123456789abcdef01234567",)"
+        R"("content_sha256":"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",)"
+        R"("tracker":"","torrent":"ZDRlMTI=","peers":[],"seed":"127.0.0.1:6881","dht":true})";
+    const GatewayAnswer a = parse_gateway_answer(200, ready, "http://h/a.mp3");
+    ASSERT_EQ(a.state, GatewayState::ready) << a.message;
+    EXPECT_TRUE(a.metadata->dht);
+    EXPECT_EQ(a.metadata->seed, "127.0.0.1:6881");
+    EXPECT_EQ(a.metadata->tracker_url, "");
+}
+
 TEST(GatewayAnswerParsing, RefusesMalformedAnswers) {
     for (const char* body :
          {"", "[]", "{", R"({"state":"ready"})",

@@ -25,6 +25,7 @@ struct ALLUVIUM_EXPORT SwarmMetadata {
     std::string torrent;                // bencoded metainfo, without a url-list
     std::vector<std::string> peers;     // "ip:port" / "[ip6]:port" the gateway's tracker knows
     std::string seed;                   // "ip:port" of the gateway's own seed, if it says
+    bool dht = false;                   // the seed is a Mainline DHT node to bootstrap from
     std::optional<MediaLayout> layout;  // how play time maps to bytes, when the gateway could tell
 };
 

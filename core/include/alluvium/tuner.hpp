@@ -38,6 +38,10 @@ struct ALLUVIUM_EXPORT TunerOptions {
     std::uint16_t stream_port = 8000;
     // BitTorrent listen interfaces (libtorrent syntax).
     std::string bt_listen = "0.0.0.0:6881";
+    // Join the Mainline DHT when a gateway offers its seed as a node, and from these nodes
+    // ("host:port,...") if given: listeners then find each other without a tracker.
+    bool dht = true;
+    std::string dht_bootstrap;
     // How far ahead of the schedule the stream is produced (at least; more for low bit
     // rates so that a new player gets a 64 KB burst).
     Milliseconds lead{4000};

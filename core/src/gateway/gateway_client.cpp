@@ -122,7 +122,13 @@ GatewayAnswer parse_ready(long status, const json& j, std::string_view media_url
         return failed(status, "the answer has no valid info_hash");
     if (!sha || !is_hex(*sha, 64))
         return failed(status, "the answer has no valid content_sha256");
-    if (!tracker || !parse_url(*tracker))
+    // No tracker: peers come from the DHT (and the answer's peers and seed).
+    const auto tracker_ok = [](const std::string& t) {
+        return t.empty() ||
+               (t.size() <= 2048 && (t.rfind("http://", 0) == 0 || t.rfind("https://", 0) == 0 ||
+                                     t.rfind("udp://", 0) == 0));
+    };
+    if (tracker && !tracker_ok(*tracker))
         return failed(status, "the answer has no valid tracker URL");
     if (!torrent)
         return failed(status, "the answer has no torrent");
@@ -133,7 +139,7 @@ GatewayAnswer parse_ready(long status, const json& j, std::string_view media_url
     m.piece_size = static_cast<std::uint32_t>(*piece);
     m.info_hash = *hash;
     m.content_sha256 = *sha;
-    m.tracker_url = *tracker;
+    m.tracker_url = tracker ? *tracker : std::string();
     m.torrent = std::move(*decoded);
     if (const auto peers = j.find("peers"); peers != j.end() && peers->is_array()) {
         for (const auto& p : *peers) {
@@ -146,6 +152,9 @@ GatewayAnswer parse_ready(long status, const json& j, std::string_view media_url
     }
     if (const auto seed = string_field(j, "seed"); seed && seed->size() <= 64) {
         m.seed = *seed;
+    }
+    if (const auto dht = j.find("dht"); dht != j.end() && dht->is_boolean()) {
+        m.dht = dht->get<bool>();
     }
     if (const auto media = j.find("media"); media != j.end()) {
         m.layout = layout_from(*media, m.size);  // a malformed layout is dropped, not fatal

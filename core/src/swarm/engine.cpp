@@ -86,6 +86,8 @@ lt::settings_pack listener_settings(const SwarmOptions& o) {
     s.set_int(lt::settings_pack::request_timeout, 5);
     s.set_int(lt::settings_pack::upload_rate_limit, static_cast<int>(o.upload_rate_limit));
     s.set_int(lt::settings_pack::download_rate_limit, static_cast<int>(o.download_rate_limit));
+    if (o.dht && !o.dht_bootstrap.empty())
+        apply_dht_settings(s, o.dht_bootstrap);
     return s;
 }
 
@@ -103,7 +105,8 @@ struct SwarmEngine::Impl : std::enable_shared_from_this<SwarmEngine::Impl> {
     std::map<std::string, std::shared_ptr<Item::State>> items;      // by media URL
     std::map<lt::sha1_hash, std::shared_ptr<Item::State>> by_hash;  // joined items
     std::function<void()> wake;
-    std::string last_error;  // the last disk or torrent error (under `mutex`)
+    std::string last_error;           // the last disk or torrent error (under `mutex`)
+    std::set<std::string> dht_nodes;  // bootstrap nodes gateways offered (under `mutex`)
     std::atomic<std::uint64_t> origin_total{0};
 
     fs::path media_dir() const { return options.cache_dir / "media"; }
@@ -129,6 +132,7 @@ struct SwarmEngine::Impl : std::enable_shared_from_this<SwarmEngine::Impl> {
     void save_all_resume_data();
     void enforce_cache_size();
     void join(const std::shared_ptr<Item::State>& item, const SwarmMetadata& meta, bool from_cache);
+    void add_dht_node(const std::string& node);
     void remember(const std::shared_ptr<Item::State>& item, const SwarmMetadata& meta);
     std::optional<SwarmMetadata> recall(const std::shared_ptr<Item::State>& item);
 };
@@ -238,6 +242,9 @@ void SwarmEngine::Impl::join(const std::shared_ptr<Item::State>& item, const Swa
             sentinel = -1;
         if (sentinel >= 0)
             p.piece_priorities[static_cast<std::size_t>(sentinel)] = lt::dont_download;
+    }
+    if (meta.dht && !meta.seed.empty() && options.dht) {
+        add_dht_node(meta.seed);
     }
     if (!meta.seed.empty()) {
         // The gateway said where its seed is: connect at once, before any announce.
@@ -667,6 +674,7 @@ SwarmEngine::Stats SwarmEngine::stats() const {
         // libtorrent gives each torrent its own peer id, so a listener in several items'
         // swarms cannot be recognised across them: the largest swarm counts.
         s.peers = std::max(s.peers, static_cast<int>(item->listeners.size()));
+        s.dht_peers = std::max(s.dht_peers, static_cast<int>(item->dht_listeners));
         s.gateway = s.gateway || item->gateway_connected;
         s.hash_failures += item->hash_failures;
         s.bytes.peers += item->sources.peers;
@@ -678,7 +686,28 @@ SwarmEngine::Stats SwarmEngine::stats() const {
         s.upload_rate += item->upload_rate;
     }
     s.listen_port = impl_->session->listen_port();
+    s.dht = impl_->session->is_dht_running();
     return s;
+}
+
+void SwarmEngine::add_dht_node(const std::string& node) {
+    impl_->add_dht_node(node);
+}
+
+void SwarmEngine::Impl::add_dht_node(const std::string& node) {
+    std::string nodes;
+    {
+        std::lock_guard lock(mutex);
+        if (!options.dht || !dht_nodes.insert(node).second)
+            return;
+        nodes = options.dht_bootstrap;
+        for (const std::string& n : dht_nodes)
+            nodes += (nodes.empty() ? "" : ",") + n;
+    }
+    log().info("dht: bootstrapping from {}", nodes);
+    lt::settings_pack s;
+    apply_dht_settings(s, nodes);
+    session->apply_settings(std::move(s));
 }
 
 }  // namespace alluvium::detail

@@ -33,6 +33,10 @@ struct SwarmOptions {
     Milliseconds rescue_margin{3000};
     // Deadlines are set for this much playback ahead of the read position.
     Milliseconds deadline_window{10000};
+    // Join the Mainline DHT when a gateway offers its seed as a node (and from
+    // `dht_bootstrap`, "host:port,...", if given): peers found without any tracker.
+    bool dht = true;
+    std::string dht_bootstrap;
 };
 
 enum class ItemState {
@@ -76,6 +80,8 @@ class SwarmEngine {
         ByteSources bytes;     // over every item since start
         int peers = 0;         // other listeners connected now, in the largest of the items' swarms
         int connections = 0;   // over every item, the gateway's seed included
+        int dht_peers = 0;     // other listeners found through the DHT, in the largest swarm
+        bool dht = false;      // the DHT is running
         bool gateway = false;  // connected to a gateway's seed
         std::uint64_t hash_failures = 0;  // pieces refused for a wrong hash (re-fetched)
         std::string error;                // the last disk or torrent error, if any
@@ -84,6 +90,9 @@ class SwarmEngine {
         std::uint16_t listen_port = 0;
     };
     [[nodiscard]] Stats stats() const;
+
+    // Joins the DHT through `node` ("ip:port") as well (idempotent).
+    void add_dht_node(const std::string& node);
 
     struct Impl;
 

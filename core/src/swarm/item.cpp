@@ -311,6 +311,7 @@ void Item::State::update_sources() {
     std::lock_guard lock(mutex);
     std::map<std::string, std::int64_t> seen;
     listeners.clear();
+    dht_listeners = 0;
     gateway_connected = false;
     for (const lt::peer_info& p : peers) {
         std::string endpoint = p.ip.address().to_string() + ":" + std::to_string(p.ip.port());
@@ -321,8 +322,9 @@ void Item::State::update_sources() {
         seen[key] = p.total_download;
         if (endpoint == seed)
             gateway_connected = true;
-        else
-            listeners.insert(std::string(p.pid.data(), p.pid.size()));
+        else if (listeners.insert(std::string(p.pid.data(), p.pid.size())).second &&
+                 (p.source & lt::peer_info::dht))
+            ++dht_listeners;
     }
     peer_totals = std::move(seen);
     sources.uploaded =

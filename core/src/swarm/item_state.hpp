@@ -116,6 +116,7 @@ struct Item::State {
     ByteSources sources;
     int num_peers = 0;                // connections
     std::set<std::string> listeners;  // peer ids of the other listeners connected
+    std::size_t dht_listeners = 0;    // of those, found through the DHT
     bool gateway_connected = false;
     std::uint64_t hash_failures = 0;  // pieces that failed their hash check
     std::int64_t download_rate = 0;

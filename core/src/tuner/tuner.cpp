@@ -205,8 +205,12 @@ std::optional<Program> Tuner::Impl::load(std::string& error, bool conditional) {
         error = d.empty() ? src + ": cannot schedule" : d.front().to_string();
         return std::nullopt;
     }
-    Program program{std::move(*read.playlist), std::move(*schedule),
-                    is_url(src) ? src : std::string(), std::nullopt, std::nullopt, false};
+    Program program{std::move(*read.playlist),
+                    std::move(*schedule),
+                    is_url(src) ? src : std::string(),
+                    std::nullopt,
+                    std::nullopt,
+                    false};
     program.video = has_video(program.playlist);
     // Live: playing `live_delay_segments` behind, a segment is known (re-read every segment)
     // and fetched about two segments before it is due; the stream's lead must fit in what
@@ -386,6 +390,7 @@ std::string Tuner::Impl::status_json() const {
                   {"origin", s.bytes.origin},
                   {"uploaded", s.bytes.uploaded}};
     j["peers"] = s.peers;
+    j["dht"] = {{"running", s.dht}, {"peers", s.dht_peers}};
     j["connections"] = s.connections;
     j["gateway_connected"] = s.gateway;
     j["hash_failures"] = s.hash_failures;
@@ -529,6 +534,8 @@ std::string Tuner::tune(const std::string& playlist, std::error_code& ec, std::s
         so.cache_size = d.options.cache_size;
         so.gateways = d.options.gateways;
         so.listen_interfaces = d.options.bt_listen;
+        so.dht = d.options.dht;
+        so.dht_bootstrap = d.options.dht_bootstrap;
         d.engine = std::make_unique<SwarmEngine>(so);
         d.broadcast =
             std::make_unique<Broadcast>(std::chrono::seconds(60), d.options.max_listener_lag);

@@ -35,4 +35,31 @@ inline void apply_swarm_settings(libtorrent::settings_pack& s,
     s.set_bool(lt::settings_pack::announce_to_all_tiers, true);
 }
 
+// The Mainline DHT (libtorrent's), bootstrapped from `nodes` ("host:port,host:port"; empty:
+// none, the first node of a private DHT). When every node is on a loopback or private
+// address it is a lab DHT (tests, benchmarks, one LAN) whose nodes may share one address:
+// libtorrent's limits on nodes per address are lifted there.
+inline void apply_dht_settings(libtorrent::settings_pack& s, const std::string& nodes) {
+    namespace lt = libtorrent;
+    bool lab = true;
+    std::size_t from = 0;
+    while (from < nodes.size()) {
+        std::size_t comma = nodes.find(',', from);
+        if (comma == std::string::npos)
+            comma = nodes.size();
+        const std::string host = nodes.substr(from, comma - from);
+        const bool local = host.rfind("127.", 0) == 0 || host.rfind("10.", 0) == 0 ||
+                           host.rfind("192.168.", 0) == 0 || host.rfind("[::1]", 0) == 0 ||
+                           host.rfind("localhost", 0) == 0;
+        lab = lab && local;
+        from = comma + 1;
+    }
+    s.set_bool(lt::settings_pack::enable_dht, true);
+    s.set_str(lt::settings_pack::dht_bootstrap_nodes, nodes);
+    s.set_bool(lt::settings_pack::dht_restrict_routing_ips, !lab);
+    s.set_bool(lt::settings_pack::dht_restrict_search_ips, !lab);
+    s.set_bool(lt::settings_pack::dht_prefer_verified_node_ids, !lab);
+    s.set_bool(lt::settings_pack::dht_ignore_dark_internet, !lab);
+}
+
 }  // namespace alluvium
