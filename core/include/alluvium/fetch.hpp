@@ -34,6 +34,9 @@ struct ALLUVIUM_EXPORT HttpRequest {
     std::vector<std::pair<std::string, std::string>> headers;  // extra request headers
     // First byte of a "Range: bytes=N-" request; 0 asks for the whole resource.
     std::uint64_t range_from = 0;
+    // Last byte (inclusive) when more than 0: "Range: bytes=N-M". An open range lets the
+    // server push megabytes into the socket that a reader stopping early never uses.
+    std::uint64_t range_to = 0;
 
     // Streaming: when set, body bytes go here as they arrive and are not kept in the
     // response; max_body_bytes still applies. Return false to abort (ec = refused).

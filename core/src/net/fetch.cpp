@@ -229,8 +229,10 @@ HttpResponse http_request(const HttpRequest& request, std::error_code& ec, std::
     }
     curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_connected);
     curl_easy_setopt(c, CURLOPT_PREREQDATA, &transfer);
-    const std::string range = std::to_string(request.range_from) + "-";
-    if (request.range_from > 0) {
+    const std::string range =
+        std::to_string(request.range_from) + "-" +
+        (request.range_to > 0 ? std::to_string(request.range_to) : std::string());
+    if (request.range_from > 0 || request.range_to > 0) {
         curl_easy_setopt(c, CURLOPT_RANGE, range.c_str());
     }
     // Refuses at once when Content-Length already says too much.

@@ -174,6 +174,7 @@ bool Item::State::fetch_from_origin(std::uint64_t from, std::uint64_t to) {
     HttpRequest request;
     request.url = url;
     request.range_from = from;
+    request.range_to = to > from ? to - 1 : 0;  // only what is missing
     request.max_body_bytes = std::uint64_t{1} << 40;
     request.total_timeout = std::chrono::seconds(60);
     request.stall_timeout = std::chrono::seconds(10);
