@@ -87,6 +87,11 @@ std::vector<std::string> GatewayConfig::announce_urls() const {
     return urls;
 }
 
+std::string GatewayConfig::main_tracker() const {
+    const auto urls = announce_urls();
+    return urls.empty() ? std::string() : urls.front();
+}
+
 std::optional<std::string> GatewayConfig::finish() {
     if (public_url.empty()) {
         public_url = "http://" + listen;
@@ -123,9 +128,7 @@ std::optional<std::string> GatewayConfig::finish() {
         return std::string("the announce interval must be at least 5 seconds");
     }
     for (const std::string& tracker : trackers) {
-        const bool udp =
-            tracker.rfind("udp://", 0) == 0 && tracker.find(':', 6) != std::string::npos;
-        if (!udp && !parse_url(tracker)) {
+        if (!is_tracker_url(tracker)) {
             return "tracker '" + tracker + "' is not an http(s) or udp://host:port URL";
         }
     }

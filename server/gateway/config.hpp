@@ -50,6 +50,8 @@ struct GatewayConfig {
     [[nodiscard]] std::string announce_url() const;
     // Every tracker listeners announce to, the built-in one first when it is on.
     [[nodiscard]] std::vector<std::string> announce_urls() const;
+    // The first of those, as answers name it; empty with none (the DHT only).
+    [[nodiscard]] std::string main_tracker() const;
     // Fills defaults that depend on other fields; returns an error message or nothing.
     [[nodiscard]] std::optional<std::string> finish();
 };

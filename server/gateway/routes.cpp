@@ -83,8 +83,10 @@ void Gateway::Impl::handle(HttpServerRequest&& request, HttpResponder responder)
     const std::string& path = request.path;
     if (path == "/announce") {
         if (!config.builtin_tracker) {
+            const std::string other = config.main_tracker();
             return responder.respond(HttpServerResponse::text(
-                404, "the built-in tracker is off: use " + config.trackers.front() + "\n"));
+                404, "the built-in tracker is off: use " +
+                         (other.empty() ? std::string("the DHT") : other) + "\n"));
         }
         if (!method_is(request, {"GET"})) {
             return responder.respond(HttpServerResponse::text(405, "announce with GET\n"));
@@ -125,8 +127,7 @@ void Gateway::Impl::handle(HttpServerRequest&& request, HttpResponder responder)
 
 HttpServerResponse Gateway::Impl::answer_for(const std::string& url, AnswerKind kind) {
     if (const auto item = store->find(url)) {
-        const std::vector<std::string> trackers = config.announce_urls();
-        const std::string torrent = item->meta.torrent(trackers);
+        const std::string torrent = item->meta.torrent(config.announce_urls());
         if (kind == AnswerKind::torrent) {
             HttpServerResponse r;
             r.headers.emplace_back("Content-Type", "application/x-bittorrent");
@@ -142,7 +143,7 @@ HttpServerResponse Gateway::Impl::answer_for(const std::string& url, AnswerKind 
                     {"size", item->meta.size},
                     {"piece_size", item->meta.piece_size},
                     {"content_sha256", item->meta.content_sha256},
-                    {"tracker", trackers.empty() ? std::string() : trackers.front()},
+                    {"tracker", config.main_tracker()},
                     {"peers", config.builtin_tracker ? tracker.peers(item->meta.info_hash, 50)
                                                      : std::vector<std::string>{}},
                     {"etag", item->etag},
@@ -209,25 +210,23 @@ HttpServerResponse Gateway::Impl::status_json() {
     }
     const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
         std::chrono::steady_clock::now() - started);
-    return json_response(
-        200, json{{"version", version_string()},
-                  {"uptime_s", uptime.count()},
-                  {"tracker",
-                   config.announce_urls().empty() ? std::string() : config.announce_urls().front()},
-                  {"dht", config.dht},
-                  {"bt_port", seeder->listen_port()},
-                  {"items", items},
-                  {"jobs", pending},
-                  {"totals",
-                   {{"items", items.size()},
-                    {"peers", peers},
-                    {"bytes_served", served},
-                    {"origin_bytes", origin_bytes.load()},
-                    {"fetches", fetches_done.load()},
-                    {"announces", tracker.announces()},
-                    {"cache_bytes", cache_bytes},
-                    {"cache_limit", config.cache_size}}}}
-                 .dump());
+    return json_response(200, json{{"version", version_string()},
+                                   {"uptime_s", uptime.count()},
+                                   {"tracker", config.main_tracker()},
+                                   {"dht", config.dht},
+                                   {"bt_port", seeder->listen_port()},
+                                   {"items", items},
+                                   {"jobs", pending},
+                                   {"totals",
+                                    {{"items", items.size()},
+                                     {"peers", peers},
+                                     {"bytes_served", served},
+                                     {"origin_bytes", origin_bytes.load()},
+                                     {"fetches", fetches_done.load()},
+                                     {"announces", tracker.announces()},
+                                     {"cache_bytes", cache_bytes},
+                                     {"cache_limit", config.cache_size}}}}
+                                  .dump());
 }
 
 HttpServerResponse Gateway::Impl::status_html() {

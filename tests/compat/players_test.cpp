@@ -53,6 +53,23 @@ double wav_rms(const std::string& path) {
     return std::sqrt(sum / static_cast<double>(n));
 }
 
+// cvlc playing `url` for `run_time` seconds, its sound into `wav` (inside `home`). VLC
+// refuses to run as root: as root it runs as nobody, with a home of its own (`home`).
+RunResult run_vlc(const std::string& url, const std::string& home, const std::string& wav,
+                  int run_time, std::vector<std::string> options = {}) {
+    std::filesystem::create_directories(home);
+    std::filesystem::permissions(home, std::filesystem::perms::all);
+    std::vector<std::string> argv = {"cvlc", "--no-dbus", "--no-metadata-network-access"};
+    argv.insert(argv.end(), options.begin(), options.end());
+    argv.insert(argv.end(), {"--aout=afile", "--audiofile-file=" + wav, "--play-and-exit",
+                             "--run-time=" + std::to_string(run_time), "-vv", url});
+    if (geteuid() == 0) {
+        argv.insert(argv.begin(), {"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                                   "env", "HOME=" + home});
+    }
+    return run(argv, std::chrono::seconds(run_time + 28));
+}
+
 TEST_F(Players, MpvPlaysAndShowsTheTitle) {
     ASSERT_TRUE(have_program("mpv"));
     const std::string wav = station_->dir() / "mpv.wav";
@@ -76,25 +93,9 @@ TEST_F(Players, FfprobeReadsTheStationAndTitle) {
 
 TEST_F(Players, VlcPlaysAndShowsTheTitle) {
     ASSERT_TRUE(have_program("cvlc"));
-    // VLC refuses to run as root: run it as nobody, with a home of its own.
     const std::string home = station_->dir() / "vlchome";
-    std::filesystem::create_directories(home);
-    std::filesystem::permissions(home, std::filesystem::perms::all);
     const std::string wav = home + "/vlc.wav";
-    std::vector<std::string> argv = {"cvlc",
-                                     "--no-dbus",
-                                     "--no-metadata-network-access",
-                                     "--aout=afile",
-                                     "--audiofile-file=" + wav,
-                                     "--play-and-exit",
-                                     "--run-time=5",
-                                     "-vv",
-                                     tune_->stream_url()};
-    if (geteuid() == 0) {
-        argv.insert(argv.begin(), {"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
-                                   "env", "HOME=" + home});
-    }
-    const RunResult r = run(argv, seconds(30));
+    const RunResult r = run_vlc(tune_->stream_url(), home, wav, 5);
     EXPECT_NE(r.err.find("New Icy-Title=Tone 500"), std::string::npos) << r.err.substr(0, 3000);
     EXPECT_GT(wav_rms(wav), 1000.0) << "VLC decoded silence";
 }
@@ -181,24 +182,8 @@ TEST_F(VideoStation, MpvPlaysVideoAcrossItems) {
 TEST_F(VideoStation, VlcPlaysVideoAcrossItems) {
     ASSERT_TRUE(have_program("cvlc"));
     const std::string home = station_->dir() / "vlchome";
-    std::filesystem::create_directories(home);
-    std::filesystem::permissions(home, std::filesystem::perms::all);
     const std::string wav = home + "/vlc-video.wav";
-    std::vector<std::string> argv = {"cvlc",
-                                     "--no-dbus",
-                                     "--no-metadata-network-access",
-                                     "--vout=dummy",
-                                     "--aout=afile",
-                                     "--audiofile-file=" + wav,
-                                     "--play-and-exit",
-                                     "--run-time=12",
-                                     "-vv",
-                                     tune_->stream_url()};
-    if (geteuid() == 0) {
-        argv.insert(argv.begin(), {"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
-                                   "env", "HOME=" + home});
-    }
-    const RunResult r = run(argv, seconds(40));
+    const RunResult r = run_vlc(tune_->stream_url(), home, wav, 12, {"--vout=dummy"});
     EXPECT_NE(r.err.find("using demux module \"ts\""), std::string::npos) << r.err.substr(0, 3000);
     EXPECT_NE(r.err.find("using video decoder module"), std::string::npos) << "no video decoded";
     EXPECT_GE(titles(r.err, "New Icy-Title=").size(), 2u) << "VLC stayed in one item";

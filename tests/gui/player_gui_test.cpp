@@ -95,6 +95,13 @@ std::unique_ptr<TestStation> station_on_air() {
     return s;
 }
 
+// Seconds of sound libVLC has decoded into `wav` (mono, 16-bit, 44.1 kHz: options_for()).
+double wav_seconds(const std::filesystem::path& wav) {
+    std::error_code ec;
+    const auto bytes = std::filesystem::file_size(wav, ec);
+    return ec ? 0.0 : static_cast<double>(bytes) / (44100.0 * 2);
+}
+
 PlayerOptions options_for(TestStation& s, const std::filesystem::path& wav) {
     PlayerOptions o;
     o.tuner.gateways = {s.gateway().base()};
@@ -155,13 +162,8 @@ TEST(PlayerWindow, ShowsTheStationItsScheduleAndSwarmAndPlaysIt) {
         EXPECT_TRUE(text_of(w, "buffer").endsWith(" s"));
 
         // libVLC plays: wait for a few seconds of decoded audio.
-        ASSERT_TRUE(wait_for(
-            [&] {
-                std::error_code ec;
-                const auto bytes = std::filesystem::file_size(wav, ec);
-                return w.vlc().isPlaying() && !ec && bytes > 4 * 44100 * 2;
-            },
-            seconds(20)))
+        ASSERT_TRUE(
+            wait_for([&] { return w.vlc().isPlaying() && wav_seconds(wav) > 4; }, seconds(20)))
             << "libVLC did not decode the stream: playing " << w.vlc().isPlaying() << ", url "
             << w.vlc().url().toStdString() << ", retries " << w.playbackRetries() << ", status '"
             << w.statusBar()->currentMessage().toStdString() << "'";
@@ -203,13 +205,8 @@ TEST(PlayerWindow, PlaysAVideoStationFromItsStreamAcrossItems) {
         w.resize(1280, 800);
         w.show();
         w.openStation(QString::fromStdString(s.playlist_url()));
-        ASSERT_TRUE(wait_for(
-            [&] {
-                std::error_code ec;
-                const auto bytes = std::filesystem::file_size(wav, ec);
-                return w.vlc().isPlaying() && !ec && bytes > 2 * 44100 * 2;
-            },
-            seconds(30)))
+        ASSERT_TRUE(
+            wait_for([&] { return w.vlc().isPlaying() && wav_seconds(wav) > 2; }, seconds(30)))
             << "libVLC did not play: url " << w.vlc().url().toStdString() << ", banner "
             << text_of(w, "banner").toStdString();
         EXPECT_EQ(w.vlc().url(), w.streamUrl()) << "a video station plays from the local stream";
@@ -217,12 +214,7 @@ TEST(PlayerWindow, PlaysAVideoStationFromItsStreamAcrossItems) {
         // The next item comes on the same stream: libVLC is not restarted.
         ASSERT_TRUE(wait_for([&] { return text_of(w, "title") == "Tone 900"; }, seconds(20)))
             << text_of(w, "title").toStdString();
-        ASSERT_TRUE(wait_for(
-            [&] {
-                std::error_code ec;
-                return std::filesystem::file_size(wav, ec) > 10 * 44100 * 2;
-            },
-            seconds(15)));
+        ASSERT_TRUE(wait_for([&] { return wav_seconds(wav) > 10; }, seconds(15)));
         EXPECT_EQ(w.vlc().url(), w.streamUrl());
         EXPECT_EQ(w.playbackRetries(), 0);
     }

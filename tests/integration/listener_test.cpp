@@ -151,14 +151,7 @@ TEST(Listener, SeveralListenersTradeAndTheOriginServesNothingMore) {
     std::vector<std::unique_ptr<TuneProcess>> tunes;
     for (int i = 0; i < 3; ++i)
         tunes.push_back(s->tune());
-    ASSERT_TRUE(eventually(
-        [&] {
-            std::uint64_t from_peers = 0;
-            for (auto& t : tunes)
-                from_peers += t->status()["bytes"]["peers"].get<std::uint64_t>();
-            return from_peers > 0;
-        },
-        seconds(20)));
+    ASSERT_TRUE(eventually([&] { return status_sum(tunes, "bytes", "peers") > 0; }, seconds(20)));
     for (auto& t : tunes) {
         EXPECT_EQ(t->status()["bytes"]["origin"].get<std::uint64_t>(), 0u)
             << "no rescue was needed";

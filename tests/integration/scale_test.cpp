@@ -109,14 +109,7 @@ TEST(Scale, ListenersFindEachOtherThroughOpentrackerAlone) {
     EXPECT_TRUE(eventually([&] { return tracker.peers(hash) >= 4; }, seconds(20)))
         << "opentracker knows " << tracker.peers(hash) << " of 4";
     // ...and found the others there: bytes went from listener to listener.
-    EXPECT_TRUE(eventually(
-        [&] {
-            std::uint64_t from_peers = 0;
-            for (auto& t : tunes)
-                from_peers += t->status()["bytes"]["peers"].get<std::uint64_t>();
-            return from_peers > 0;
-        },
-        seconds(20)));
+    EXPECT_TRUE(eventually([&] { return status_sum(tunes, "bytes", "peers") > 0; }, seconds(20)));
 }
 
 TEST(Scale, ListenersFindEachOtherThroughALocalDhtAlone) {
@@ -133,6 +126,7 @@ TEST(Scale, ListenersFindEachOtherThroughALocalDhtAlone) {
     EXPECT_EQ(answer.body["tracker"], "");
     EXPECT_TRUE(answer.body["dht"].get<bool>());
     EXPECT_TRUE(answer.body["peers"].empty());
+    EXPECT_EQ(s.gateway().get("/announce").status, 404) << "no tracker of its own, nor other";
 
     std::vector<std::unique_ptr<TuneProcess>> tunes;
     for (int i = 0; i < 3; ++i)
@@ -140,14 +134,7 @@ TEST(Scale, ListenersFindEachOtherThroughALocalDhtAlone) {
     // Listeners met in the DHT (libtorrent says where it found each peer), and traded.
     EXPECT_TRUE(eventually(
         [&] {
-            int found = 0;
-            std::uint64_t from_peers = 0;
-            for (auto& t : tunes) {
-                const auto st = t->status();
-                found += st["dht"]["peers"].get<int>();
-                from_peers += st["bytes"]["peers"].get<std::uint64_t>();
-            }
-            return found > 0 && from_peers > 0;
+            return status_sum(tunes, "dht", "peers") > 0 && status_sum(tunes, "bytes", "peers") > 0;
         },
         seconds(30)))
         << tunes[0]->status().dump() << "\n"

@@ -61,6 +61,17 @@ nlohmann::json TuneProcess::status() const {
     return ec ? nlohmann::json() : nlohmann::json::parse(res.body, nullptr, false);
 }
 
+std::uint64_t status_sum(const std::vector<std::unique_ptr<TuneProcess>>& listeners,
+                         const char* group, const char* field) {
+    std::uint64_t sum = 0;
+    for (const auto& l : listeners) {
+        const nlohmann::json st = l->status();
+        if (st.is_object() && st.contains(group) && (*st.find(group)).contains(field))
+            sum += st[group][field].get<std::uint64_t>();
+    }
+    return sum;
+}
+
 TestStation::TestStation(Binaries bin, std::vector<ToneItem> items,
                          std::vector<std::string> codec_args)
     : bin_(std::move(bin)), items_(std::move(items)) {

@@ -50,6 +50,11 @@ class TuneProcess {
     std::unique_ptr<Background> process_;
 };
 
+// A /status figure summed over listeners: `group`.`field`, e.g. bytes.peers or dht.peers.
+// A listener that does not answer counts 0.
+std::uint64_t status_sum(const std::vector<std::unique_ptr<TuneProcess>>& listeners,
+                         const char* group, const char* field);
+
 class TestStation {
   public:
     // `codec_args` are ffmpeg's, e.g. {"-c:a", "libmp3lame", "-b:a", "128k"}.

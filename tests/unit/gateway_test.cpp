@@ -384,6 +384,16 @@ TEST(GatewayAnswerParsing, ATracklessAnswerPointsAtTheDht) {
     EXPECT_EQ(a.metadata->tracker_url, "");
 }
 
+TEST(TrackerUrl, HttpAndUdpWithAPort) {
+    EXPECT_TRUE(is_tracker_url("http://127.0.0.1:6969/announce"));
+    EXPECT_TRUE(is_tracker_url("https://tracker.example/announce"));
+    EXPECT_TRUE(is_tracker_url("udp://tracker.example:6969/announce"));
+    EXPECT_TRUE(is_tracker_url("udp://127.0.0.1:6969"));
+    EXPECT_FALSE(is_tracker_url("udp://tracker.example/announce")) << "udp needs a port";
+    EXPECT_FALSE(is_tracker_url("ftp://x"));
+    EXPECT_FALSE(is_tracker_url(""));
+}
+
 TEST(GatewayAnswerParsing, RefusesMalformedAnswers) {
     for (const char* body :
          {"", "[]", "{", R"({"state":"ready"})",

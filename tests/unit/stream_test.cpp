@@ -215,14 +215,21 @@ TEST(BroadcastBuffer, JoinsAtTheFrameStartOfTheChunkPlayingNow) {
     EXPECT_EQ(b.head_time(), t0 + seconds{3});
 }
 
+// A listener on `b` reading through `stream` (kept alive by the caller), at position 0.
+std::shared_ptr<ListenerSlot> add_listener(Broadcast& b, const std::shared_ptr<HttpStream>& stream,
+                                           bool joined) {
+    auto slot = std::make_shared<ListenerSlot>();
+    slot->stream = stream;
+    slot->joined = joined;
+    b.add_listener(slot);
+    return slot;
+}
+
 TEST(BroadcastBuffer, DropsAListenerThatFallsBehind) {
     Broadcast b(seconds{60}, seconds{10});
     const TimePoint t0 = *parse_w3cdtf("2026-01-01T00:00:00Z");
-    auto stream = std::make_shared<CountingStream>();
-    auto slot = std::make_shared<ListenerSlot>();
-    slot->stream = stream;
-    slot->joined = true;
-    b.add_listener(slot);
+    const auto stream = std::make_shared<CountingStream>();
+    add_listener(b, stream, true);
     b.append(chunk(std::string(100, 'a'), t0, seconds{1}), t0);
     EXPECT_EQ(b.listeners(), 1u);
     // The listener stays at 0 while the station plays on for 12 s.
@@ -238,10 +245,8 @@ TEST(BroadcastBuffer, AListenerWaitingForAPlaceToJoinIsNotBehind) {
     // has joined it has no position to lag with (it was once dropped as "49 s behind").
     Broadcast b(seconds{60}, seconds{10});
     const TimePoint t0 = *parse_w3cdtf("2026-01-01T00:00:00Z");
-    auto stream = std::make_shared<CountingStream>();
-    auto slot = std::make_shared<ListenerSlot>();
-    slot->stream = stream;
-    b.add_listener(slot);
+    const auto stream = std::make_shared<CountingStream>();
+    add_listener(b, stream, false);
     for (int s = 0; s <= 12; ++s) {
         b.append(chunk(std::string(100, 'x'), t0 + seconds{s}, seconds{1}, std::string::npos),
                  t0 + seconds{s});

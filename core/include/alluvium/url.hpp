@@ -26,6 +26,10 @@ struct ALLUVIUM_EXPORT Url {
 // references, credentials in the URL, malformed hosts).
 [[nodiscard]] ALLUVIUM_EXPORT std::optional<Url> parse_url(std::string_view text);
 
+// A BitTorrent tracker's announce URL: http(s) as parse_url() takes it, or udp://host:port
+// (BEP 15).
+[[nodiscard]] ALLUVIUM_EXPORT bool is_tracker_url(std::string_view text);
+
 // Percent-encodes every byte outside RFC 3986's unreserved set ("-._~", letters, digits);
 // '/' too, unless `keep_slash`.
 [[nodiscard]] ALLUVIUM_EXPORT std::string percent_encode(std::string_view text,

@@ -122,13 +122,8 @@ GatewayAnswer parse_ready(long status, const json& j, std::string_view media_url
         return failed(status, "the answer has no valid info_hash");
     if (!sha || !is_hex(*sha, 64))
         return failed(status, "the answer has no valid content_sha256");
-    // No tracker: peers come from the DHT (and the answer's peers and seed).
-    const auto tracker_ok = [](const std::string& t) {
-        return t.empty() ||
-               (t.size() <= 2048 && (t.rfind("http://", 0) == 0 || t.rfind("https://", 0) == 0 ||
-                                     t.rfind("udp://", 0) == 0));
-    };
-    if (tracker && !tracker_ok(*tracker))
+    // No tracker (empty): peers come from the DHT, and the answer's peers and seed.
+    if (tracker && !tracker->empty() && (tracker->size() > 2048 || !is_tracker_url(*tracker)))
         return failed(status, "the answer has no valid tracker URL");
     if (!torrent)
         return failed(status, "the answer has no torrent");

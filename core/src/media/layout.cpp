@@ -2,6 +2,8 @@
 #include <alluvium/error.hpp>
 #include <alluvium/media.hpp>
 
+#include "libav.hpp"
+
 extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -13,18 +15,9 @@ extern "C" {
 namespace alluvium {
 namespace {
 
-struct InputCloser {
-    void operator()(AVFormatContext* f) const { avformat_close_input(&f); }
-};
-struct PacketFree {
-    void operator()(AVPacket* p) const { av_packet_free(&p); }
-};
-
-std::string av_error(int code) {
-    char buf[AV_ERROR_MAX_STRING_SIZE] = {};
-    av_strerror(code, buf, sizeof buf);
-    return buf;
-}
+using detail::av_error;
+using detail::InputPtr;
+using detail::PacketPtr;
 
 }  // namespace
 
@@ -108,7 +101,7 @@ std::optional<MediaLayout> index_media(const std::string& path, std::error_code&
     if (const int r = avformat_open_input(&raw, path.c_str(), nullptr, nullptr); r < 0) {
         return fail(av_error(r));
     }
-    std::unique_ptr<AVFormatContext, InputCloser> fmt(raw);
+    InputPtr fmt(raw);
     if (const int r = avformat_find_stream_info(fmt.get(), nullptr); r < 0) {
         return fail(av_error(r));
     }
@@ -125,7 +118,7 @@ std::optional<MediaLayout> index_media(const std::string& path, std::error_code&
     layout.bit_rate = fmt->bit_rate;
     layout.data_end = info->size_bytes;
 
-    std::unique_ptr<AVPacket, PacketFree> pkt(av_packet_alloc());
+    PacketPtr pkt(av_packet_alloc());
     std::int64_t first_ts = AV_NOPTS_VALUE;
     std::int64_t last_end_ts = AV_NOPTS_VALUE;
     std::int64_t last_pos_end = -1;

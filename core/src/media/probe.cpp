@@ -4,6 +4,7 @@
 #include <alluvium/media.hpp>
 
 #include "../common/log.hpp"
+#include "libav.hpp"
 
 extern "C" {
 #include <libavcodec/avcodec.h>
@@ -45,15 +46,7 @@ void init_libav() {
     });
 }
 
-std::string av_error(int code) {
-    char buf[AV_ERROR_MAX_STRING_SIZE] = {};
-    av_strerror(code, buf, sizeof buf);
-    return buf;
-}
-
-struct InputCloser {
-    void operator()(AVFormatContext* f) const { avformat_close_input(&f); }
-};
+using detail::av_error;
 
 std::string tag(const AVDictionary* dict, const char* key) {
     const AVDictionaryEntry* e = av_dict_get(dict, key, nullptr, 0);
@@ -195,7 +188,7 @@ std::optional<MediaInfo> probe_media(const std::string& path_or_url, std::error_
     if (opened < 0) {
         return fail(remote ? errc::network_error : errc::unsupported_media, av_error(opened));
     }
-    std::unique_ptr<AVFormatContext, InputCloser> fmt(raw);
+    detail::InputPtr fmt(raw);
     if (const int found = avformat_find_stream_info(fmt.get(), nullptr); found < 0) {
         return fail(errc::unsupported_media, av_error(found));
     }

@@ -96,6 +96,16 @@ std::optional<Url> parse_url(std::string_view text) {
     return url;
 }
 
+bool is_tracker_url(std::string_view text) {
+    constexpr std::string_view udp = "udp://";
+    if (text.substr(0, udp.size()) != udp)
+        return parse_url(text).has_value();
+    const std::string_view rest = text.substr(udp.size());
+    const auto host_end = rest.find('/');
+    return rest.substr(0, host_end).find(':') != std::string_view::npos &&
+           parse_url("http://" + std::string(rest)).has_value();
+}
+
 std::string percent_encode(std::string_view text, bool keep_slash) {
     static constexpr char hex[] = "0123456789ABCDEF";
     std::string out;

@@ -386,11 +386,9 @@ bool Producer::play_ts(TimePoint now, TimePoint target) {
             case TsRemuxer::Take::chunk: {
                 Chunk chunk;
                 chunk.bytes = std::move(out.bytes);
-                // After the first airing, play times only rise (a keyframe before the start
-                // of an airing is already behind the head).
-                const TimePoint head = broadcast_.head_time();
-                chunk.play_at =
-                    std::max(c.slot.start + out.from, broadcast_.head() > 0 ? head : TimePoint{});
+                // Play times only rise: a keyframe before the start of an airing is already
+                // behind the head (head_time() is the epoch while nothing is out).
+                chunk.play_at = std::max(c.slot.start + out.from, broadcast_.head_time());
                 chunk.length =
                     std::max(Milliseconds{1}, std::chrono::duration_cast<Milliseconds>(
                                                   c.slot.start + out.to - chunk.play_at));

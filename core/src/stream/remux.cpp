@@ -1,6 +1,7 @@
 #include "remux.hpp"
 
 #include "../common/log.hpp"
+#include "../media/libav.hpp"
 #include "../swarm/engine.hpp"
 #include "framing.hpp"
 
@@ -32,23 +33,10 @@ constexpr int output_buffer = 188 * 64;  // whole transport packets per write
 constexpr std::uint64_t need_step = 256 * 1024;
 constexpr int pmt_pid = 0x1000;  // libavformat's default
 
-std::string av_error(int code) {
-    char buf[AV_ERROR_MAX_STRING_SIZE] = {};
-    av_strerror(code, buf, sizeof buf);
-    return buf;
-}
-
-struct PacketFree {
-    void operator()(AVPacket* p) const { av_packet_free(&p); }
-};
-using PacketPtr = std::unique_ptr<AVPacket, PacketFree>;
 struct ParametersFree {
     void operator()(AVCodecParameters* p) const { avcodec_parameters_free(&p); }
 };
 using ParametersPtr = std::unique_ptr<AVCodecParameters, ParametersFree>;
-struct InputClose {
-    void operator()(AVFormatContext* f) const { avformat_close_input(&f); }
-};
 struct IoFree {
     void operator()(AVIOContext* io) const {
         if (io != nullptr)
@@ -107,7 +95,6 @@ struct TsAiring {
     // Demuxer thread only.
     std::uint64_t pos = 0;
     std::uint64_t needed = UINT64_MAX;  // position of the last need()
-    Milliseconds start_tb{0};
 
     void run();
     void demux();
@@ -223,7 +210,7 @@ void TsAiring::demux() {
     if (const int r = avformat_open_input(&raw, name.c_str(), nullptr, nullptr); r < 0) {
         return fail(r == AVERROR_EXIT ? "" : "cannot read it: " + av_error(r));
     }
-    std::unique_ptr<AVFormatContext, InputClose> fmt(raw);
+    InputPtr fmt(raw);
     if (const int r = avformat_find_stream_info(fmt.get(), nullptr); r < 0) {
         return fail(r == AVERROR_EXIT ? "" : "cannot read its streams: " + av_error(r));
     }
@@ -454,17 +441,18 @@ struct TsRemuxer::Impl {
     static int write(void* self, std::uint8_t* buf, int size) {
         auto* impl = static_cast<Impl*>(self);
         impl->out.append(reinterpret_cast<const char*>(buf), static_cast<std::size_t>(size));
-        // Keep the latest PAT and PMT for listeners who join between them.
+        // Keep the PAT and PMT for listeners who join between them. The muxer repeats them
+        // every 100 ms with a new continuity counter (byte 3); only new content counts.
         bool changed = false;
         for (int i = 0; i + 188 <= size; i += 188) {
             if (buf[i] != 0x47)
                 continue;
             const int pid = ((buf[i + 1] & 0x1f) << 8) | buf[i + 2];
             std::string* table = pid == 0 ? &impl->pat : pid == pmt_pid ? &impl->pmt : nullptr;
+            const auto* packet = reinterpret_cast<const char*>(buf + i);
             if (table != nullptr &&
-                table->compare(0, std::string::npos, reinterpret_cast<const char*>(buf + i), 188) !=
-                    0) {
-                table->assign(reinterpret_cast<const char*>(buf + i), 188);
+                (table->empty() || table->compare(4, 184, packet + 4, 184) != 0)) {
+                table->assign(packet, 188);
                 changed = true;
             }
         }
@@ -481,6 +469,10 @@ struct TsRemuxer::Impl {
             return;
         av_write_trailer(mux);
         avio_flush(mux->pb);
+        free_muxer();
+    }
+
+    void free_muxer() {
         av_freep(&mux->pb->buffer);
         avio_context_free(&mux->pb);
         avformat_free_context(mux);
@@ -511,10 +503,7 @@ struct TsRemuxer::Impl {
         av_dict_free(&options);
         if (r < 0) {
             error = "cannot start the MPEG-TS stream: " + av_error(r);
-            av_freep(&mux->pb->buffer);
-            avio_context_free(&mux->pb);
-            avformat_free_context(mux);
-            mux = nullptr;
+            free_muxer();
             return false;
         }
         shape = a.shape;

@@ -1,6 +1,7 @@
 #include "silence.hpp"
 
 #include "../common/log.hpp"
+#include "../media/libav.hpp"
 
 extern "C" {
 #include <libavcodec/avcodec.h>
@@ -19,9 +20,6 @@ struct CodecFree {
 };
 struct FrameFree {
     void operator()(AVFrame* f) const { av_frame_free(&f); }
-};
-struct PacketFree {
-    void operator()(AVPacket* p) const { av_packet_free(&p); }
 };
 
 const char* encoder_name(const AudioParams& p) {
@@ -117,7 +115,7 @@ std::string encode_silence(const AudioParams& params, Milliseconds length) {
         return {};
 
     std::unique_ptr<AVFrame, FrameFree> frame(av_frame_alloc());
-    std::unique_ptr<AVPacket, PacketFree> pkt(av_packet_alloc());
+    PacketPtr pkt(av_packet_alloc());
     const int per_frame = enc->frame_size > 0 ? enc->frame_size : 1024;
     const std::int64_t total = static_cast<std::int64_t>(rate) * length.count() / 1000;
     for (std::int64_t done = 0; done < total; done += per_frame) {

@@ -132,6 +132,7 @@ struct SwarmEngine::Impl : std::enable_shared_from_this<SwarmEngine::Impl> {
     void save_all_resume_data();
     void enforce_cache_size();
     void join(const std::shared_ptr<Item::State>& item, const SwarmMetadata& meta, bool from_cache);
+    // Joins the DHT through `node` ("ip:port") as well (idempotent).
     void add_dht_node(const std::string& node);
     void remember(const std::shared_ptr<Item::State>& item, const SwarmMetadata& meta);
     std::optional<SwarmMetadata> recall(const std::shared_ptr<Item::State>& item);
@@ -688,10 +689,6 @@ SwarmEngine::Stats SwarmEngine::stats() const {
     s.listen_port = impl_->session->listen_port();
     s.dht = impl_->session->is_dht_running();
     return s;
-}
-
-void SwarmEngine::add_dht_node(const std::string& node) {
-    impl_->add_dht_node(node);
 }
 
 void SwarmEngine::Impl::add_dht_node(const std::string& node) {

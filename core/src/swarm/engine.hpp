@@ -91,9 +91,6 @@ class SwarmEngine {
     };
     [[nodiscard]] Stats stats() const;
 
-    // Joins the DHT through `node` ("ip:port") as well (idempotent).
-    void add_dht_node(const std::string& node);
-
     struct Impl;
 
   private:
