@@ -135,12 +135,16 @@ if [ "$discovery" = opentracker-dht ]; then
     gw_args=(--no-builtin-tracker --tracker "http://$tracker_ip:6969/announce"
         --tracker-whitelist "$work/tracker/whitelist" --dht --dht-bootstrap none)
 fi
+# The seed's upload stays under the 2 Mbit/s uplink (250,000 B/s), as an operator would set
+# it, so that lookups and announces are not queued behind seed traffic.
+gw_upload_limit=220000
 gateway_urls=()
 for g in $(seq "$gateways"); do
     ip=${gw_ips[$((g - 1))]}
     ip netns exec "$prefix-gw$g" "$bin/server/gateway/alluvium-gateway" --listen "$ip:8767" \
         --bt-listen "$ip:6881" --data-dir "$work/gw$g" --allow-origin "http://$origin_ip:8080" \
-        --allow-private-addresses --remote-admin --log-level warn "${gw_args[@]}" 2>"$work/gw$g.log" &
+        --allow-private-addresses --remote-admin --upload-limit "$gw_upload_limit" --log-level warn \
+        "${gw_args[@]}" 2>"$work/gw$g.log" &
     pids+=($!)
     gateway_urls+=("http://$ip:8767")
 done
@@ -269,17 +273,18 @@ if gaps:
 if mem:
     print(f"memory per listener (peak RSS): median {statistics.median(mem):.0f} MiB, max {max(mem):.0f} MiB")
 PY
-    peers=0; gw=0; origin=0; stalls=0
+    peers=0; gw=0; origin=0; stalls=0; redundant=0
     for i in $(seq "$listeners"); do
         st=$(ip netns exec "$prefix-l$i" curl -s -m 2 http://127.0.0.1:8000/status || echo '{}')
-        read -r p g o s < <(echo "$st" | python3 -c "import json,sys
+        read -r p g o s r < <(echo "$st" | python3 -c "import json,sys
 try:
-    j=json.load(sys.stdin); b=j['bytes']; print(b['peers'], b['gateway'], b['origin'], j['stalls'])
-except Exception: print(0, 0, 0, 0)")
-        peers=$((peers + p)); gw=$((gw + g)); origin=$((origin + o)); stalls=$((stalls + s))
+    j=json.load(sys.stdin); b=j['bytes']; print(b['peers'], b['gateway'], b['origin'], j['stalls'], b.get('redundant', 0))
+except Exception: print(0, 0, 0, 0, 0)")
+        peers=$((peers + p)); gw=$((gw + g)); origin=$((origin + o)); stalls=$((stalls + s)); redundant=$((redundant + r))
     done
     echo "bytes listeners received: from peers $peers, from gateways $gw, from the origin (rescue) $origin"
     awk -v p="$peers" -v g="$gw" -v o="$origin" 'BEGIN { t = p + g + o; if (t > 0) printf "share from peers: %.1f%%\n", 100 * p / t }'
+    echo "of those, received twice (libtorrent's redundant bytes): $redundant"
     echo "stalls (the stream fell behind the schedule), all listeners: $stalls"
     echo "listeners whose namespace could not reach the origin in 30 s: $unreachable"
     echo "machine: $(nproc) cores, load average at the end $load"

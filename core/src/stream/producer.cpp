@@ -240,12 +240,15 @@ bool Producer::enter(const Program& program, const Slot& slot, TimePoint now) {
     if (c.format == StreamFormat::ogg && c.byte > 0) {
         c.item->need_header(c.layout.header_end > 0 ? c.layout.header_end : 64 * 1024);
     }
-    c.item->need(c.byte, byte_rate(c.layout));
+    c.item->need(c.byte, byte_rate(c.layout), plays_in(now));
     cursor_ = std::move(c);
     log().debug("stream: {} from {} (byte {})", cursor_.title, format_duration(offset),
                 cursor_.byte);
-    (void)now;
     return true;
+}
+
+Milliseconds Producer::plays_in(TimePoint now) const {
+    return std::max(Milliseconds{0}, std::chrono::duration_cast<Milliseconds>(cursor_time_ - now));
 }
 
 // Appends what is due of the current airing; false when the bytes are not here yet.
@@ -300,6 +303,10 @@ bool Producer::play(TimePoint now, TimePoint target) {
     if (got == 0) {
         return false;
     }
+    if (!produced_ && c.byte + got < want &&
+        c.slot.start + c.layout.time_at(c.byte + got) < now + options_.preroll) {
+        return false;  // a fresh stream: not enough in hand yet
+    }
     if (c.format == StreamFormat::ogg && c.byte == 0 && !c.headers) {
         // Played from its first byte: keep the header pages for listeners joining later.
         const auto end = c.layout.header_end > 0 ? std::optional<std::size_t>(c.layout.header_end)
@@ -347,7 +354,9 @@ bool Producer::play(TimePoint now, TimePoint target) {
     c.byte += got;
     cursor_time_ = chunk.play_at + chunk.length;
     broadcast_.append(std::move(chunk), now);
-    c.item->need(c.byte, byte_rate(c.layout));
+    // The next byte plays at the cursor, up to `lead` from now: its deadline (and the rescue
+    // of what the swarm is late with) counts from then, not from now.
+    c.item->need(c.byte, byte_rate(c.layout), plays_in(now));
     return true;
 }
 

@@ -42,6 +42,9 @@ struct ProducerOptions {
     Milliseconds lead{4000};    // at least; more for low bit rates (a 64 KB burst)
     std::size_t prefetch = 2;   // following items opened ahead of their time
     Milliseconds resync{5000};  // a head this far behind jumps back onto the schedule
+    // A fresh stream starts once this much playback is in hand, so that the bytes after it
+    // have time to come from the swarm rather than a stall at once.
+    Milliseconds preroll{1500};
 };
 
 struct ProducerStatus {
@@ -101,6 +104,8 @@ class Producer {
                            const std::shared_ptr<Item>& item) const;
     void choose_format(const Program& program, const MediaLayout& layout);
     void track_stall(TimePoint now);
+    // How long until the byte at the cursor plays (0 when it is due or late).
+    [[nodiscard]] Milliseconds plays_in(TimePoint now) const;
 
     SwarmEngine& engine_;
     Broadcast& broadcast_;

@@ -274,6 +274,7 @@ void SwarmEngine::Impl::join(const std::shared_ptr<Item::State>& item, const Swa
     }
     std::error_code fs_ec;
     fs::create_directories(media_dir(), fs_ec);
+    p.max_connections = options.peers_per_item;
     lt::torrent_handle handle = session->add_torrent(std::move(p), ec);
     if (ec) {
         log().warn("{}: cannot join the swarm: {}", item->url, ec.message());
@@ -682,6 +683,7 @@ SwarmEngine::Stats SwarmEngine::stats() const {
         s.bytes.gateway += item->sources.gateway;
         s.bytes.origin += item->sources.origin;
         s.bytes.uploaded += item->sources.uploaded;
+        s.bytes.redundant += item->sources.redundant;
         s.connections += item->num_peers;
         s.download_rate += item->download_rate;
         s.upload_rate += item->upload_rate;

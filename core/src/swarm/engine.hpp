@@ -33,6 +33,10 @@ struct SwarmOptions {
     Milliseconds rescue_margin{3000};
     // Deadlines are set for this much playback ahead of the read position.
     Milliseconds deadline_window{10000};
+    // Connections per item. An item has few pieces (a minute of audio: about 60), so a
+    // listener soon has every one requested, and libtorrent's end game then asks each idle
+    // peer for a block already on its way: with 50 peers most bytes came twice.
+    int peers_per_item = 10;
     // Join the Mainline DHT when a gateway offers its seed as a node (and from
     // `dht_bootstrap`, "host:port,...", if given): peers found without any tracker.
     bool dht = true;
@@ -47,10 +51,11 @@ enum class ItemState {
 };
 
 struct ByteSources {
-    std::uint64_t peers = 0;     // payload from other listeners
-    std::uint64_t gateway = 0;   // payload from the gateway's seed
-    std::uint64_t origin = 0;    // bytes fetched from the media URL itself (rescue)
-    std::uint64_t uploaded = 0;  // payload sent to other listeners
+    std::uint64_t peers = 0;      // payload from other listeners
+    std::uint64_t gateway = 0;    // payload from the gateway's seed
+    std::uint64_t origin = 0;     // bytes fetched from the media URL itself (rescue)
+    std::uint64_t uploaded = 0;   // payload sent to other listeners
+    std::uint64_t redundant = 0;  // payload received that was already had (libtorrent's count)
 };
 
 struct ItemRequest {

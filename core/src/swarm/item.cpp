@@ -21,6 +21,8 @@ namespace {
 constexpr auto swarm_grace = std::chrono::seconds(2);
 // Without metadata, the origin is read this far ahead of playback.
 constexpr auto origin_lead = std::chrono::seconds(15);
+// How long the gateway's first answer is awaited before the origin gives what is due.
+constexpr auto lookup_grace = std::chrono::seconds(1);
 
 std::uint64_t bytes_for(std::uint64_t rate, Milliseconds d) {
     return rate * static_cast<std::uint64_t>(std::max<std::int64_t>(d.count(), 0)) / 1000;
@@ -66,6 +68,10 @@ void Item::State::start() {
         started = true;
     }
     stopping = false;
+    {
+        std::lock_guard lock(mutex);
+        looking_since = Steady::now();
+    }
     lookup_thread = std::thread([this] { lookup_loop(); });
     rescue_thread = std::thread([this] { rescue_loop(); });
 }
@@ -133,6 +139,7 @@ void Item::State::lookup_loop() {
         }
         if (options.gateways.empty()) {
             std::unique_lock lock(mutex);
+            origin_allowed = true;
             cv.wait_for(lock, std::chrono::seconds(30), [this] { return stopping.load(); });
             continue;
         }
@@ -150,6 +157,12 @@ void Item::State::lookup_loop() {
             }
             error = "the gateway's metadata could not be used";
         }
+        {
+            // Not hashed yet, or no answer: the origin is read until the swarm can be joined.
+            std::lock_guard lock(mutex);
+            origin_allowed = true;
+        }
+        cv.notify_all();
         if (answer.state == GatewayState::pending) {
             failures_in_row = 0;
             continue;  // the gateway already held the answer up to two seconds
@@ -238,6 +251,7 @@ bool Item::State::fetch_from_origin(std::uint64_t from, std::uint64_t to) {
 }
 
 void Item::State::rescue_loop() {
+    bool offered_earlier = false;  // what the origin gave before the swarm was joined
     while (!stopping) {
         std::unique_lock lock(mutex);
         cv.wait_for(lock, std::chrono::milliseconds(100), [this] { return stopping.load(); });
@@ -246,10 +260,25 @@ void Item::State::rescue_loop() {
         }
         const auto now = Steady::now();
         const bool swarm = handle.is_valid();
+        // While the gateway's first answer is on its way, only what plays within the margin
+        // comes from the origin, and only after a second: a tune-in does not wait long, and
+        // an audience tuning in at once does not each read the item from the origin.
+        const bool asking = !swarm && !origin_allowed;
+        if (asking && now - looking_since < lookup_grace) {
+            continue;
+        }
+        const bool near_only = swarm || asking;
+        if (swarm && !offered_earlier) {
+            offered_earlier = true;
+            const std::uint64_t held = rescued.total() > 0 ? size : 0;
+            lock.unlock();
+            offer_rescued(0, held);
+            continue;
+        }
         // From the byte the reader needs next, up to what it will need within the margin.
         const std::uint64_t pos = need_offset;
         std::uint64_t horizon =
-            playback_position(now + (swarm ? options.rescue_margin : origin_lead));
+            playback_position(now + (near_only ? options.rescue_margin : origin_lead));
         const std::uint64_t total = known_size();
         if (total > 0)
             horizon = std::min(horizon, total);
@@ -278,8 +307,10 @@ void Item::State::rescue_loop() {
             continue;
         }
         // Without a swarm, read a generous run; with one, only until the swarm has bytes.
-        std::uint64_t until =
-            gap + std::max<std::uint64_t>(64 * 1024, bytes_for(rate, std::chrono::seconds(10)));
+        std::uint64_t until = near_only
+                                  ? horizon
+                                  : gap + std::max<std::uint64_t>(
+                                              64 * 1024, bytes_for(rate, std::chrono::seconds(10)));
         if (swarm && piece_size > 0) {
             auto p = static_cast<std::size_t>(gap / piece_size);
             while (p < have.size() && !have[p] && p * piece_size < horizon)
@@ -292,6 +323,41 @@ void Item::State::rescue_loop() {
         if (!fetch_from_origin(gap, until)) {
             lock.lock();
             cv.wait_for(lock, std::chrono::seconds(1), [this] { return stopping.load(); });
+        } else if (swarm) {
+            offer_rescued(gap, until);
+        }
+    }
+}
+
+void Item::State::offer_rescued(std::uint64_t from, std::uint64_t to) {
+    std::vector<int> whole;
+    lt::torrent_handle h;
+    {
+        std::lock_guard lock(mutex);
+        if (!handle.is_valid() || piece_size == 0 || rescue_fd < 0)
+            return;
+        h = handle;
+        for (auto p = from / piece_size; p * piece_size < to && p < have.size(); ++p) {
+            const std::uint64_t start = p * piece_size;
+            const std::uint64_t end = std::min(start + piece_size, size);
+            const auto piece = static_cast<int>(p);
+            if (have[p] || piece == sentinel || offered.count(piece) > 0 ||
+                rescued.end_of(start) < end)
+                continue;
+            offered.insert(piece);
+            whole.push_back(piece);
+        }
+    }
+    for (const int piece : whole) {
+        const std::uint64_t start = static_cast<std::uint64_t>(piece) * piece_size;
+        std::vector<char> bytes(static_cast<std::size_t>(std::min(piece_size, size - start)));
+        if (::pread(rescue_fd, bytes.data(), bytes.size(), static_cast<off_t>(start)) !=
+            static_cast<ssize_t>(bytes.size()))
+            continue;
+        try {
+            h.add_piece(lt::piece_index_t{piece}, std::move(bytes));
+        } catch (const lt::system_error& e) {
+            log().debug("{}: {}", url, e.what());
         }
     }
 }
@@ -330,6 +396,8 @@ void Item::State::update_sources() {
     peer_totals = std::move(seen);
     sources.uploaded =
         static_cast<std::uint64_t>(std::max<std::int64_t>(0, st.total_payload_upload));
+    sources.redundant =
+        static_cast<std::uint64_t>(std::max<std::int64_t>(0, st.total_redundant_bytes));
     num_peers = st.num_peers;
     download_rate = st.download_payload_rate;
     upload_rate = st.upload_payload_rate;

@@ -102,7 +102,14 @@ struct Item::State {
     std::filesystem::path rescue_path;
     int rescue_fd = -1;
     std::uint64_t origin_size = 0;  // from Content-Range
+    // Pieces the origin gave whole, handed to libtorrent: it checks them against their hash,
+    // stops asking peers for them, and serves them to other listeners.
+    std::set<int> offered;
     Steady::time_point swarming_since{};
+    // Without a swarm the origin is read ahead only once a gateway said the item is not
+    // hashed yet, or none answered: not while the first answer is on its way.
+    bool origin_allowed = false;
+    Steady::time_point looking_since{};  // when the lookups began
 
     // What playback needs.
     bool need_set = false;
@@ -137,6 +144,7 @@ struct Item::State {
     void lookup_loop();
     void rescue_loop();
     bool fetch_from_origin(std::uint64_t from, std::uint64_t to);
+    void offer_rescued(std::uint64_t from, std::uint64_t to);
 };
 
 }  // namespace alluvium::detail

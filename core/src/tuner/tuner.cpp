@@ -388,7 +388,8 @@ std::string Tuner::Impl::status_json() const {
     j["bytes"] = {{"peers", s.bytes.peers},
                   {"gateway", s.bytes.gateway},
                   {"origin", s.bytes.origin},
-                  {"uploaded", s.bytes.uploaded}};
+                  {"uploaded", s.bytes.uploaded},
+                  {"redundant", s.bytes.redundant}};
     j["peers"] = s.peers;
     j["dht"] = {{"running", s.dht}, {"peers", s.dht_peers}};
     j["connections"] = s.connections;
