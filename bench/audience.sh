@@ -214,7 +214,7 @@ for i in $(seq "$listeners"); do
     now=$(date +%s.%N)
     ip netns exec "$prefix-l$i" "$bin/player/tune/alluvium-tune" "http://$origin_ip:8080/station.rss" \
         "${gw_flags[@]}" --port 8000 --bt-listen "$ip:6881" --cache-dir "$work/l$i" \
-        --log-level warn >"$work/l$i.log" 2>&1 &
+        --log-level "${listener_log:-warn}" >"$work/l$i.log" 2>&1 &
     tune_pids+=($!)
     pids+=($!)
     ip netns exec "$prefix-l$i" python3 "$work/reader.py" "$now" "$seconds" "$work/l$i.json" &

@@ -86,7 +86,7 @@ TEST_F(Players, FfprobeReadsTheStationAndTitle) {
         run({"ffprobe", "-v", "error", "-rw_timeout", "5000000", "-show_entries",
              "format_tags=StreamTitle,icy-name", "-of", "default=nw=1", tune_->stream_url()},
             seconds(20));
-    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.exit_code, 0) << r.err << tune_->log();
     EXPECT_NE(r.out.find("TAG:icy-name=Test Station"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("TAG:StreamTitle=Tone 500"), std::string::npos) << r.out;
 }

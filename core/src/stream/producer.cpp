@@ -188,6 +188,10 @@ void Producer::prefetch(const Program& program, const OnAir& air, TimePoint now)
     for (const Slot& next : air.next) {
         if (n++ >= options_.prefetch)
             break;
+        if (cursor_.active && cursor_.item &&
+            cursor_.item->media_url() == program.playlist.items[next.item].media_url) {
+            continue;  // on air now (a short loop): its need is the airing's, not a later one
+        }
         auto item = open(program, next.item);
         const MediaLayout layout = layout_for(program, next.item, item);
         const auto starts_in = std::chrono::duration_cast<Milliseconds>(next.start - now);
@@ -478,6 +482,12 @@ void Producer::step(TimePoint now) {
         cursor_time_ = now;
         cursor_.active = false;
         started_ = true;
+    } else if (!produced_ && cursor_.active && cursor_.format != StreamFormat::ts &&
+               cursor_time_ + std::chrono::milliseconds(250) < now) {
+        // Still waiting for the preroll: the first byte out will be the one on air then,
+        // not the one on air when the wait began.
+        cursor_time_ = now;
+        cursor_.active = false;
     }
     // At least `lead` ahead, and enough for Icecast's 64 KB burst at low bit rates.
     Milliseconds lead = options_.lead;

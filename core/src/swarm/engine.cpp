@@ -303,6 +303,9 @@ void SwarmEngine::Impl::join(const std::shared_ptr<Item::State>& item, const Swa
         std::lock_guard lock(mutex);
         by_hash[info->info_hashes().v1] = item;
     }
+    // Deadlines now, before the first peer connects: libtorrent's picker would otherwise
+    // start on random pieces and ask for the ones playback needs a second later.
+    item->apply_deadlines(true);
     log().info("{}: joined the swarm ({} pieces of {} KiB{})", item->url, info->num_pieces(),
                info->piece_length() / 1024, from_cache ? ", from the cache" : "");
     item->cv.notify_all();

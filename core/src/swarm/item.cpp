@@ -468,6 +468,16 @@ void Item::State::apply_deadlines(bool force) {
     const auto last =
         static_cast<int>(std::min<std::uint64_t>(size - 1, pos + window) / piece_size);
     const auto lead = std::chrono::duration_cast<Milliseconds>(need_time + starts_in - now);
+    // An item that starts beyond the deadline window comes at a pace (half as fast again as
+    // it plays), not at once: at a cold start a whole audience fetching its next items flat
+    // out filled every uplink, and the item on air came late.
+    const int pace = lead > options.deadline_window
+                         ? static_cast<int>(std::min<std::uint64_t>(rate * 3 / 2, INT32_MAX))
+                         : 0;
+    if (pace != download_pace) {
+        download_pace = pace;
+        handle.set_download_limit(pace > 0 ? pace : -1);
+    }
     if (sentinel >= 0 && sentinel <= last)
         release_sentinel();  // playback is about to need it
     for (int p = first; p <= last && static_cast<std::size_t>(p) < have.size(); ++p) {

@@ -87,6 +87,7 @@ struct Item::State {
     std::string seed_endpoint;
     std::optional<MediaLayout> layout;
     bool deadlines_dirty = false;
+    int download_pace = 0;  // bytes/s, 0: none (set_download_limit)
     int lowest_wanted_piece = 0;
     // libtorrent 2.0.8 crashes when the cancel_non_critical() that set_piece_deadline()
     // posts runs after the torrent became a seed (its piece picker is gone; fixed upstream
