@@ -10,7 +10,8 @@
 # Prints per-item figures (origin bytes / item size, gateway upload / item size) and the
 # audience's (bytes between peers, join time, stalls, memory per listener), and writes them
 # to <build>/bench-results/audience-<discovery>-<gateways>gw.txt, like the other
-# benchmarks. Traffic goes only to the 10.77.0.0/16 addresses it creates; every namespace
+# benchmarks (listener_log=debug in the environment sets the listeners' log level; --keep
+# keeps their logs). Traffic goes only to the 10.77.0.0/16 addresses it creates; every namespace
 # and link it made is removed on exit, even after a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
