@@ -161,6 +161,32 @@ TEST(Listener, SeveralListenersTradeAndTheOriginServesNothingMore) {
     }
 }
 
+TEST(Listener, PiecesRescuedFromTheOriginAreServedToPeers) {
+    // A seed that gives (next to) nothing: the first listener's bytes come from the origin,
+    // as a rescue. The pieces it rescued go into its swarm, so a second listener gets them
+    // from it.
+    auto s = std::make_unique<TestStation>(binaries, three("mp3"), mp3);
+    s->publish();
+    s->write_playlist(now_ms());
+    s->start_gateway({"--upload-limit", "1"});
+    ASSERT_TRUE(s->prime());
+    station_start = now_ms() - milliseconds(500);
+    s->write_playlist(station_start);
+    auto first = s->tune();
+    ASSERT_TRUE(eventually(
+        [&] { return first->status()["bytes"]["origin"].get<std::uint64_t>() > 16 * 1024; },
+        seconds(15)))
+        << first->log();
+    auto second = s->tune();
+    EXPECT_TRUE(eventually(
+        [&] { return second->status()["bytes"]["peers"].get<std::uint64_t>() >= 16 * 1024; },
+        seconds(20)))
+        << "no rescued piece came from the first listener\n"
+        << first->log() << second->log();
+    EXPECT_GT(first->status()["bytes"]["uploaded"].get<std::uint64_t>(), 0u);
+    EXPECT_EQ(second->status()["stalls"].get<int>(), 0) << second->log();
+}
+
 TEST(Listener, PlaybackGoesOnFromPeersWhenTheOriginDies) {
     auto s = station(mp3, "mp3", milliseconds(1000));
     auto a = s->tune();
