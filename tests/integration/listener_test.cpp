@@ -41,11 +41,12 @@ double seconds_between(TimePoint from, TimePoint at) {
 
 // A station whose loop began `ago`: "now" is `ago` into the first item.
 std::unique_ptr<TestStation> station(const std::vector<std::string>& codec, const std::string& ext,
-                                     Milliseconds ago, bool primed = true) {
+                                     Milliseconds ago, bool primed = true,
+                                     std::vector<std::string> gateway_args = {}) {
     auto s = std::make_unique<TestStation>(binaries, three(ext), codec);
     s->publish();
     s->write_playlist(now_ms());
-    s->start_gateway();
+    s->start_gateway(std::move(gateway_args));
     if (primed) {
         EXPECT_TRUE(s->prime());
     }
@@ -165,13 +166,7 @@ TEST(Listener, PiecesRescuedFromTheOriginAreServedToPeers) {
     // A seed that gives (next to) nothing: the first listener's bytes come from the origin,
     // as a rescue. The pieces it rescued go into its swarm, so a second listener gets them
     // from it.
-    auto s = std::make_unique<TestStation>(binaries, three("mp3"), mp3);
-    s->publish();
-    s->write_playlist(now_ms());
-    s->start_gateway({"--upload-limit", "1"});
-    ASSERT_TRUE(s->prime());
-    station_start = now_ms() - milliseconds(500);
-    s->write_playlist(station_start);
+    auto s = station(mp3, "mp3", milliseconds(500), true, {"--upload-limit", "1"});
     auto first = s->tune();
     ASSERT_TRUE(eventually(
         [&] { return first->status()["bytes"]["origin"].get<std::uint64_t>() > 16 * 1024; },
