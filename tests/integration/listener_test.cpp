@@ -14,6 +14,7 @@
 
 #include <fstream>
 #include <future>
+#include <iostream>
 #include <thread>
 
 namespace alluvium::test {
@@ -104,6 +105,8 @@ TEST(Listener, ALateListenerJoinsMidItem) {
     const double second_for = seconds_between(rec.joined, station_start + seconds(12));
     const auto tones = tones_in(rec, 8, candidates);
     expect_schedule(tones, 0.25, 700, second_for, 1100);
+    if (::testing::Test::HasFailure())
+        std::cerr << "late listener's log:\n" << late->log() << "\n";
 }
 
 // Reads /stream with ICY metadata for `seconds`; returns the titles in order with the

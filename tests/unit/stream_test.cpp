@@ -215,6 +215,46 @@ TEST(BroadcastBuffer, JoinsAtTheFrameStartOfTheChunkPlayingNow) {
     EXPECT_EQ(b.head_time(), t0 + seconds{3});
 }
 
+TEST(BroadcastBuffer, JoinsALongAudioChunkAtTheFramePlayingNow) {
+    // A chunk of 10 MP3 frames over 1 s (the preroll comes out as one): a listener 0.55 s
+    // in starts at frame 6, not at frame 0, 0.55 s behind the schedule.
+    Broadcast b(seconds{60}, seconds{10});
+    b.set_format(StreamFormat::mp3);
+    const TimePoint t0 = *parse_w3cdtf("2026-01-01T00:00:00Z");
+    std::string frames;
+    for (int i = 0; i < 10; ++i)
+        frames += mp3_frame();
+    b.append(chunk(frames, t0, seconds{1}), t0);
+    const auto j = b.join(t0 + Milliseconds{550});
+    ASSERT_TRUE(j.ok);
+    EXPECT_EQ(j.position, 6u * 417u);
+    EXPECT_EQ(b.join(t0).position, 0u);
+    // Past the chunk's end (the head is late), the chunk is joined at its start.
+    EXPECT_EQ(b.join(t0 + seconds{3}).position, 0u);
+}
+
+TEST(BroadcastBuffer, JoinsALongOggChunkAfterItsHeaderPages) {
+    Broadcast b(seconds{60}, seconds{10});
+    b.set_format(StreamFormat::ogg);
+    const TimePoint t0 = *parse_w3cdtf("2026-01-01T00:00:00Z");
+    const std::string headers = ogg_page(0, 300) + ogg_page(0, 3000);
+    std::string bytes = headers;
+    for (int i = 1; i <= 4; ++i)
+        bytes += ogg_page(static_cast<std::uint64_t>(i) * 1000, 1000);
+    Chunk c = chunk(bytes, t0, seconds{1});
+    c.starts_item = true;
+    c.headers = std::make_shared<const std::string>(headers);
+    b.append(std::move(c), t0);
+    // 0.1 s in falls inside the header pages: the first audio page, with the headers.
+    const auto early = b.join(t0 + Milliseconds{100});
+    ASSERT_TRUE(early.ok);
+    EXPECT_EQ(early.position, headers.size());
+    ASSERT_TRUE(early.headers);
+    EXPECT_EQ(*early.headers, headers);
+    const auto late = b.join(t0 + Milliseconds{800});
+    EXPECT_EQ(late.position, headers.size() + 3 * ogg_page(0, 1000).size());
+}
+
 // A listener on `b` reading through `stream` (kept alive by the caller), at position 0.
 std::shared_ptr<ListenerSlot> add_listener(Broadcast& b, const std::shared_ptr<HttpStream>& stream,
                                            bool joined) {

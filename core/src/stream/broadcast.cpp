@@ -116,6 +116,30 @@ Broadcast::Join Broadcast::join(TimePoint now) const {
                                [](TimePoint t, const Chunk& c) { return t < c.play_at; });
     if (it != chunks_.begin())
         --it;
+    // A chunk may hold seconds (the preroll, or a piece that came after a wait): audio
+    // joins at the frame playing now, not at the chunk's first, or the listener would
+    // start behind the schedule by up to that much. A keyframe-synced MPEG-TS chunk is
+    // joined at its start.
+    if (it != chunks_.end() && it->sync != std::string::npos && now > it->play_at &&
+        it->length > Milliseconds{0} && format_ != StreamFormat::ts &&
+        format_ != StreamFormat::none) {
+        const auto& c = *it;
+        auto into =
+            static_cast<std::size_t>(static_cast<double>(c.bytes.size()) *
+                                     std::chrono::duration<double>(now - c.play_at).count() /
+                                     std::chrono::duration<double>(c.length).count());
+        // Ogg header pages at a chunk's start are sent from `headers`, never joined into.
+        if (c.starts_item && c.headers)
+            into = std::max(into, c.headers->size());
+        if (into > c.sync && into < c.bytes.size()) {
+            if (const auto frame = find_frame(format_, c.bytes, into)) {
+                j.position = c.position + *frame;
+                j.headers = c.headers;
+                j.ok = true;
+                return j;
+            }
+        }
+    }
     for (; it != chunks_.end(); ++it) {
         if (it->sync != std::string::npos) {
             j.position = it->position + it->sync;
