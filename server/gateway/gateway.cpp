@@ -32,6 +32,11 @@ std::filesystem::path cache_dir(const GatewayConfig& c) {
     return c.data_dir / "cache";
 }
 
+// The lifetime an origin answer gave, as the store keeps it.
+std::optional<std::int64_t> fresh_seconds(const OriginResult& result) {
+    return result.fresh_for ? std::optional<std::int64_t>(result.fresh_for->count()) : std::nullopt;
+}
+
 }  // namespace
 
 std::int64_t unix_now() {
@@ -277,8 +282,12 @@ void Gateway::Impl::lookup(const HttpServerRequest& request, HttpResponder respo
     bool pending = false;
     if (cached) {
         store->touch(*url, unix_now());
-        const bool stale =
-            unix_now() - cached->validated_at >= static_cast<std::int64_t>(config.revalidate_after);
+        // Fresh for as long as the origin said (Cache-Control, Expires), else for
+        // --revalidate-after.
+        const std::int64_t lifetime = cached->fresh_for >= 0
+                                          ? cached->fresh_for
+                                          : static_cast<std::int64_t>(config.revalidate_after);
+        const bool stale = unix_now() - cached->validated_at >= lifetime;
         if (stale && decision.allowed) {
             ensure_job(*url, decision, cached);
             pending = wait_ms > 0;  // a caller that waits gets the revalidated answer
@@ -384,7 +393,13 @@ void Gateway::Impl::run_job(const std::shared_ptr<Job>& job) {
     fetch.etag = job->etag;
     fetch.last_modified = job->last_modified;
     fetch.max_size = config.max_item_size;
-    fetch.max_bytes_per_second = config.origin_rate_limit;
+    if (const auto parsed = parse_url(job->url); parsed && config.origin_rate_limit > 0) {
+        std::lock_guard lock(mutex);
+        auto& pacer = origin_pacers[parsed->origin()];
+        if (!pacer)
+            pacer = std::make_shared<RatePacer>(config.origin_rate_limit);
+        fetch.pacer = pacer;
+    }
     fetch.allow_address = [decision = job->decision, url = job->url](const std::string& ip) {
         if (Policy::address_ok(decision, ip)) {
             return true;
@@ -413,7 +428,7 @@ void Gateway::Impl::run_job(const std::shared_ptr<Job>& job) {
                              result.meta.info_hash_hex(), seconds);
                 break;
             case OriginResult::Kind::not_modified:
-                store->mark_validated(job->url, unix_now());
+                store->mark_validated(job->url, unix_now(), fresh_seconds(result));
                 spdlog::debug("unchanged {}", job->url);
                 break;
             case OriginResult::Kind::failed:
@@ -452,7 +467,7 @@ void Gateway::Impl::adopt(const std::string& url, const OriginResult& result) {
     evict_to_fit(new_content ? result.meta.size : 0, url);
     const std::int64_t now = unix_now();
     store->put(StoredItem{url, result.meta, result.etag, result.last_modified, now, now, now,
-                          result.layout});
+                          result.layout, fresh_seconds(result).value_or(-1)});
     tracker.add_torrent(result.meta.info_hash, seed_endpoint());
     seeder->seed(result.meta, config.announce_urls(), cache_dir(config));
     if (previous && previous->meta.content_sha256 != result.meta.content_sha256 &&

@@ -58,12 +58,14 @@ struct Gateway::Impl {
     std::unique_ptr<boost::asio::thread_pool> fetches;
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
-    std::mutex mutex;  // guards jobs, waiters, failures, playlist_reads
+    std::mutex mutex;  // guards jobs, waiters, failures, origin state, playlist_reads
     std::map<std::string, std::shared_ptr<Job>> jobs;
     std::vector<Waiter> waiters;
     std::map<std::string, Failure> failures;
     // Origins that answered 429/503: asked nothing until then (Retry-After).
     std::map<std::string, std::chrono::steady_clock::time_point> origin_backoff;
+    // One shared rate per origin when --origin-rate-limit is set.
+    std::map<std::string, std::shared_ptr<RatePacer>> origin_pacers;
     std::map<std::string, std::chrono::steady_clock::time_point> playlist_reads;
     std::condition_variable waiters_changed;
     std::thread reaper;

@@ -205,11 +205,13 @@ int main(int argc, char** argv) {
     app.add_option("--announce-interval", config.announce_interval, "Seconds between announces")
         ->capture_default_str();
     app.add_option("--revalidate-after", config.revalidate_after,
-                   "Seconds before asking the origin again")
+                   "Seconds before asking the origin again, when its Cache-Control or Expires "
+                   "says nothing")
         ->capture_default_str();
     app.add_option("--fetch-jobs", config.fetch_jobs, "Origin fetches at once")
         ->capture_default_str();
-    app.add_option("--origin-rate-limit", origin_rate, "Bytes/s per origin fetch (0: none)")
+    app.add_option("--origin-rate-limit", origin_rate,
+                   "Bytes/s from one origin, all its fetches together (0: none)")
         ->capture_default_str();
     app.add_option("--upload-limit", upload_limit, "Seed upload bytes/s (0: none)")
         ->capture_default_str();

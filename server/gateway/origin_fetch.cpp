@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -17,6 +18,39 @@ namespace alluvium::gateway {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+std::optional<std::chrono::seconds> freshness_of(const HttpResponse& response) {
+    return freshness_lifetime(response.header("Cache-Control"), response.header("Expires"),
+                              response.header("Date"), now_utc());
+}
+
+std::string_view trimmed(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+        s.remove_suffix(1);
+    return s;
+}
+
+bool same_word(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+constexpr std::chrono::seconds longest_freshness{365LL * 24 * 3600};
+
+// delta-seconds (RFC 9111 1.2.2), quoted or not; nullopt when not a number.
+std::optional<std::chrono::seconds> delta_seconds(std::string_view v) {
+    if (v.size() >= 2 && v.front() == '"' && v.back() == '"')
+        v = v.substr(1, v.size() - 2);
+    if (v.empty() || !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        return std::nullopt;
+    if (v.size() > 10)
+        return longest_freshness;
+    return std::min(std::chrono::seconds(std::stoll(std::string(v))), longest_freshness);
+}
 
 std::string temp_name() {
     static std::atomic<unsigned> counter{0};
@@ -101,7 +135,8 @@ OriginResult fetch_from_origin(const OriginFetch& job) {
     request.max_body_bytes = job.max_size;
     request.total_timeout = std::chrono::hours(6);
     request.stall_timeout = std::chrono::seconds(30);
-    request.max_bytes_per_second = job.max_bytes_per_second;
+    if (job.pacer)
+        request.max_bytes_per_second = job.pacer->rate();  // smooth within one fetch too
     request.allow_address = job.allow_address;
     request.cancel = job.cancel;
     request.on_head = [&](const HttpResponse& head) {
@@ -115,6 +150,9 @@ OriginResult fetch_from_origin(const OriginFetch& job) {
     };
     request.on_body = [&](std::string_view chunk) {
         if (job.cancel != nullptr && *job.cancel) {
+            return false;
+        }
+        if (job.pacer && !job.pacer->take(chunk.size(), job.cancel)) {
             return false;
         }
         if (std::fwrite(chunk.data(), 1, chunk.size(), out) != chunk.size()) {
@@ -153,6 +191,7 @@ OriginResult fetch_from_origin(const OriginFetch& job) {
     if (response.status == 304) {
         cleanup();
         result.kind = OriginResult::Kind::not_modified;
+        result.fresh_for = freshness_of(response);
         return result;
     }
     if (response.status == 429 || response.status == 503) {
@@ -196,6 +235,7 @@ OriginResult fetch_from_origin(const OriginFetch& job) {
         spdlog::debug("{}: no media layout ({})", job.url, media_ec.message());
     }
     result.kind = OriginResult::Kind::fetched;
+    result.fresh_for = freshness_of(response);
     result.etag = response.etag;
     result.last_modified = response.last_modified;
     return result;
@@ -221,6 +261,49 @@ std::chrono::seconds retry_after(std::string_view header, TimePoint now) {
         return std::clamp(wait, std::chrono::seconds{1}, longest);
     }
     return fallback;
+}
+
+std::optional<std::chrono::seconds> freshness_lifetime(std::string_view cache_control,
+                                                       std::string_view expires,
+                                                       std::string_view date, TimePoint now) {
+    std::optional<std::chrono::seconds> max_age;
+    std::optional<std::chrono::seconds> s_maxage;
+    bool uncacheable = false;
+    while (!cache_control.empty()) {
+        const auto comma = cache_control.find(',');
+        const std::string_view directive = trimmed(cache_control.substr(0, comma));
+        cache_control.remove_prefix(comma == std::string_view::npos ? cache_control.size()
+                                                                    : comma + 1);
+        const auto eq = directive.find('=');
+        const std::string_view name = trimmed(directive.substr(0, eq));
+        const std::string_view value =
+            eq == std::string_view::npos ? std::string_view{} : trimmed(directive.substr(eq + 1));
+        if (same_word(name, "max-age") || same_word(name, "s-maxage")) {
+            // An unreadable lifetime makes the response stale (RFC 9111 4.2.1).
+            const auto lifetime = delta_seconds(value).value_or(std::chrono::seconds{0});
+            (same_word(name, "max-age") ? max_age : s_maxage) = lifetime;
+        } else if (same_word(name, "no-cache") || same_word(name, "no-store") ||
+                   same_word(name, "private")) {
+            uncacheable = true;
+        }
+    }
+    if (uncacheable)
+        return std::chrono::seconds{0};
+    if (s_maxage)
+        return s_maxage;
+    if (max_age)
+        return max_age;
+    expires = trimmed(expires);
+    if (!expires.empty()) {
+        // An invalid date ("0") means already expired (RFC 9111 5.3).
+        const auto until = parse_http_date(expires);
+        if (!until)
+            return std::chrono::seconds{0};
+        const TimePoint from = parse_http_date(trimmed(date)).value_or(now);
+        const auto lifetime = std::chrono::floor<std::chrono::seconds>(*until - from);
+        return std::clamp(lifetime, std::chrono::seconds{0}, longest_freshness);
+    }
+    return std::nullopt;
 }
 
 }  // namespace alluvium::gateway

@@ -24,7 +24,8 @@ CREATE TABLE IF NOT EXISTS items (
     fetched_at     INTEGER NOT NULL,
     validated_at   INTEGER NOT NULL,
     last_access    INTEGER NOT NULL,
-    layout         TEXT NOT NULL DEFAULT ''
+    layout         TEXT NOT NULL DEFAULT '',
+    fresh_for      INTEGER NOT NULL DEFAULT -1
 );
 CREATE INDEX IF NOT EXISTS items_by_access ON items (last_access);
 CREATE INDEX IF NOT EXISTS items_by_content ON items (content_sha256);
@@ -37,12 +38,13 @@ CREATE TABLE IF NOT EXISTS playlists (
 
 constexpr const char* item_columns =
     "url, info_hash, size, piece_size, content_sha256, info, etag, last_modified, fetched_at, "
-    "validated_at, last_access, layout";
+    "validated_at, last_access, layout, fresh_for";
 
 // Columns added after the first release: (name, definition). A database of any earlier
 // version gets the ones it lacks.
 constexpr std::pair<const char*, const char*> added_columns[] = {
     {"layout", "TEXT NOT NULL DEFAULT ''"},
+    {"fresh_for", "INTEGER NOT NULL DEFAULT -1"},
 };
 
 // One prepared statement, finalised on scope exit; errors throw (they mean a broken disk
@@ -109,6 +111,7 @@ StoredItem read_item(const Statement& s) {
     item.validated_at = s.integer(9);
     item.last_access = s.integer(10);
     item.layout = s.text(11);
+    item.fresh_for = s.integer(12);
     return item;
 }
 
@@ -178,7 +181,7 @@ std::optional<StoredItem> Store::find(const std::string& url) {
 void Store::put(const StoredItem& item) {
     std::lock_guard lock(mutex_);
     Statement s(db_, std::string("INSERT OR REPLACE INTO items (") + item_columns +
-                         ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                         ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     s.bind(1, item.url)
         .blob(2, item.meta.info_hash)
         .bind(3, static_cast<std::int64_t>(item.meta.size))
@@ -190,7 +193,8 @@ void Store::put(const StoredItem& item) {
         .bind(9, item.fetched_at)
         .bind(10, item.validated_at)
         .bind(11, item.last_access)
-        .bind(12, item.layout);
+        .bind(12, item.layout)
+        .bind(13, item.fresh_for);
     s.step();
 }
 
@@ -201,10 +205,16 @@ void Store::touch(const std::string& url, std::int64_t now) {
     s.step();
 }
 
-void Store::mark_validated(const std::string& url, std::int64_t now) {
+void Store::mark_validated(const std::string& url, std::int64_t now,
+                           std::optional<std::int64_t> fresh_for) {
     std::lock_guard lock(mutex_);
-    Statement s(db_, "UPDATE items SET validated_at = ? WHERE url = ?");
-    s.bind(1, now).bind(2, url);
+    Statement s(db_,
+                "UPDATE items SET validated_at = ?, fresh_for = COALESCE(?, fresh_for) "
+                "WHERE url = ?");
+    s.bind(1, now);
+    if (fresh_for)
+        s.bind(2, *fresh_for);
+    s.bind(3, url);
     s.step();
 }
 

@@ -27,6 +27,9 @@ struct StoredItem {
     std::int64_t validated_at = 0;  // last time the origin confirmed this content
     std::int64_t last_access = 0;   // last time a listener asked (drives eviction)
     std::string layout;             // media layout JSON (gateway API form), "" if not media
+    // Seconds the origin said the copy stays fresh after validated_at (Cache-Control,
+    // Expires); -1 when it said nothing and the gateway's --revalidate-after applies.
+    std::int64_t fresh_for = -1;
 };
 
 class Store {
@@ -41,7 +44,10 @@ class Store {
     [[nodiscard]] std::optional<StoredItem> find(const std::string& url);
     void put(const StoredItem& item);
     void touch(const std::string& url, std::int64_t now);
-    void mark_validated(const std::string& url, std::int64_t now);
+    // The origin confirmed the content at `now`; `fresh_for` replaces the stored lifetime
+    // when its answer gave one.
+    void mark_validated(const std::string& url, std::int64_t now,
+                        std::optional<std::int64_t> fresh_for = std::nullopt);
     void remove(const std::string& url);
     // Every item, least recently accessed first.
     [[nodiscard]] std::vector<StoredItem> by_last_access();

@@ -42,8 +42,8 @@ class Gateway : public ::testing::Test {
         std::ofstream(www() / name, std::ios::binary) << content;
         return content;
     }
-    void start_origin(const std::string& rate = "") {
-        origin_ = std::make_unique<NginxOrigin>(www(), rate);
+    void start_origin(const std::string& rate = "", const std::string& extra_config = "") {
+        origin_ = std::make_unique<NginxOrigin>(www(), rate, extra_config);
     }
     // By default the gateway may fetch anything from the test origin.
     void start_gateway() { start_gateway({"--allow-origin", origin_->origin()}); }
@@ -180,6 +180,52 @@ TEST_F(Gateway, AChangedOriginFileGetsNewMetadata) {
         },
         std::chrono::seconds(20)))
         << gateway_->log();
+}
+
+TEST_F(Gateway, TheOriginsCacheControlDecidesWhenToAskAgain) {
+    // --revalidate-after only applies when the origin says nothing: here one file is fresh
+    // for an hour, the other must be revalidated on every lookup.
+    std::filesystem::create_directories(www() / "hour");
+    std::filesystem::create_directories(www() / "never");
+    publish("hour/a.mp3", random_bytes(50'000, 11));
+    publish("never/b.mp3", random_bytes(50'000, 12));
+    start_origin("",
+                 "    location /hour/ { add_header Cache-Control \"public, max-age=3600\"; }\n"
+                 "    location /never/ { add_header Cache-Control \"no-cache\"; }\n");
+    start_gateway({"--allow-origin", origin_->origin(), "--revalidate-after", "0"});
+    const std::string hour = origin_->url("hour/a.mp3");
+    const std::string never = origin_->url("never/b.mp3");
+    ASSERT_EQ(lookup_ready(hour).state, GatewayState::ready) << gateway_->log();
+    ASSERT_EQ(lookup_ready(never).state, GatewayState::ready) << gateway_->log();
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_EQ(lookup(hour).state, GatewayState::ready);
+        EXPECT_EQ(lookup(never).state, GatewayState::ready);
+    }
+    // Each lookup of the no-cache file after the first asked the origin (conditionally).
+    EXPECT_TRUE(eventually([&] { return origin_->count("GET", "/never/b.mp3", 304) >= 3; },
+                           std::chrono::seconds(10)))
+        << gateway_->log();
+    EXPECT_EQ(origin_->count("GET", "/hour/a.mp3", 304), 0u) << "asked again within max-age";
+    EXPECT_EQ(origin_->count("GET", "/hour/a.mp3", 200), 1u);
+}
+
+TEST_F(Gateway, TheOriginRateLimitHoldsForAllItsFetchesTogether) {
+    // Two 600 kB items fetched at once at 300 kB/s for the origin: at least 4 s less the
+    // one-second allowance (3 s), not the 2 s a limit per fetch would take.
+    publish("one.mp3", random_bytes(600'000, 13));
+    publish("two.mp3", random_bytes(600'000, 14));
+    start_origin();
+    start_gateway({"--allow-origin", origin_->origin(), "--origin-rate-limit", "300000",
+                   "--fetch-jobs", "2"});
+    const auto began = std::chrono::steady_clock::now();
+    EXPECT_EQ(lookup(origin_->url("one.mp3"), Milliseconds{0}).state, GatewayState::pending);
+    EXPECT_EQ(lookup(origin_->url("two.mp3"), Milliseconds{0}).state, GatewayState::pending);
+    ASSERT_EQ(lookup_ready(origin_->url("one.mp3")).state, GatewayState::ready);
+    ASSERT_EQ(lookup_ready(origin_->url("two.mp3")).state, GatewayState::ready);
+    const double took =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+    EXPECT_GE(took, 2.9) << "the origin sent 1.2 MB faster than 300 kB/s allows";
+    EXPECT_EQ(origin_->bytes("/one.mp3") + origin_->bytes("/two.mp3"), 1'200'000u);
 }
 
 TEST_F(Gateway, TheTrackerIntroducesPeersToEachOther) {

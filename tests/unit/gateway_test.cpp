@@ -9,6 +9,7 @@
 #include "origin_fetch.hpp"
 #include "policy.hpp"
 #include "process.hpp"
+#include "rate_pacer.hpp"
 #include "store.hpp"
 #include "swarm_client.hpp"
 #include "temp_dir.hpp"
@@ -17,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <thread>
 
 namespace alluvium::gateway {
 namespace {
@@ -42,6 +44,57 @@ TEST(RetryAfter, ReadsSecondsAndDatesWithinBounds) {
     EXPECT_EQ(gateway::retry_after("", now), seconds(30));
     EXPECT_EQ(gateway::retry_after("soon", now), seconds(30));
     EXPECT_EQ(gateway::retry_after("-5", now), seconds(30));
+}
+
+TEST(Freshness, FollowsCacheControlThenExpires) {
+    using std::chrono::seconds;
+    const TimePoint now = *parse_http_date("Wed, 25 Nov 2026 10:00:00 GMT");
+    const std::string date = "Wed, 25 Nov 2026 10:00:00 GMT";
+    EXPECT_EQ(freshness_lifetime("max-age=600", "", date, now), seconds(600));
+    EXPECT_EQ(freshness_lifetime("public, MAX-AGE = \"60\"", "", date, now), seconds(60));
+    // A shared cache takes s-maxage over max-age, and both over Expires.
+    EXPECT_EQ(
+        freshness_lifetime("max-age=600, s-maxage=30", "Wed, 25 Nov 2026 11:00:00 GMT", date, now),
+        seconds(30));
+    EXPECT_EQ(freshness_lifetime("", "Wed, 25 Nov 2026 11:00:00 GMT", date, now), seconds(3600));
+    // Expires counts from the origin's Date, not from our clock.
+    EXPECT_EQ(freshness_lifetime("", "Wed, 25 Nov 2026 11:00:00 GMT",
+                                 "Wed, 25 Nov 2026 10:30:00 GMT", now),
+              seconds(1800));
+    EXPECT_EQ(freshness_lifetime("", "Wed, 25 Nov 2026 11:00:00 GMT", "", now), seconds(3600));
+    // Ask every time.
+    EXPECT_EQ(freshness_lifetime("no-cache", "", date, now), seconds(0));
+    EXPECT_EQ(freshness_lifetime("max-age=600, no-store", "", date, now), seconds(0));
+    EXPECT_EQ(freshness_lifetime("private, max-age=600", "", date, now), seconds(0));
+    EXPECT_EQ(freshness_lifetime("max-age=soon", "", date, now), seconds(0));
+    EXPECT_EQ(freshness_lifetime("", "0", date, now), seconds(0));
+    EXPECT_EQ(freshness_lifetime("", "Wed, 25 Nov 2026 09:00:00 GMT", date, now), seconds(0));
+    // Bounded, and nothing said is nullopt (the gateway's own setting applies).
+    EXPECT_EQ(freshness_lifetime("max-age=99999999999999", "", date, now),
+              seconds(365LL * 24 * 3600));
+    EXPECT_FALSE(freshness_lifetime("", "", date, now).has_value());
+    EXPECT_FALSE(freshness_lifetime("public, must-revalidate", "  ", date, now).has_value());
+    EXPECT_FALSE(freshness_lifetime(",,=, ;", "", "", now).has_value());
+}
+
+TEST(RatePacer, TwoTakersTogetherKeepToTheRate) {
+    // 100 kB/s with one second in hand: 2 x 150 kB takes at least 2 s, whoever takes.
+    RatePacer pacer(100'000);
+    const auto began = std::chrono::steady_clock::now();
+    auto take = [&] {
+        for (int i = 0; i < 10; ++i)
+            EXPECT_TRUE(pacer.take(15'000));
+    };
+    std::thread a(take);
+    std::thread b(take);
+    a.join();
+    b.join();
+    const double took =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+    EXPECT_GE(took, 1.9);
+    // A cancelled taker returns at once instead of sleeping off its debt.
+    std::atomic<bool> cancel{true};
+    EXPECT_FALSE(pacer.take(1'000'000, &cancel));
 }
 
 TEST(PieceSize, FollowsTheSizeRule) {
@@ -343,10 +396,16 @@ TEST(Store, UpgradesADatabaseWrittenByVersionOne) {
     const auto item = store->find("http://h/a");
     ASSERT_TRUE(item);
     EXPECT_EQ(item->layout, "");
+    EXPECT_EQ(item->fresh_for, -1) << "the origin said nothing";
     StoredItem updated = *item;
     updated.layout = "{}";
     store->put(updated);
     EXPECT_EQ(store->find("http://h/a")->layout, "{}");
+    // A revalidation keeps the stored lifetime unless the answer gave a new one.
+    store->mark_validated("http://h/a", 50, 600);
+    store->mark_validated("http://h/a", 60);
+    EXPECT_EQ(store->find("http://h/a")->fresh_for, 600);
+    EXPECT_EQ(store->find("http://h/a")->validated_at, 60);
 }
 
 }  // namespace
