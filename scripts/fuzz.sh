@@ -12,6 +12,7 @@ targets=(
     "fuzz-gateway-answer gateway-answer"
     "fuzz-announce announce"
     "fuzz-http-request http-request"
+    "fuzz-origin-headers origin-headers"
 )
 mkdir -p "$build/fuzz-artefacts"
 failed=0
