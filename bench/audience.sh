@@ -139,6 +139,10 @@ fi
 # The seed's upload stays under the 2 Mbit/s uplink (250,000 B/s), as an operator would set
 # it, so that lookups and announces are not queued behind seed traffic.
 gw_upload_limit=220000
+# Listeners upload without a cap unless listener_upload_limit (bytes/s, alluvium-tune
+# --upload-limit) is in the environment. Capped at 100000, under their 1 Mbit/s uplink, the
+# first item's origin bytes went up (8.7 copies against 4.5-6.3) and lookups were no faster.
+listener_upload_limit=${listener_upload_limit:-0}
 gateway_urls=()
 for g in $(seq "$gateways"); do
     ip=${gw_ips[$((g - 1))]}
@@ -215,6 +219,7 @@ for i in $(seq "$listeners"); do
     now=$(date +%s.%N)
     ip netns exec "$prefix-l$i" "$bin/player/tune/alluvium-tune" "http://$origin_ip:8080/station.rss" \
         "${gw_flags[@]}" --port 8000 --bt-listen "$ip:6881" --cache-dir "$work/l$i" \
+        --upload-limit "$listener_upload_limit" \
         --log-level "${listener_log:-warn}" >"$work/l$i.log" 2>&1 &
     tune_pids+=($!)
     pids+=($!)

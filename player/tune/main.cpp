@@ -118,6 +118,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> gateways;
     std::string cache_dir;
     std::string cache_size = "2G";
+    std::string upload_limit = "0";
     std::string log_level = "warn";
     bool json = false;
     bool no_clock = false;
@@ -137,6 +138,9 @@ int main(int argc, char** argv) {
                    "DHT nodes to join through, host:port,... (besides gateways' seeds)");
     app.add_option("--bt-listen", options.bt_listen, "BitTorrent listen interfaces")
         ->capture_default_str();
+    app.add_option("--upload-limit", upload_limit,
+                   "Upload to peers, bytes/s, e.g. 100k (0: none); a little under your uplink")
+        ->capture_default_str();
     app.add_option("--lead", lead_ms, "Milliseconds the stream is produced ahead of the schedule")
         ->capture_default_str();
     app.add_option("--live-delay", options.live_delay_segments,
@@ -153,9 +157,12 @@ int main(int argc, char** argv) {
 
     const auto level = parse_log_level(log_level);
     const auto size = parse_size(cache_size);
-    if (!level || !size) {
+    const auto upload = parse_size(upload_limit);
+    if (!level || !size || !upload) {
         std::fprintf(stderr, "alluvium-tune: %s\n",
-                     !level ? "unknown log level" : "cache size must be like 2G");
+                     !level  ? "unknown log level"
+                     : !size ? "cache size must be like 2G"
+                             : "upload limit must be bytes/s like 100k");
         return 2;
     }
     spdlog::set_default_logger(spdlog::stderr_color_mt("tune"));
@@ -166,6 +173,7 @@ int main(int argc, char** argv) {
     if (!cache_dir.empty())
         options.cache_dir = cache_dir;
     options.cache_size = *size;
+    options.upload_limit = *upload;
     options.correct_clock = !no_clock;
     options.lead = std::chrono::milliseconds(lead_ms);
 

@@ -53,6 +53,7 @@ Seeder::Seeder(const SeederOptions& options) : impl_(std::make_unique<Impl>()) {
     lt::settings_pack s;
     apply_swarm_settings(s, options.listen_interfaces);
     s.set_str(lt::settings_pack::user_agent, "Alluvium-gateway");
+    set_peer_id_prefix(s, true);
     s.set_int(lt::settings_pack::alert_mask,
               lt::alert_category::error | lt::alert_category::status | lt::alert_category::tracker);
     s.set_int(lt::settings_pack::min_announce_interval, options.announce_interval_seconds);
@@ -60,17 +61,8 @@ Seeder::Seeder(const SeederOptions& options) : impl_(std::make_unique<Impl>()) {
     if (options.dht)
         apply_dht_settings(s, options.dht_bootstrap);
     impl_->session = std::make_unique<lt::session>(lt::session_params(std::move(s)));
-    if (options.upload_rate_limit > 0) {
-        // libtorrent exempts peers on local networks from rate limits; the operator's limit
-        // is meant for every peer.
-        lt::ip_filter classes;
-        const std::uint32_t global =
-            1u << static_cast<std::uint32_t>(lt::session::global_peer_class_id);
-        classes.add_rule(lt::make_address("0.0.0.0"), lt::make_address("255.255.255.255"), global);
-        classes.add_rule(lt::make_address("::"),
-                         lt::make_address("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), global);
-        impl_->session->set_peer_class_filter(classes);
-    }
+    if (options.upload_rate_limit > 0)
+        rate_limit_every_peer(*impl_->session);
     if (options.spread) {
         add_spread_policy(*impl_->session);
     }

@@ -377,6 +377,16 @@ TEST_F(Gateway, SeveralClientsDownloadFromTheGatewaySeedAndEachOther) {
             std::make_unique<SwarmClient>(dir_.path() / ("client" + std::to_string(i))));
         ASSERT_TRUE(clients.back()->add(a.metadata->torrent));
     }
+    // The seed says it is a gateway's in its peer id, so listeners count its bytes apart
+    // whoever connected.
+    EXPECT_TRUE(eventually(
+        [&] {
+            for (const auto& id : clients[0]->peer_ids())
+                if (id.rfind("-AG", 0) == 0)
+                    return true;
+            return false;
+        },
+        std::chrono::seconds(10)));
     for (auto& c : clients) {
         ASSERT_TRUE(c->wait_complete(std::chrono::seconds(90))) << c->stats().progress;
         std::ifstream got(c->file(), std::ios::binary);

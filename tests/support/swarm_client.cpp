@@ -5,6 +5,7 @@
 #include <fstream>
 #include <libtorrent/add_torrent_params.hpp>
 #include <libtorrent/create_torrent.hpp>
+#include <libtorrent/peer_info.hpp>
 #include <libtorrent/session.hpp>
 #include <libtorrent/torrent_handle.hpp>
 #include <libtorrent/torrent_info.hpp>
@@ -87,6 +88,17 @@ SwarmClientStats SwarmClient::stats() const {
     s.uploaded = st.total_payload_upload;
     s.peers = st.num_peers;
     return s;
+}
+
+std::vector<std::string> SwarmClient::peer_ids() const {
+    std::vector<std::string> ids;
+    if (!impl_->handle.is_valid())
+        return ids;
+    std::vector<lt::peer_info> peers;
+    impl_->handle.get_peer_info(peers);
+    for (const auto& p : peers)
+        ids.emplace_back(p.pid.data(), p.pid.size());
+    return ids;
 }
 
 bool SwarmClient::wait_complete(std::chrono::milliseconds timeout) {

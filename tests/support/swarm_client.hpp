@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace alluvium::test {
 
@@ -31,6 +32,8 @@ class SwarmClient {
     // wrong content, a peer that sends corrupt pieces.
     bool seed_unchecked(const std::string& torrent, const std::string& content);
     [[nodiscard]] SwarmClientStats stats() const;
+    // The peer ids of the peers connected now.
+    [[nodiscard]] std::vector<std::string> peer_ids() const;
     bool wait_complete(std::chrono::milliseconds timeout);
     [[nodiscard]] std::filesystem::path file() const;  // the downloaded file
     [[nodiscard]] std::uint16_t port() const;

@@ -42,6 +42,9 @@ struct ALLUVIUM_EXPORT TunerOptions {
     // ("host:port,...") if given: listeners then find each other without a tracker.
     bool dht = true;
     std::string dht_bootstrap;
+    // Bytes/s this listener uploads to its peers, all items together; 0: no limit. Set a
+    // little under the uplink, so that its queue stays short for everything else.
+    std::uint64_t upload_limit = 0;
     // How far ahead of the schedule the stream is produced (at least; more for low bit
     // rates so that a new player gets a 64 KB burst).
     Milliseconds lead{4000};

@@ -76,6 +76,7 @@ lt::settings_pack listener_settings(const SwarmOptions& o) {
     lt::settings_pack s;
     apply_swarm_settings(s, o.listen_interfaces);
     s.set_str(lt::settings_pack::user_agent, "Alluvium");
+    set_peer_id_prefix(s, false);
     s.set_int(lt::settings_pack::alert_mask,
               lt::alert_category::error | lt::alert_category::status | lt::alert_category::storage |
                   lt::alert_category::piece_progress | lt::alert_category::block_progress);
@@ -328,6 +329,7 @@ void SwarmEngine::Impl::handle_alert(const lt::alert* a) {
                 const int p = static_cast<int>(pf->piece_index);
                 if (p >= 0 && static_cast<std::size_t>(p) < item->have.size())
                     item->unflushed.insert(p);
+                log().trace("{}: piece {} finished", item->url, p);
             }
             settle_unflushed(item);
         }
@@ -596,6 +598,8 @@ SwarmEngine::SwarmEngine(SwarmOptions options) : impl_(std::make_shared<Impl>(st
     fs::create_directories(impl_->meta_dir(), ec);
     lt::session_params params(listener_settings(impl_->options));
     impl_->session = std::make_unique<lt::session>(std::move(params));
+    if (impl_->options.upload_rate_limit > 0)
+        rate_limit_every_peer(*impl_->session);
     // Finds the peer that sent a corrupt piece and bans it (BEP-less, libtorrent's own).
     impl_->session->add_extension(&lt::create_smart_ban_plugin);
     impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });

@@ -1,5 +1,6 @@
 // One media item: gateway lookups, the origin rescue path, reads, deadlines, figures.
 #include <alluvium/fetch.hpp>
+#include <alluvium/swarm_settings.hpp>
 
 #include "../common/log.hpp"
 #include "item_state.hpp"
@@ -10,6 +11,7 @@
 #include <algorithm>
 #include <libtorrent/peer_info.hpp>
 #include <libtorrent/torrent_status.hpp>
+#include <string_view>
 
 namespace alluvium::detail {
 
@@ -385,9 +387,13 @@ void Item::State::update_sources() {
         const std::string key = endpoint + "/" + std::string(p.pid.data(), p.pid.size());
         const std::int64_t before = peer_totals.count(key) > 0 ? peer_totals[key] : 0;
         const std::int64_t delta = std::max<std::int64_t>(0, p.total_download - before);
-        (endpoint == seed ? sources.gateway : sources.peers) += static_cast<std::uint64_t>(delta);
+        // A gateway's seed, whoever connected (then its endpoint is not the one it gave).
+        const bool gateway =
+            endpoint == seed ||
+            std::string_view(p.pid.data(), p.pid.size()).starts_with(gateway_peer_id_prefix);
+        (gateway ? sources.gateway : sources.peers) += static_cast<std::uint64_t>(delta);
         seen[key] = p.total_download;
-        if (endpoint == seed)
+        if (gateway)
             gateway_connected = true;
         else if (listeners.insert(std::string(p.pid.data(), p.pid.size())).second &&
                  (p.source & lt::peer_info::dht))

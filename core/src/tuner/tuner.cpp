@@ -537,6 +537,8 @@ std::string Tuner::tune(const std::string& playlist, std::error_code& ec, std::s
         so.listen_interfaces = d.options.bt_listen;
         so.dht = d.options.dht;
         so.dht_bootstrap = d.options.dht_bootstrap;
+        so.upload_rate_limit =
+            static_cast<std::int64_t>(std::min<std::uint64_t>(d.options.upload_limit, INT32_MAX));
         d.engine = std::make_unique<SwarmEngine>(so);
         d.broadcast =
             std::make_unique<Broadcast>(std::chrono::seconds(60), d.options.max_listener_lag);

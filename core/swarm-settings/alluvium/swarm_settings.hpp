@@ -3,6 +3,11 @@
 // and internal: not installed, not part of liballuvium-core's API.
 #pragma once
 
+#include <alluvium/version.hpp>
+
+#include <libtorrent/fingerprint.hpp>
+#include <libtorrent/ip_filter.hpp>
+#include <libtorrent/session.hpp>
 #include <libtorrent/settings_pack.hpp>
 #include <string>
 
@@ -60,6 +65,31 @@ inline void apply_dht_settings(libtorrent::settings_pack& s, const std::string& 
     s.set_bool(lt::settings_pack::dht_restrict_search_ips, !lab);
     s.set_bool(lt::settings_pack::dht_prefer_verified_node_ids, !lab);
     s.set_bool(lt::settings_pack::dht_ignore_dark_internet, !lab);
+}
+
+// Peer ids start "-AG<version>-" for a gateway's seed and "-AL<version>-" for a listener
+// (the BEP 20 convention), so that a listener tells a gateway's bytes from other listeners'
+// whichever side opened the connection (a seed connects to the peers its tracker lists).
+inline constexpr const char* gateway_peer_id_prefix = "-AG";
+inline void set_peer_id_prefix(libtorrent::settings_pack& s, bool gateway) {
+    namespace lt = libtorrent;
+    s.set_str(lt::settings_pack::peer_fingerprint,
+              lt::generate_fingerprint(gateway ? "AG" : "AL", ALLUVIUM_VERSION_MAJOR,
+                                       ALLUVIUM_VERSION_MINOR, ALLUVIUM_VERSION_PATCH, 0));
+}
+
+// libtorrent exempts peers on local networks (10/8, 192.168/16, ...) from rate limits
+// (its "local" peer class): an upload limit given by a user or an operator is meant for
+// every peer, so every address goes in the global class.
+inline void rate_limit_every_peer(libtorrent::session& session) {
+    namespace lt = libtorrent;
+    lt::ip_filter classes;
+    const std::uint32_t global = 1u
+                                 << static_cast<std::uint32_t>(lt::session::global_peer_class_id);
+    classes.add_rule(lt::make_address("0.0.0.0"), lt::make_address("255.255.255.255"), global);
+    classes.add_rule(lt::make_address("::"),
+                     lt::make_address("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), global);
+    session.set_peer_class_filter(classes);
 }
 
 }  // namespace alluvium
