@@ -292,7 +292,7 @@ TEST(Listener, SigtermStopsCleanly) {
     ASSERT_TRUE(eventually([&] { return !tune->status()["playing"].is_null(); }, seconds(10)));
     const auto t0 = steady_clock::now();
     tune->stop();
-    EXPECT_LT(steady_clock::now() - t0, seconds(5));
+    EXPECT_LT(steady_clock::now() - t0, seconds(5)) << tune->log();
     EXPECT_NE(tune->log().find("stopped;"), std::string::npos) << tune->log();
 }
 

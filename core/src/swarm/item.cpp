@@ -486,6 +486,27 @@ void Item::State::apply_deadlines(bool force) {
     }
     if (sentinel >= 0 && sentinel <= last)
         release_sentinel();  // playback is about to need it
+    if (pace == 0 && !warmed && !have.empty()) {
+        // A tune-in: until the next seconds are here, nothing beyond the deadline window is
+        // asked for, so that peers' and the gateway's uplinks carry only what plays next.
+        const auto near = std::min<std::uint64_t>(
+            have.size() - 1,
+            (pos + std::max(bytes_for(rate, std::chrono::seconds(4)), piece_size)) / piece_size);
+        bool missing = false;
+        for (auto p = static_cast<std::size_t>(first); p <= near; ++p)
+            missing = missing || !have[p];
+        if (missing != focused) {
+            std::vector<std::pair<lt::piece_index_t, lt::download_priority_t>> change;
+            for (auto p = static_cast<std::size_t>(last) + 1; p < have.size(); ++p) {
+                if (!have[p] && static_cast<int>(p) != sentinel)
+                    change.emplace_back(lt::piece_index_t{static_cast<int>(p)},
+                                        missing ? lt::dont_download : lt::default_priority);
+            }
+            handle.prioritize_pieces(change);
+            focused = missing;
+            warmed = !missing;
+        }
+    }
     for (int p = first; p <= last && static_cast<std::size_t>(p) < have.size(); ++p) {
         if (have[static_cast<std::size_t>(p)])
             continue;

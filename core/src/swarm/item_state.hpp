@@ -88,6 +88,8 @@ struct Item::State {
     std::optional<MediaLayout> layout;
     bool deadlines_dirty = false;
     int download_pace = 0;  // bytes/s, 0: none (set_download_limit)
+    bool focused = false;   // pieces beyond the deadline window held back (a tune-in)
+    bool warmed = false;    // the first seconds came: no more holding back
     int lowest_wanted_piece = 0;
     // libtorrent 2.0.8 crashes when the cancel_non_critical() that set_piece_deadline()
     // posts runs after the torrent became a seed (its piece picker is gone; fixed upstream
