@@ -244,10 +244,7 @@ OriginResult fetch_from_origin(const OriginFetch& job) {
 std::chrono::seconds retry_after(std::string_view header, TimePoint now) {
     constexpr std::chrono::seconds fallback{30};
     constexpr std::chrono::seconds longest{3600};
-    while (!header.empty() && (header.front() == ' ' || header.front() == '\t'))
-        header.remove_prefix(1);
-    while (!header.empty() && (header.back() == ' ' || header.back() == '\t'))
-        header.remove_suffix(1);
+    header = trimmed(header);
     if (header.empty())
         return fallback;
     if (std::all_of(header.begin(), header.end(), [](char c) { return c >= '0' && c <= '9'; })) {

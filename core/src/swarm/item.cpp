@@ -492,9 +492,10 @@ void Item::State::apply_deadlines(bool force) {
         const auto near = std::min<std::uint64_t>(
             have.size() - 1,
             (pos + std::max(bytes_for(rate, std::chrono::seconds(4)), piece_size)) / piece_size);
-        bool missing = false;
-        for (auto p = static_cast<std::size_t>(first); p <= near; ++p)
-            missing = missing || !have[p];
+        const bool missing =
+            static_cast<std::size_t>(first) <= near &&
+            !std::all_of(have.begin() + first, have.begin() + static_cast<std::ptrdiff_t>(near) + 1,
+                         [](bool h) { return h; });
         if (missing != focused) {
             std::vector<std::pair<lt::piece_index_t, lt::download_priority_t>> change;
             for (auto p = static_cast<std::size_t>(last) + 1; p < have.size(); ++p) {
