@@ -138,7 +138,7 @@ if [ "$discovery" = opentracker-dht ]; then
 fi
 # The seed's upload stays under the 2 Mbit/s uplink (250,000 B/s), as an operator would set
 # it, so that lookups and announces are not queued behind seed traffic.
-gw_upload_limit=220000
+gw_upload_limit=${gw_upload_limit:-180000}
 # Listeners upload without a cap unless listener_upload_limit (bytes/s, alluvium-tune
 # --upload-limit) is in the environment. Capped at 100000, under their 1 Mbit/s uplink, the
 # first item's origin bytes went up (8.7 copies against 4.5-6.3) and lookups were no faster.

@@ -165,6 +165,31 @@ TEST(Listener, SeveralListenersTradeAndTheOriginServesNothingMore) {
     }
 }
 
+TEST(Listener, OnlyTheNextSecondsAreAskedOfTheSwarm) {
+    // One 40 s item (16 kB/s): the listener asks for what plays within the deadline window
+    // (10 s), not for the whole item at once, so that every uplink carries what plays
+    // soonest. On loopback the whole item would come in well under a second.
+    auto s =
+        std::make_unique<TestStation>(binaries, std::vector<ToneItem>{{"long.mp3", 500, 40}}, mp3);
+    s->publish();
+    s->write_playlist(now_ms());
+    s->start_gateway();
+    ASSERT_TRUE(s->prime());
+    s->write_playlist(now_ms());
+    auto tune = s->tune();
+    const auto received = [&] {
+        const auto bytes = tune->status()["bytes"];
+        return bytes["peers"].get<std::uint64_t>() + bytes["gateway"].get<std::uint64_t>() +
+               bytes["origin"].get<std::uint64_t>();
+    };
+    ASSERT_TRUE(eventually([&] { return received() > 64 * 1024; }, seconds(15))) << tune->log();
+    // 25 s of the item (400 kB) would be more than the window and what has played so far.
+    EXPECT_FALSE(eventually([&] { return received() > 400 * 1000; }, seconds(4)))
+        << received() << " bytes already\n"
+        << tune->log();
+    EXPECT_EQ(tune->status()["stalls"].get<int>(), 0) << tune->log();
+}
+
 TEST(Listener, PiecesRescuedFromTheOriginAreServedToPeers) {
     // A seed that gives (next to) nothing: the first listener's bytes come from the origin,
     // as a rescue. The pieces it rescued go into its swarm, so a second listener gets them

@@ -20,6 +20,7 @@
 #include <libtorrent/session.hpp>
 #include <libtorrent/torrent_status.hpp>
 #include <libtorrent/write_resume_data.hpp>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -290,6 +291,7 @@ void SwarmEngine::Impl::join(const std::shared_ptr<Item::State>& item, const Swa
         item->piece_size = static_cast<std::uint64_t>(info->piece_length());
         item->size = meta.size;
         item->have.assign(static_cast<std::size_t>(info->num_pieces()), false);
+        item->wanted_end = std::numeric_limits<int>::max();  // added with every piece wanted
         item->state = ItemState::swarming;
         item->add_readable(st.pieces);
         item->file = media_dir() / info->files().file_path(lt::file_index_t{0});
@@ -652,6 +654,16 @@ std::shared_ptr<Item> SwarmEngine::open(const ItemRequest& request) {
         state->on_origin_bytes = [weak](std::uint64_t n) {
             if (auto e = weak.lock())
                 e->origin_total += n;
+        };
+        state->another_tuning_in = [weak](const Item::State* self) {
+            auto e = weak.lock();
+            if (!e)
+                return false;
+            std::lock_guard lock(e->mutex);
+            return std::any_of(e->items.begin(), e->items.end(), [self](const auto& entry) {
+                const auto& other = entry.second;
+                return other.get() != self && other->handles > 0 && other->tuning_in;
+            });
         };
         state->join_swarm =
             [weak, state_weak = std::weak_ptr<Item::State>(state)](const SwarmMetadata& meta) {

@@ -438,7 +438,28 @@ void Item::State::make_urgent(int p, int ms) {
     }
 }
 
+void Item::State::want_between(int from, int to, bool wanted) {
+    std::vector<std::pair<lt::piece_index_t, lt::download_priority_t>> change;
+    for (auto p = static_cast<std::size_t>(std::max(from, 0));
+         p < have.size() && p < static_cast<std::size_t>(std::max(to, 0)); ++p) {
+        const lt::piece_index_t index{static_cast<int>(p)};
+        if (have[p] || static_cast<int>(p) == sentinel)
+            continue;
+        change.emplace_back(index, wanted ? lt::default_priority : lt::dont_download);
+        if (!wanted) {
+            // Not urgent any more either: a deadline would set its priority again.
+            if (sentinel >= 0)
+                handle.reset_piece_deadline(index);
+            urgent.erase(static_cast<int>(p));
+        }
+    }
+    if (!change.empty())
+        handle.prioritize_pieces(change);
+}
+
 void Item::State::apply_deadlines(bool force) {
+    // Asked before taking `mutex`: the engine looks at the other items.
+    const bool another = another_tuning_in && another_tuning_in(this);
     std::lock_guard lock(mutex);
     if (!handle.is_valid())
         return;
@@ -484,30 +505,30 @@ void Item::State::apply_deadlines(bool force) {
         download_pace = pace;
         handle.set_download_limit(pace > 0 ? pace : -1);
     }
-    if (sentinel >= 0 && sentinel <= last)
-        release_sentinel();  // playback is about to need it
-    if (pace == 0 && !warmed && !have.empty()) {
-        // A tune-in: until the next seconds are here, nothing beyond the deadline window is
-        // asked for, so that peers' and the gateway's uplinks carry only what plays next.
+    // Only the deadline window is asked of the swarm, and nothing of a later item while the
+    // item on air tunes in (until its next seconds are here): every uplink carries what
+    // plays soonest. When the whole audience of a cold start asked for all of every item at
+    // once, what played next queued behind the rest and came from the origin.
+    if (pace == 0 && !warmed) {
         const auto near = std::min<std::uint64_t>(
             have.size() - 1,
             (pos + std::max(bytes_for(rate, std::chrono::seconds(4)), piece_size)) / piece_size);
-        const bool missing =
-            static_cast<std::size_t>(first) <= near &&
-            !std::all_of(have.begin() + first, have.begin() + static_cast<std::ptrdiff_t>(near) + 1,
-                         [](bool h) { return h; });
-        if (missing != focused) {
-            std::vector<std::pair<lt::piece_index_t, lt::download_priority_t>> change;
-            for (auto p = static_cast<std::size_t>(last) + 1; p < have.size(); ++p) {
-                if (!have[p] && static_cast<int>(p) != sentinel)
-                    change.emplace_back(lt::piece_index_t{static_cast<int>(p)},
-                                        missing ? lt::dont_download : lt::default_priority);
-            }
-            handle.prioritize_pieces(change);
-            focused = missing;
-            warmed = !missing;
-        }
+        warmed =
+            static_cast<std::size_t>(first) > near ||
+            std::all_of(have.begin() + first, have.begin() + static_cast<std::ptrdiff_t>(near) + 1,
+                        [](bool h) { return h; });
     }
+    tuning_in = pace == 0 && !warmed;
+    const int want_end = pace > 0 && another ? first : last + 1;
+    if (want_end != wanted_end) {
+        want_between(std::min(want_end, wanted_end), std::max(want_end, wanted_end),
+                     want_end > wanted_end);
+        wanted_end = want_end;
+    }
+    if (want_end <= first)
+        return;  // held back: no deadlines either
+    if (sentinel >= 0 && sentinel <= last)
+        release_sentinel();  // playback is about to need it
     for (int p = first; p <= last && static_cast<std::size_t>(p) < have.size(); ++p) {
         if (have[static_cast<std::size_t>(p)])
             continue;

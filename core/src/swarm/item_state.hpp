@@ -6,6 +6,7 @@
 
 #include <condition_variable>
 #include <libtorrent/torrent_handle.hpp>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <set>
@@ -42,6 +43,8 @@ struct Item::State {
     // With `mutex` held: piece `p` is due in `ms`; release the sentinel (see below).
     void make_urgent(int p, int ms);
     void release_sentinel();
+    // Pieces in [from, to) that are not here: asked for (default priority) or not at all.
+    void want_between(int from, int to, bool wanted);
     [[nodiscard]] bool all_pieces() const;
     // With `mutex` held: pieces `readable` says are on disk join `have` (and leave
     // `unflushed`); the item is complete once every piece is readable.
@@ -67,6 +70,8 @@ struct Item::State {
     std::function<void()> on_data;
     std::function<void(std::uint64_t)> on_origin_bytes;
     std::function<void(const SwarmMetadata&)> join_swarm;
+    // Whether another item of the engine is tuning in (see `tuning_in`).
+    std::function<bool(const State*)> another_tuning_in;
 
     mutable std::mutex mutex;
     std::condition_variable cv;
@@ -88,8 +93,13 @@ struct Item::State {
     std::optional<MediaLayout> layout;
     bool deadlines_dirty = false;
     int download_pace = 0;  // bytes/s, 0: none (set_download_limit)
-    bool focused = false;   // pieces beyond the deadline window held back (a tune-in)
-    bool warmed = false;    // the first seconds came: no more holding back
+    // Pieces from `wanted_end` on are not asked for (dont_download; see apply_deadlines).
+    // The torrent is added with every piece wanted.
+    int wanted_end = std::numeric_limits<int>::max();
+    bool warmed = false;  // on air, and its first seconds came
+    // Playing (or about to), and its next seconds are not here yet: items that play later
+    // ask for nothing meanwhile. Read by the engine without `mutex`.
+    std::atomic<bool> tuning_in{false};
     int lowest_wanted_piece = 0;
     // libtorrent 2.0.8 crashes when the cancel_non_critical() that set_piece_deadline()
     // posts runs after the torrent became a seed (its piece picker is gone; fixed upstream

@@ -35,6 +35,11 @@ inline void apply_swarm_settings(libtorrent::settings_pack& s,
     s.set_int(lt::settings_pack::active_downloads, -1);
     s.set_int(lt::settings_pack::active_seeds, -1);
     s.set_int(lt::settings_pack::stop_tracker_timeout, 1);  // quick shutdown
+    // libtorrent connects to new peers and hands out upload quota once a tick (500 ms by
+    // default): a tune-in waited up to a tick for its first connection, and a rate-limited
+    // seed sent a tick's quota at once, a burst that queued everything behind it on a
+    // capped uplink for 0.4 s (gateway answers included).
+    s.set_int(lt::settings_pack::tick_interval, 100);
     // Each tracker is a tier of its own (the gateway's and, say, opentracker): announce to
     // all, so a listener is found through any of them.
     s.set_bool(lt::settings_pack::announce_to_all_tiers, true);
