@@ -655,16 +655,6 @@ std::shared_ptr<Item> SwarmEngine::open(const ItemRequest& request) {
             if (auto e = weak.lock())
                 e->origin_total += n;
         };
-        state->another_tuning_in = [weak](const Item::State* self) {
-            auto e = weak.lock();
-            if (!e)
-                return false;
-            std::lock_guard lock(e->mutex);
-            return std::any_of(e->items.begin(), e->items.end(), [self](const auto& entry) {
-                const auto& other = entry.second;
-                return other.get() != self && other->handles > 0 && other->tuning_in;
-            });
-        };
         state->join_swarm =
             [weak, state_weak = std::weak_ptr<Item::State>(state)](const SwarmMetadata& meta) {
                 auto e = weak.lock();

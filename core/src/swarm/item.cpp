@@ -458,8 +458,6 @@ void Item::State::want_between(int from, int to, bool wanted) {
 }
 
 void Item::State::apply_deadlines(bool force) {
-    // Asked before taking `mutex`: the engine looks at the other items.
-    const bool another = another_tuning_in && another_tuning_in(this);
     std::lock_guard lock(mutex);
     if (!handle.is_valid())
         return;
@@ -505,28 +503,15 @@ void Item::State::apply_deadlines(bool force) {
         download_pace = pace;
         handle.set_download_limit(pace > 0 ? pace : -1);
     }
-    // Only the deadline window is asked of the swarm, and nothing of a later item while the
-    // item on air tunes in (until its next seconds are here): every uplink carries what
-    // plays soonest. When the whole audience of a cold start asked for all of every item at
-    // once, what played next queued behind the rest and came from the origin.
-    if (pace == 0 && !warmed) {
-        const auto near = std::min<std::uint64_t>(
-            have.size() - 1,
-            (pos + std::max(bytes_for(rate, std::chrono::seconds(4)), piece_size)) / piece_size);
-        warmed =
-            static_cast<std::size_t>(first) > near ||
-            std::all_of(have.begin() + first, have.begin() + static_cast<std::ptrdiff_t>(near) + 1,
-                        [](bool h) { return h; });
-    }
-    tuning_in = pace == 0 && !warmed;
-    const int want_end = pace > 0 && another ? first : last + 1;
+    // Only the deadline window is asked of the swarm: every uplink carries what plays
+    // soonest. When the whole audience of a cold start asked for all of every item at once,
+    // what played next queued behind the rest and came from the origin.
+    const int want_end = last + 1;
     if (want_end != wanted_end) {
         want_between(std::min(want_end, wanted_end), std::max(want_end, wanted_end),
                      want_end > wanted_end);
         wanted_end = want_end;
     }
-    if (want_end <= first)
-        return;  // held back: no deadlines either
     if (sentinel >= 0 && sentinel <= last)
         release_sentinel();  // playback is about to need it
     for (int p = first; p <= last && static_cast<std::size_t>(p) < have.size(); ++p) {

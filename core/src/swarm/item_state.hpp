@@ -70,8 +70,6 @@ struct Item::State {
     std::function<void()> on_data;
     std::function<void(std::uint64_t)> on_origin_bytes;
     std::function<void(const SwarmMetadata&)> join_swarm;
-    // Whether another item of the engine is tuning in (see `tuning_in`).
-    std::function<bool(const State*)> another_tuning_in;
 
     mutable std::mutex mutex;
     std::condition_variable cv;
@@ -96,10 +94,6 @@ struct Item::State {
     // Pieces from `wanted_end` on are not asked for (dont_download; see apply_deadlines).
     // The torrent is added with every piece wanted.
     int wanted_end = std::numeric_limits<int>::max();
-    bool warmed = false;  // on air, and its first seconds came
-    // Playing (or about to), and its next seconds are not here yet: items that play later
-    // ask for nothing meanwhile. Read by the engine without `mutex`.
-    std::atomic<bool> tuning_in{false};
     int lowest_wanted_piece = 0;
     // libtorrent 2.0.8 crashes when the cancel_non_critical() that set_piece_deadline()
     // posts runs after the torrent became a seed (its piece picker is gone; fixed upstream
