@@ -170,12 +170,7 @@ TEST(Listener, OnlyTheNextSecondsAreAskedOfTheSwarm) {
     // (10 s), not for the whole item at once, so that every uplink carries what plays
     // soonest. On loopback the whole item would come in well under a second.
     auto s =
-        std::make_unique<TestStation>(binaries, std::vector<ToneItem>{{"long.mp3", 500, 40}}, mp3);
-    s->publish();
-    s->write_playlist(now_ms());
-    s->start_gateway();
-    ASSERT_TRUE(s->prime());
-    s->write_playlist(now_ms());
+        alluvium::test::primed_station(binaries, {{"long.mp3", 500, 40}}, mp3, milliseconds(0));
     auto tune = s->tune();
     const auto received = [&] {
         const auto bytes = tune->status()["bytes"];
@@ -187,6 +182,9 @@ TEST(Listener, OnlyTheNextSecondsAreAskedOfTheSwarm) {
     EXPECT_FALSE(eventually([&] { return received() > 400 * 1000; }, seconds(4)))
         << received() << " bytes already\n"
         << tune->log();
+    // The window moves with playback: what enters it comes from the swarm, in time.
+    EXPECT_TRUE(eventually([&] { return received() > 15 * 16000; }, seconds(10))) << tune->log();
+    EXPECT_EQ(tune->status()["bytes"]["origin"].get<std::uint64_t>(), 0u) << tune->log();
     EXPECT_EQ(tune->status()["stalls"].get<int>(), 0) << tune->log();
 }
 

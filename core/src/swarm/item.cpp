@@ -438,20 +438,18 @@ void Item::State::make_urgent(int p, int ms) {
     }
 }
 
-void Item::State::want_between(int from, int to, bool wanted) {
+void Item::State::hold_back(int from, int to) {
     std::vector<std::pair<lt::piece_index_t, lt::download_priority_t>> change;
     for (auto p = static_cast<std::size_t>(std::max(from, 0));
          p < have.size() && p < static_cast<std::size_t>(std::max(to, 0)); ++p) {
-        const lt::piece_index_t index{static_cast<int>(p)};
         if (have[p] || static_cast<int>(p) == sentinel)
             continue;
-        change.emplace_back(index, wanted ? lt::default_priority : lt::dont_download);
-        if (!wanted) {
-            // Not urgent any more either: a deadline would set its priority again.
-            if (sentinel >= 0)
-                handle.reset_piece_deadline(index);
-            urgent.erase(static_cast<int>(p));
-        }
+        const lt::piece_index_t index{static_cast<int>(p)};
+        change.emplace_back(index, lt::dont_download);
+        // Not urgent any more either: a deadline would set its priority again.
+        if (sentinel >= 0)
+            handle.reset_piece_deadline(index);
+        urgent.erase(static_cast<int>(p));
     }
     if (!change.empty())
         handle.prioritize_pieces(change);
@@ -506,12 +504,10 @@ void Item::State::apply_deadlines(bool force) {
     // Only the deadline window is asked of the swarm: every uplink carries what plays
     // soonest. When the whole audience of a cold start asked for all of every item at once,
     // what played next queued behind the rest and came from the origin.
-    const int want_end = last + 1;
-    if (want_end != wanted_end) {
-        want_between(std::min(want_end, wanted_end), std::max(want_end, wanted_end),
-                     want_end > wanted_end);
-        wanted_end = want_end;
-    }
+    // Pieces entering the window are asked for by their deadlines below.
+    if (last + 1 < wanted_end)
+        hold_back(last + 1, wanted_end);
+    wanted_end = last + 1;
     if (sentinel >= 0 && sentinel <= last)
         release_sentinel();  // playback is about to need it
     for (int p = first; p <= last && static_cast<std::size_t>(p) < have.size(); ++p) {

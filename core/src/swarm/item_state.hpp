@@ -43,8 +43,8 @@ struct Item::State {
     // With `mutex` held: piece `p` is due in `ms`; release the sentinel (see below).
     void make_urgent(int p, int ms);
     void release_sentinel();
-    // Pieces in [from, to) that are not here: asked for (default priority) or not at all.
-    void want_between(int from, int to, bool wanted);
+    // Pieces in [from, to) that are not here are not asked for (nor urgent) any more.
+    void hold_back(int from, int to);
     [[nodiscard]] bool all_pieces() const;
     // With `mutex` held: pieces `readable` says are on disk join `have` (and leave
     // `unflushed`); the item is complete once every piece is readable.
@@ -91,8 +91,8 @@ struct Item::State {
     std::optional<MediaLayout> layout;
     bool deadlines_dirty = false;
     int download_pace = 0;  // bytes/s, 0: none (set_download_limit)
-    // Pieces from `wanted_end` on are not asked for (dont_download; see apply_deadlines).
-    // The torrent is added with every piece wanted.
+    // Pieces from `wanted_end` on are not asked for (dont_download; see apply_deadlines);
+    // those before it are asked for by their deadlines. Added with every piece wanted.
     int wanted_end = std::numeric_limits<int>::max();
     int lowest_wanted_piece = 0;
     // libtorrent 2.0.8 crashes when the cancel_non_critical() that set_piece_deadline()
