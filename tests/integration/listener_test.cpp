@@ -165,26 +165,22 @@ TEST(Listener, SeveralListenersTradeAndTheOriginServesNothingMore) {
     }
 }
 
-TEST(Listener, OnlyTheNextSecondsAreAskedOfTheSwarm) {
-    // One 40 s item (16 kB/s): the listener asks for what plays within the deadline window
-    // (10 s), not for the whole item at once, so that every uplink carries what plays
-    // soonest. On loopback the whole item would come in well under a second.
-    auto s =
-        alluvium::test::primed_station(binaries, {{"long.mp3", 500, 40}}, mp3, milliseconds(0));
+TEST(Listener, ALaterItemComesAtOnceWhenTheItemOnAirHasItsNextSeconds) {
+    // A 20 s item on air, then a 40 s item (16 kB/s each: 960 kB in all). Later items come at
+    // a pace only while the item on air lacks its next seconds; on loopback that is over at
+    // once, and the next item comes whole long before it plays. Paced (24 kB/s), its 640 kB
+    // would take 27 s.
+    auto s = alluvium::test::primed_station(binaries, {{"now.mp3", 500, 20}, {"next.mp3", 700, 40}},
+                                            mp3, milliseconds(1000));
     auto tune = s->tune();
     const auto received = [&] {
         const auto bytes = tune->status()["bytes"];
         return bytes["peers"].get<std::uint64_t>() + bytes["gateway"].get<std::uint64_t>() +
                bytes["origin"].get<std::uint64_t>();
     };
-    ASSERT_TRUE(eventually([&] { return received() > 64 * 1024; }, seconds(15))) << tune->log();
-    // 25 s of the item (400 kB) would be more than the window and what has played so far.
-    EXPECT_FALSE(eventually([&] { return received() > 400 * 1000; }, seconds(4)))
-        << received() << " bytes already\n"
+    EXPECT_TRUE(eventually([&] { return received() > 900 * 1000; }, seconds(10)))
+        << received() << " bytes\n"
         << tune->log();
-    // The window moves with playback: what enters it comes from the swarm, in time.
-    EXPECT_TRUE(eventually([&] { return received() > 15 * 16000; }, seconds(10))) << tune->log();
-    EXPECT_EQ(tune->status()["bytes"]["origin"].get<std::uint64_t>(), 0u) << tune->log();
     EXPECT_EQ(tune->status()["stalls"].get<int>(), 0) << tune->log();
 }
 
@@ -218,8 +214,9 @@ TEST(Listener, PlaybackGoesOnFromPeersWhenTheOriginDies) {
     s->stop_origin();
     const auto tones = tones_in(b->stream_url(), 12, candidates);
     ASSERT_GE(first_window(tones, 700), 0)
-        << "the next item came from the gateway's seed and peers";
-    EXPECT_EQ(b->status()["stalls"].get<int>(), 0);
+        << "the next item came from the gateway's seed and peers\n"
+        << b->log();
+    EXPECT_EQ(b->status()["stalls"].get<int>(), 0) << b->log();
 }
 
 TEST(Listener, WithoutAGatewayTheOriginRescuesPlayback) {
@@ -314,7 +311,8 @@ TEST(Listener, SigtermStopsCleanly) {
     auto tune = s->tune();
     ASSERT_TRUE(eventually([&] { return !tune->status()["playing"].is_null(); }, seconds(10)));
     const auto t0 = steady_clock::now();
-    tune->stop();
+    EXPECT_EQ(tune->stop(), 0) << "0: it exited by itself; 128 + n: signal n ended it\n"
+                               << tune->log();
     EXPECT_LT(steady_clock::now() - t0, seconds(5)) << tune->log();
     EXPECT_NE(tune->log().find("stopped;"), std::string::npos) << tune->log();
 }

@@ -107,15 +107,16 @@ TEST(Tuner, FollowsPlaylistChangesAndKeepsTheScheduleWhenANewOneIsBroken) {
 
     // A broken playlist: an error is reported, the schedule stays.
     std::ofstream(path) << renamed.substr(0, renamed.size() / 2);
+    // The status and the event are two steps: wait for both.
     EXPECT_TRUE(eventually(
         [&] {
             drain();
-            return !tuner.status().playlist_error.empty();
+            return !tuner.status().playlist_error.empty() &&
+                   std::any_of(seen.begin(), seen.end(), [](const TunerEvent& e) {
+                       return e.kind == TunerEventKind::playlist_error;
+                   });
         },
         seconds(10)));
-    EXPECT_TRUE(std::any_of(seen.begin(), seen.end(), [](const TunerEvent& e) {
-        return e.kind == TunerEventKind::playlist_error;
-    }));
     const TunerStatus st = tuner.status();
     EXPECT_NE(st.playlist_error.find("station.rss"), std::string::npos) << st.playlist_error;
     EXPECT_EQ(st.station, "Renamed Station");

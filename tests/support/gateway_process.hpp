@@ -29,7 +29,7 @@ class GatewayProcess {
     [[nodiscard]] int bt_port() const { return bt_port_; }
     [[nodiscard]] std::string log() const { return process_->log(); }
     [[nodiscard]] pid_t pid() const { return process_->pid(); }
-    void stop() { process_->stop(); }
+    int stop() { return process_->stop(); }
     // Stops it (SIGTERM) and starts it again on the same ports and data (a second log).
     void restart();
 

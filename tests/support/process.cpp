@@ -182,9 +182,9 @@ std::string Background::log() const {
     return s.str();
 }
 
-void Background::stop() {
+int Background::stop() {
     if (pid_ <= 0) {
-        return;
+        return -1;
     }
     kill(-pid_, SIGTERM);
     kill(pid_, SIGTERM);
@@ -193,7 +193,7 @@ void Background::stop() {
     while (Clock::now() < deadline) {
         if (waitpid(pid_, &status, WNOHANG) == pid_) {
             pid_ = -1;
-            return;
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
@@ -201,6 +201,7 @@ void Background::stop() {
     kill(pid_, SIGKILL);
     waitpid(pid_, &status, 0);
     pid_ = -1;
+    return -1;
 }
 
 int free_port() {

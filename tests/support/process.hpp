@@ -41,7 +41,9 @@ class Background {
     // Waits until `ready` returns true, the child exits, or `timeout` passes.
     bool wait_until(const std::function<bool()>& ready, std::chrono::milliseconds timeout);
     [[nodiscard]] std::string log() const;
-    void stop();
+    // SIGTERM, then SIGKILL after 5 s. Returns how the child ended: its exit code, 128 +
+    // the signal that ended it, or -1 when it was killed after the 5 s or had already gone.
+    int stop();
 
   private:
     pid_t pid_ = -1;

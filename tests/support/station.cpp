@@ -39,8 +39,9 @@ TuneProcess::TuneProcess(const Binaries& bin, const std::string& playlist,
         port_ = free_port();
         std::vector<std::string> argv = {
             bin.tune,      playlist,      "--port",      std::to_string(port_),
-            "--bt-listen", "127.0.0.1:0", "--cache-dir", (dir / "cache").string(),
-            "--log-level", "info"};
+            "--bt-listen", "127.0.0.1:0", "--cache-dir", (dir / "cache").string()};
+        if (std::find(extra.begin(), extra.end(), "--log-level") == extra.end())
+            argv.insert(argv.end(), {"--log-level", "info"});
         argv.insert(argv.end(), extra.begin(), extra.end());
         process_ = std::make_unique<Background>(argv, (dir / "tune.log").string());
         const std::string bound = "127.0.0.1:" + std::to_string(port_) + "/stream";

@@ -41,7 +41,7 @@ class TuneProcess {
     [[nodiscard]] nlohmann::json status() const;
     [[nodiscard]] std::string log() const { return process_->log(); }
     [[nodiscard]] pid_t pid() const { return process_->pid(); }
-    void stop() { process_->stop(); }
+    int stop() { return process_->stop(); }
     // SIGKILL: no chance to save anything.
     void kill() { ::kill(process_->pid(), SIGKILL); }
 

@@ -20,7 +20,6 @@
 #include <libtorrent/session.hpp>
 #include <libtorrent/torrent_status.hpp>
 #include <libtorrent/write_resume_data.hpp>
-#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -103,25 +102,27 @@ struct SwarmEngine::Impl : std::enable_shared_from_this<SwarmEngine::Impl> {
     std::thread thread;
     std::atomic<bool> stopping{false};
 
-    mutable std::mutex mutex;                                       // items, by_hash, wake
+    mutable std::mutex mutex;                                       // items, by_hash
     std::map<std::string, std::shared_ptr<Item::State>> items;      // by media URL
     std::map<lt::sha1_hash, std::shared_ptr<Item::State>> by_hash;  // joined items
-    std::function<void()> wake;
+    // Held while `wake` runs, so that replacing it waits for a call in progress.
+    std::mutex wake_mutex;
+    std::function<void()> wake;       // under `wake_mutex`
     std::string last_error;           // the last disk or torrent error (under `mutex`)
     std::set<std::string> dht_nodes;  // bootstrap nodes gateways offered (under `mutex`)
     std::atomic<std::uint64_t> origin_total{0};
+    // Some item on air is short of its next seconds (every item's on_air_short). A start
+    // is a tune-in: true until the first tick has looked.
+    const std::shared_ptr<std::atomic<bool>> on_air_short =
+        std::make_shared<std::atomic<bool>>(true);
 
     fs::path media_dir() const { return options.cache_dir / "media"; }
     fs::path meta_dir() const { return options.cache_dir / "items"; }
 
     void notify() {
-        std::function<void()> w;
-        {
-            std::lock_guard lock(mutex);
-            w = wake;
-        }
-        if (w)
-            w();
+        std::lock_guard lock(wake_mutex);
+        if (wake)
+            wake();
     }
 
     void run();
@@ -291,7 +292,6 @@ void SwarmEngine::Impl::join(const std::shared_ptr<Item::State>& item, const Swa
         item->piece_size = static_cast<std::uint64_t>(info->piece_length());
         item->size = meta.size;
         item->have.assign(static_cast<std::size_t>(info->num_pieces()), false);
-        item->wanted_end = std::numeric_limits<int>::max();  // added with every piece wanted
         item->state = ItemState::swarming;
         item->add_readable(st.pieces);
         item->file = media_dir() / info->files().file_path(lt::file_index_t{0});
@@ -395,8 +395,13 @@ void SwarmEngine::Impl::tick() {
         for (const auto& [hash, item] : by_hash)
             joined.push_back(item);
     }
+    bool shortfall = false;
     for (const auto& item : joined) {
         settle_unflushed(item);
+        shortfall = item->short_of_next_seconds() || shortfall;
+    }
+    on_air_short->store(shortfall);
+    for (const auto& item : joined) {
         item->update_sources();
         item->apply_deadlines(false);
     }
@@ -624,7 +629,7 @@ SwarmEngine::~SwarmEngine() {
 }
 
 void SwarmEngine::set_data_callback(std::function<void()> wake) {
-    std::lock_guard lock(impl_->mutex);
+    std::lock_guard lock(impl_->wake_mutex);
     impl_->wake = std::move(wake);
 }
 
@@ -651,6 +656,7 @@ std::shared_ptr<Item> SwarmEngine::open(const ItemRequest& request) {
             if (auto e = weak.lock())
                 e->notify();
         };
+        state->on_air_short = impl_->on_air_short;
         state->on_origin_bytes = [weak](std::uint64_t n) {
             if (auto e = weak.lock())
                 e->origin_total += n;

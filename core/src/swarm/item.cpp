@@ -438,21 +438,27 @@ void Item::State::make_urgent(int p, int ms) {
     }
 }
 
-void Item::State::hold_back(int from, int to) {
-    std::vector<std::pair<lt::piece_index_t, lt::download_priority_t>> change;
-    for (auto p = static_cast<std::size_t>(std::max(from, 0));
-         p < have.size() && p < static_cast<std::size_t>(std::max(to, 0)); ++p) {
-        if (have[p] || static_cast<int>(p) == sentinel)
-            continue;
-        const lt::piece_index_t index{static_cast<int>(p)};
-        change.emplace_back(index, lt::dont_download);
-        // Not urgent any more either: a deadline would set its priority again.
-        if (sentinel >= 0)
-            handle.reset_piece_deadline(index);
-        urgent.erase(static_cast<int>(p));
-    }
-    if (!change.empty())
-        handle.prioritize_pieces(change);
+bool Item::State::next_seconds_missing() const {
+    if (have.empty() || piece_size == 0 || rate == 0)
+        return false;
+    const std::uint64_t pos = need_offset;
+    const auto first = static_cast<std::size_t>(pos / piece_size);
+    const auto near = std::min<std::uint64_t>(
+        have.size() - 1,
+        (pos + std::max(bytes_for(rate, std::chrono::seconds(4)), piece_size)) / piece_size);
+    return first <= near && !std::all_of(have.begin() + static_cast<std::ptrdiff_t>(first),
+                                         have.begin() + static_cast<std::ptrdiff_t>(near) + 1,
+                                         [](bool h) { return h; });
+}
+
+Milliseconds Item::State::lead(Steady::time_point now) const {
+    return std::chrono::duration_cast<Milliseconds>(need_time + starts_in - now);
+}
+
+bool Item::State::short_of_next_seconds() {
+    std::lock_guard lock(mutex);
+    return handle.is_valid() && need_set && state != ItemState::complete &&
+           lead(Steady::now()) <= options.deadline_window && next_seconds_missing();
 }
 
 void Item::State::apply_deadlines(bool force) {
@@ -490,26 +496,38 @@ void Item::State::apply_deadlines(bool force) {
     const std::uint64_t window = std::max(bytes_for(rate, options.deadline_window), piece_size * 4);
     const auto last =
         static_cast<int>(std::min<std::uint64_t>(size - 1, pos + window) / piece_size);
-    const auto lead = std::chrono::duration_cast<Milliseconds>(need_time + starts_in - now);
-    // An item that starts beyond the deadline window comes at a pace (half as fast again as
-    // it plays), not at once: at a cold start a whole audience fetching its next items flat
-    // out filled every uplink, and the item on air came late.
-    const int pace = lead > options.deadline_window
+    const auto lead = this->lead(now);
+    // While an item on air is short of its next seconds, an item that starts beyond the
+    // deadline window comes at a pace (half as fast again as it plays), not at once: at a
+    // cold start a whole audience fetching its next items flat out filled every uplink, and
+    // the item on air came late. Only then: paced in lockstep, every listener asked the
+    // gateway for each piece at once and it sent each item 2 to 3 times.
+    const bool yield = on_air_short && on_air_short->load();
+    const int pace = yield && lead > options.deadline_window
                          ? static_cast<int>(std::min<std::uint64_t>(rate * 3 / 2, INT32_MAX))
                          : 0;
     if (pace != download_pace) {
         download_pace = pace;
         handle.set_download_limit(pace > 0 ? pace : -1);
     }
-    // Only the deadline window is asked of the swarm: every uplink carries what plays
-    // soonest. When the whole audience of a cold start asked for all of every item at once,
-    // what played next queued behind the rest and came from the origin.
-    // Pieces entering the window are asked for by their deadlines below.
-    if (last + 1 < wanted_end)
-        hold_back(last + 1, wanted_end);
-    wanted_end = last + 1;
     if (sentinel >= 0 && sentinel <= last)
         release_sentinel();  // playback is about to need it
+    if (pace == 0 && !warmed && !have.empty()) {
+        // A tune-in: until the next seconds are here, nothing beyond the deadline window is
+        // asked for, so that peers' and the gateway's uplinks carry only what plays next.
+        const bool missing = next_seconds_missing();
+        if (missing != focused) {
+            std::vector<std::pair<lt::piece_index_t, lt::download_priority_t>> change;
+            for (auto p = static_cast<std::size_t>(last) + 1; p < have.size(); ++p) {
+                if (!have[p] && static_cast<int>(p) != sentinel)
+                    change.emplace_back(lt::piece_index_t{static_cast<int>(p)},
+                                        missing ? lt::dont_download : lt::default_priority);
+            }
+            handle.prioritize_pieces(change);
+            focused = missing;
+            warmed = !missing;
+        }
+    }
     for (int p = first; p <= last && static_cast<std::size_t>(p) < have.size(); ++p) {
         if (have[static_cast<std::size_t>(p)])
             continue;

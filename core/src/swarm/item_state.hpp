@@ -4,9 +4,9 @@
 #include "engine.hpp"
 #include "range_set.hpp"
 
+#include <atomic>
 #include <condition_variable>
 #include <libtorrent/torrent_handle.hpp>
-#include <limits>
 #include <map>
 #include <mutex>
 #include <set>
@@ -34,6 +34,9 @@ struct Item::State {
     // Engine thread, twice a second.
     void update_sources();
     void apply_deadlines(bool force);
+    // Whether this item plays within the deadline window and some of its next seconds are
+    // not here yet: a tune-in, or a swarm falling behind. Items that play later wait.
+    [[nodiscard]] bool short_of_next_seconds();
 
     // With `mutex` held. How far playback would have read by `at` at `rate` from the last
     // need(): the horizon of what is needed by then (the reader itself is at need_offset).
@@ -43,9 +46,11 @@ struct Item::State {
     // With `mutex` held: piece `p` is due in `ms`; release the sentinel (see below).
     void make_urgent(int p, int ms);
     void release_sentinel();
-    // Pieces in [from, to) that are not here are not asked for (nor urgent) any more.
-    void hold_back(int from, int to);
     [[nodiscard]] bool all_pieces() const;
+    // With `mutex` held: whether a piece from the reader's through its next 4 s is missing.
+    [[nodiscard]] bool next_seconds_missing() const;
+    // With `mutex` held: how long until the reader's next byte plays (< 0: it is late).
+    [[nodiscard]] Milliseconds lead(Steady::time_point now) const;
     // With `mutex` held: pieces `readable` says are on disk join `have` (and leave
     // `unflushed`); the item is complete once every piece is readable.
     template <typename Bitfield>
@@ -70,6 +75,9 @@ struct Item::State {
     std::function<void()> on_data;
     std::function<void(std::uint64_t)> on_origin_bytes;
     std::function<void(const SwarmMetadata&)> join_swarm;
+    // Set by the engine: some item on air is short of its next seconds, so an item that
+    // plays beyond the deadline window comes at a pace (see apply_deadlines).
+    std::shared_ptr<const std::atomic<bool>> on_air_short;
 
     mutable std::mutex mutex;
     std::condition_variable cv;
@@ -91,9 +99,8 @@ struct Item::State {
     std::optional<MediaLayout> layout;
     bool deadlines_dirty = false;
     int download_pace = 0;  // bytes/s, 0: none (set_download_limit)
-    // Pieces from `wanted_end` on are not asked for (dont_download; see apply_deadlines);
-    // those before it are asked for by their deadlines. Added with every piece wanted.
-    int wanted_end = std::numeric_limits<int>::max();
+    bool focused = false;   // pieces beyond the deadline window held back (a tune-in)
+    bool warmed = false;    // the first seconds came: no more holding back
     int lowest_wanted_piece = 0;
     // libtorrent 2.0.8 crashes when the cancel_non_critical() that set_piece_deadline()
     // posts runs after the torrent became a seed (its piece picker is gone; fixed upstream

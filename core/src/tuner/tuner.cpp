@@ -590,9 +590,10 @@ void Tuner::stop() {
         d.monitor.join();
     if (d.server)
         d.server->stop();
-    d.producer.reset();
+    // The engine's thread calls on_data(), which wakes the producer: no more of that first.
     if (d.engine)
         d.engine->set_data_callback(nullptr);
+    d.producer.reset();
     d.engine.reset();
     d.server.reset();
 }
