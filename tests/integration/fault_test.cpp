@@ -74,10 +74,15 @@ TEST(Faults, APeerSendingCorruptPiecesIsBannedAndNoWrongByteIsPlayed) {
         << "the corrupt peer was never used (it sent " << liar.stats().uploaded << " bytes to "
         << liar.stats().peers << " peers): " << tune->log();
     EXPECT_EQ(item_bytes(*tune, 0), original) << "a wrong byte reached /items/0";
+    // By now the schedule may be near the end of a.mp3 (finding the liar took as long as it
+    // took): what plays is a's tone and, once a ends, b's, and nothing else.
     const auto tones = tones_in(tune->stream_url(), 4, candidates);
     ASSERT_GE(tones.size(), 12u);
+    const int b = first_window(tones, 700, 1);
+    const std::size_t b_from = b < 0 ? tones.size() : static_cast<std::size_t>(b);
+    EXPECT_GE(b_from, 3u) << "a.mp3 barely played";
     for (std::size_t i = 1; i < tones.size(); ++i)
-        EXPECT_EQ(tones[i], 400) << "window " << i << ": not the item's tone";
+        EXPECT_EQ(tones[i], i < b_from ? 400 : 700) << "window " << i << ": not the item's tone";
     const auto st = tune->status();
     EXPECT_GT(st["bytes"]["origin"].get<std::uint64_t>(), 0u) << "the origin rescued the item";
 }

@@ -457,8 +457,9 @@ Milliseconds Item::State::lead(Steady::time_point now) const {
 
 bool Item::State::short_of_next_seconds() {
     std::lock_guard lock(mutex);
-    return handle.is_valid() && need_set && state != ItemState::complete &&
-           lead(Steady::now()) <= options.deadline_window && next_seconds_missing();
+    // Before the swarm is joined `have` is empty, and a complete item misses nothing: both
+    // are false through next_seconds_missing().
+    return need_set && lead(Steady::now()) <= options.deadline_window && next_seconds_missing();
 }
 
 void Item::State::apply_deadlines(bool force) {
@@ -500,8 +501,8 @@ void Item::State::apply_deadlines(bool force) {
     // While an item on air is short of its next seconds, an item that starts beyond the
     // deadline window comes at a pace (half as fast again as it plays), not at once: at a
     // cold start a whole audience fetching its next items flat out filled every uplink, and
-    // the item on air came late. Only then: paced in lockstep, every listener asked the
-    // gateway for each piece at once and it sent each item 2 to 3 times.
+    // the item on air came late. Not otherwise: an audience paced in step asked the gateway
+    // for each piece at the same moment, and it sent each item 2 to 3 times.
     const bool yield = on_air_short && on_air_short->load();
     const int pace = yield && lead > options.deadline_window
                          ? static_cast<int>(std::min<std::uint64_t>(rate * 3 / 2, INT32_MAX))
