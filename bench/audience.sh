@@ -120,7 +120,8 @@ $([ "$(id -u)" -eq 0 ] && echo "user root;")
 events {}
 http {
     include /etc/nginx/mime.types;
-    log_format bytes '\$request_uri \$status \$body_bytes_sent';
+    # The figures read the first three fields; the rest tell when and who (--keep).
+    log_format bytes '\$request_uri \$status \$body_bytes_sent \$msec \$remote_addr \$http_range';
     access_log $work/run/access.log bytes;
     client_body_temp_path $work/run;
     server { listen $origin_ip:8080; root $www; }
@@ -218,6 +219,7 @@ for i in $(seq "$listeners"); do
         -m 30 "http://$origin_ip:8080/station.rss" ||
         { echo "audience: listener $i cannot reach the origin" >&2; unreachable=$((unreachable + 1)); }
     now=$(date +%s.%N)
+    echo "$i $ip $now" >>"$work/starts"
     ip netns exec "$prefix-l$i" "$bin/player/tune/alluvium-tune" "http://$origin_ip:8080/station.rss" \
         "${gw_flags[@]}" --port 8000 --bt-listen "$ip:6881" --cache-dir "$work/l$i" \
         --upload-limit "$listener_upload_limit" \

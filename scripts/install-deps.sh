@@ -23,6 +23,9 @@ packages=(
     xvfb xauth fonts-dejavu-core
     # man pages, Debian packages, and the packaging test's desktop integration checks
     help2man dpkg-dev xdg-utils desktop-file-utils shared-mime-info
+    # xdg-mime asks File::MimeInfo (shared-mime-info's database) outside a desktop session;
+    # without it, file(1), which knows no station playlist (xdg-utils only recommends it)
+    libfile-mimeinfo-perl
     # the sanitizer build and the fuzzers (clang, libFuzzer)
     clang libclang-rt-14-dev
 )

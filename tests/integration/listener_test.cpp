@@ -184,6 +184,52 @@ TEST(Listener, ALaterItemComesAtOnceWhenTheItemOnAirHasItsNextSeconds) {
     EXPECT_EQ(tune->status()["stalls"].get<int>(), 0) << tune->log();
 }
 
+TEST(Listener, ALaterItemIsNotLookedUpUntilTheItemOnAirIsHere) {
+    // The gateway's seed sends 40 kB/s: the 40 s item on air (16 kB/s) takes about 15 s to
+    // come whole. Meanwhile the next item is not looked up, so its swarm at the gateway's
+    // tracker stays empty; once the item on air is here, it is (long before it plays).
+    auto s = alluvium::test::primed_station(binaries, {{"now.mp3", 500, 40}, {"next.mp3", 700, 20}},
+                                            mp3, milliseconds(1000), {"--upload-limit", "40000"});
+    const std::uint64_t now_size = std::filesystem::file_size(s->dir().path() / "www/now.mp3");
+    const std::string next_url = s->origin().url("next.mp3");
+    const auto peers_of_next = [&] {
+        const auto status = s->gateway().status();
+        for (const auto& item : status["items"]) {
+            if (item["url"] == next_url)
+                return item["seeds"].get<int>() + item["leechers"].get<int>();
+        }
+        return -1;
+    };
+    const int seed_only = peers_of_next();  // the gateway's own seed
+    ASSERT_GE(seed_only, 0) << s->gateway().status();
+    auto tune = s->tune();
+    const auto received = [&] {
+        const auto bytes = tune->status()["bytes"];
+        return bytes["peers"].get<std::uint64_t>() + bytes["gateway"].get<std::uint64_t>() +
+               bytes["origin"].get<std::uint64_t>();
+    };
+    ASSERT_TRUE(eventually([&] { return tune->status()["buffer_ms"].get<std::int64_t>() > 0; },
+                           seconds(10)))
+        << tune->log();
+    int checks = 0;
+    for (const auto until = steady_clock::now() + seconds(4); steady_clock::now() < until;) {
+        const std::uint64_t got = received();
+        const int peers = peers_of_next();
+        if (got < now_size * 8 / 10) {  // the item on air is not here yet
+            ASSERT_EQ(peers, seed_only)
+                << "next.mp3 was looked up with " << got << " of " << now_size
+                << " bytes of the item on air here: " << s->gateway().status();
+            ++checks;
+        }
+        std::this_thread::sleep_for(milliseconds(200));
+    }
+    EXPECT_GT(checks, 0) << "the item on air came too fast to check";
+    // Whole long before the next item's last 10 s: it plays 39 s after the tune-in.
+    EXPECT_TRUE(eventually([&] { return peers_of_next() > seed_only; }, seconds(25)))
+        << "next.mp3 was never looked up: " << tune->log();
+    EXPECT_EQ(tune->status()["stalls"].get<int>(), 0) << tune->log();
+}
+
 TEST(Listener, PiecesRescuedFromTheOriginAreServedToPeers) {
     // A seed that gives (next to) nothing: the first listener's bytes come from the origin,
     // as a rescue. The pieces it rescued go into its swarm, so a second listener gets them

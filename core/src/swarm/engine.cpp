@@ -115,6 +115,10 @@ struct SwarmEngine::Impl : std::enable_shared_from_this<SwarmEngine::Impl> {
     // is a tune-in: true until the first tick has looked.
     const std::shared_ptr<std::atomic<bool>> on_air_short =
         std::make_shared<std::atomic<bool>>(true);
+    // Some item on air is not all here yet, or waits for its first answer (every item's
+    // on_air_busy): later items are not looked up meanwhile. True until the first tick.
+    const std::shared_ptr<std::atomic<bool>> on_air_busy =
+        std::make_shared<std::atomic<bool>>(true);
 
     fs::path media_dir() const { return options.cache_dir / "media"; }
     fs::path meta_dir() const { return options.cache_dir / "items"; }
@@ -390,10 +394,13 @@ void SwarmEngine::Impl::handle_alert(const lt::alert* a) {
 
 void SwarmEngine::Impl::tick() {
     std::vector<std::shared_ptr<Item::State>> joined;
+    std::vector<std::shared_ptr<Item::State>> open;
     {
         std::lock_guard lock(mutex);
         for (const auto& [hash, item] : by_hash)
             joined.push_back(item);
+        for (const auto& [url, item] : items)
+            open.push_back(item);
     }
     bool shortfall = false;
     for (const auto& item : joined) {
@@ -401,6 +408,10 @@ void SwarmEngine::Impl::tick() {
         shortfall = item->short_of_next_seconds() || shortfall;
     }
     on_air_short->store(shortfall);
+    bool busy = false;
+    for (const auto& item : open)
+        busy = busy || item->on_air_unfinished();
+    on_air_busy->store(busy);
     for (const auto& item : joined) {
         item->update_sources();
         item->apply_deadlines(false);
@@ -657,6 +668,7 @@ std::shared_ptr<Item> SwarmEngine::open(const ItemRequest& request) {
                 e->notify();
         };
         state->on_air_short = impl_->on_air_short;
+        state->on_air_busy = impl_->on_air_busy;
         state->on_origin_bytes = [weak](std::uint64_t n) {
             if (auto e = weak.lock())
                 e->origin_total += n;

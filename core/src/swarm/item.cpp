@@ -133,6 +133,7 @@ std::uint64_t Item::State::available_end(std::uint64_t offset) const {
 void Item::State::lookup_loop() {
     std::size_t g = 0;
     std::size_t failures_in_row = 0;
+    defer_lookup();
     while (!stopping) {
         {
             std::lock_guard lock(mutex);
@@ -181,6 +182,23 @@ void Item::State::lookup_loop() {
         std::unique_lock lock(mutex);
         cv.wait_for(lock, pause, [this] { return stopping.load(); });
     }
+}
+
+void Item::State::defer_lookup() {
+    std::unique_lock lock(mutex);
+    // need() follows the open() that started this thread.
+    cv.wait_for(lock, std::chrono::milliseconds(200), [this] { return stopping || need_set; });
+    // An item that plays beyond the deadline window is not looked up until the item on air
+    // is all here: at a cold start the gateway's answers for every listener's later items,
+    // and the first copies of those items, filled its uplink while listeners were still
+    // tuning in, and their answers for the item on air came 1.5 to 3 s late.
+    const auto later = [this] {
+        return need_set && on_air_busy && on_air_busy->load() &&
+               lead(Steady::now()) > options.deadline_window;
+    };
+    while (!stopping && !handle.is_valid() && later())
+        cv.wait_for(lock, std::chrono::milliseconds(100), [this] { return stopping.load(); });
+    looking_since = Steady::now();
 }
 
 bool Item::State::fetch_from_origin(std::uint64_t from, std::uint64_t to) {
@@ -321,6 +339,41 @@ void Item::State::rescue_loop() {
         }
         if (total > 0)
             until = std::min(until, total);
+        if (log().should_log(spdlog::level::debug)) {
+            const auto plays_in = lead(now).count() +
+                                  static_cast<long long>(rate > 0 ? (gap - pos) * 1000 / rate : 0);
+            const auto in_swarm =
+                std::chrono::duration_cast<Milliseconds>(now - swarming_since).count();
+            const lt::torrent_handle h = handle;
+            const int piece = piece_size > 0 ? static_cast<int>(gap / piece_size) : -1;
+            lock.unlock();
+            // What libtorrent was doing about that piece: blocks asked for and received.
+            std::string queue = "not asked for";
+            if (swarm && piece >= 0) {
+                const lt::piece_index_t index{piece};
+                std::vector<lt::partial_piece_info> pieces;
+                h.get_download_queue(pieces);
+                for (const auto& q : pieces) {
+                    if (q.piece_index == index)
+                        queue = fmt::format("{} of {} blocks asked for, {} here", q.requested,
+                                            q.blocks_in_piece, q.finished + q.writing);
+                }
+                if (h.have_piece(index))
+                    queue = "hashed, not yet on disk";
+                std::vector<lt::peer_info> peers;
+                h.get_peer_info(peers);
+                int holders = 0;
+                for (const auto& peer : peers)
+                    holders += peer.pieces.size() > piece && peer.pieces.get_bit(index) ? 1 : 0;
+                queue += fmt::format("; {} of {} peers have it", holders, peers.size());
+            }
+            log().debug(
+                "{}: from the origin: bytes {}-{}, which play in {} ms{}", url, gap, until,
+                plays_in,
+                swarm ? fmt::format(" ({} ms in the swarm; piece {}: {})", in_swarm, piece, queue)
+                      : std::string());
+            lock.lock();
+        }
         lock.unlock();
         if (!fetch_from_origin(gap, until)) {
             lock.lock();
@@ -460,6 +513,21 @@ bool Item::State::short_of_next_seconds() {
     // Before the swarm is joined `have` is empty, and a complete item misses nothing: both
     // are false through next_seconds_missing().
     return need_set && lead(Steady::now()) <= options.deadline_window && next_seconds_missing();
+}
+
+bool Item::State::on_air_unfinished() {
+    if (handles == 0)
+        return false;  // nobody plays it
+    std::lock_guard lock(mutex);
+    if (!need_set || lead(Steady::now()) > options.deadline_window)
+        return false;
+    if (!handle.is_valid())
+        return !origin_allowed;  // a tune-in waiting for the gateway
+    if (piece_size == 0)
+        return false;
+    const auto first = static_cast<std::size_t>(need_offset / piece_size);
+    return first < have.size() && !std::all_of(have.begin() + static_cast<std::ptrdiff_t>(first),
+                                               have.end(), [](bool h) { return h; });
 }
 
 void Item::State::apply_deadlines(bool force) {

@@ -37,6 +37,10 @@ struct Item::State {
     // Whether this item plays within the deadline window and some of its next seconds are
     // not here yet: a tune-in, or a swarm falling behind. Items that play later wait.
     [[nodiscard]] bool short_of_next_seconds();
+    // Whether this item plays within the deadline window and is not all here yet, from the
+    // reader's position to its end (or is still waiting for a gateway's first answer):
+    // items that play later are not looked up meanwhile (defer_lookup).
+    [[nodiscard]] bool on_air_unfinished();
 
     // With `mutex` held. How far playback would have read by `at` at `rate` from the last
     // need(): the horizon of what is needed by then (the reader itself is at need_offset).
@@ -78,6 +82,8 @@ struct Item::State {
     // Set by the engine: some item on air is short of its next seconds, so an item that
     // plays beyond the deadline window comes at a pace (see apply_deadlines).
     std::shared_ptr<const std::atomic<bool>> on_air_short;
+    // Set by the engine: some item on air is unfinished (see on_air_unfinished).
+    std::shared_ptr<const std::atomic<bool>> on_air_busy;
 
     mutable std::mutex mutex;
     std::condition_variable cv;
@@ -156,6 +162,7 @@ struct Item::State {
 
   private:
     void lookup_loop();
+    void defer_lookup();  // lookup_loop's first step
     void rescue_loop();
     bool fetch_from_origin(std::uint64_t from, std::uint64_t to);
     void offer_rescued(std::uint64_t from, std::uint64_t to);
