@@ -270,6 +270,33 @@ bool Item::State::fetch_from_origin(std::uint64_t from, std::uint64_t to) {
     return false;
 }
 
+namespace {
+
+// What libtorrent is doing about `piece` (for the debug log of a rescue): blocks asked for
+// and here, and how many connected peers have it.
+std::string piece_report(const lt::torrent_handle& h, int piece) {
+    const lt::piece_index_t index{piece};
+    std::string state = "not asked for";
+    std::vector<lt::partial_piece_info> queue;
+    h.get_download_queue(queue);
+    for (const auto& q : queue) {
+        if (q.piece_index == index)
+            state = fmt::format("{} of {} blocks asked for, {} here", q.requested,
+                                q.blocks_in_piece, q.finished + q.writing);
+    }
+    if (h.have_piece(index))
+        state = "hashed, not yet on disk";
+    std::vector<lt::peer_info> peers;
+    h.get_peer_info(peers);
+    const auto holders = std::count_if(peers.begin(), peers.end(), [&](const lt::peer_info& p) {
+        return p.pieces.size() > piece && p.pieces.get_bit(index);
+    });
+    return fmt::format(" (piece {}: {}; {} of {} peers have it)", piece, state, holders,
+                       peers.size());
+}
+
+}  // namespace
+
 void Item::State::rescue_loop() {
     bool offered_earlier = false;  // what the origin gave before the swarm was joined
     while (!stopping) {
@@ -339,42 +366,24 @@ void Item::State::rescue_loop() {
         }
         if (total > 0)
             until = std::min(until, total);
+        std::string why;  // for the debug log: when the bytes play, what the swarm was doing
+        lt::torrent_handle h;
         if (log().should_log(spdlog::level::debug)) {
-            const auto plays_in = lead(now).count() +
-                                  static_cast<long long>(rate > 0 ? (gap - pos) * 1000 / rate : 0);
-            const auto in_swarm =
-                std::chrono::duration_cast<Milliseconds>(now - swarming_since).count();
-            const lt::torrent_handle h = handle;
-            const int piece = piece_size > 0 ? static_cast<int>(gap / piece_size) : -1;
-            lock.unlock();
-            // What libtorrent was doing about that piece: blocks asked for and received.
-            std::string queue = "not asked for";
-            if (swarm && piece >= 0) {
-                const lt::piece_index_t index{piece};
-                std::vector<lt::partial_piece_info> pieces;
-                h.get_download_queue(pieces);
-                for (const auto& q : pieces) {
-                    if (q.piece_index == index)
-                        queue = fmt::format("{} of {} blocks asked for, {} here", q.requested,
-                                            q.blocks_in_piece, q.finished + q.writing);
-                }
-                if (h.have_piece(index))
-                    queue = "hashed, not yet on disk";
-                std::vector<lt::peer_info> peers;
-                h.get_peer_info(peers);
-                int holders = 0;
-                for (const auto& peer : peers)
-                    holders += peer.pieces.size() > piece && peer.pieces.get_bit(index) ? 1 : 0;
-                queue += fmt::format("; {} of {} peers have it", holders, peers.size());
-            }
-            log().debug(
-                "{}: from the origin: bytes {}-{}, which play in {} ms{}", url, gap, until,
-                plays_in,
-                swarm ? fmt::format(" ({} ms in the swarm; piece {}: {})", in_swarm, piece, queue)
-                      : std::string());
-            lock.lock();
+            h = handle;
+            why =
+                fmt::format("which play in {} ms",
+                            lead(now).count() + static_cast<long long>((gap - pos) * 1000 / rate));
+            if (swarm)
+                why += fmt::format(
+                    ", {} ms in the swarm",
+                    std::chrono::duration_cast<Milliseconds>(now - swarming_since).count());
         }
+        const int piece = piece_size > 0 ? static_cast<int>(gap / piece_size) : -1;
         lock.unlock();
+        if (!why.empty()) {
+            log().debug("{}: from the origin: bytes {}-{}, {}{}", url, gap, until, why,
+                        swarm && piece >= 0 ? piece_report(h, piece) : std::string());
+        }
         if (!fetch_from_origin(gap, until)) {
             lock.lock();
             cv.wait_for(lock, std::chrono::seconds(1), [this] { return stopping.load(); });
