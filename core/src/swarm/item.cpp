@@ -368,8 +368,10 @@ void Item::State::rescue_loop() {
             until = std::min(until, total);
         std::string why;  // for the debug log: when the bytes play, what the swarm was doing
         lt::torrent_handle h;
+        int piece = -1;
         if (log().should_log(spdlog::level::debug)) {
             h = handle;
+            piece = piece_size > 0 ? static_cast<int>(gap / piece_size) : -1;
             why =
                 fmt::format("which play in {} ms",
                             lead(now).count() + static_cast<long long>((gap - pos) * 1000 / rate));
@@ -378,7 +380,6 @@ void Item::State::rescue_loop() {
                     ", {} ms in the swarm",
                     std::chrono::duration_cast<Milliseconds>(now - swarming_since).count());
         }
-        const int piece = piece_size > 0 ? static_cast<int>(gap / piece_size) : -1;
         lock.unlock();
         if (!why.empty()) {
             log().debug("{}: from the origin: bytes {}-{}, {}{}", url, gap, until, why,
@@ -472,7 +473,7 @@ void Item::State::update_sources() {
 }
 
 bool Item::State::all_pieces() const {
-    return !have.empty() && std::all_of(have.begin(), have.end(), [](bool b) { return b; });
+    return !have.empty() && all_here(0, have.size());
 }
 
 void Item::State::release_sentinel() {
@@ -508,9 +509,12 @@ bool Item::State::next_seconds_missing() const {
     const auto near = std::min<std::uint64_t>(
         have.size() - 1,
         (pos + std::max(bytes_for(rate, std::chrono::seconds(4)), piece_size)) / piece_size);
-    return first <= near && !std::all_of(have.begin() + static_cast<std::ptrdiff_t>(first),
-                                         have.begin() + static_cast<std::ptrdiff_t>(near) + 1,
-                                         [](bool h) { return h; });
+    return first <= near && !all_here(first, near + 1);
+}
+
+bool Item::State::all_here(std::size_t from, std::size_t to) const {
+    return std::all_of(have.begin() + static_cast<std::ptrdiff_t>(from),
+                       have.begin() + static_cast<std::ptrdiff_t>(to), [](bool h) { return h; });
 }
 
 Milliseconds Item::State::lead(Steady::time_point now) const {
@@ -535,8 +539,7 @@ bool Item::State::on_air_unfinished() {
     if (piece_size == 0)
         return false;
     const auto first = static_cast<std::size_t>(need_offset / piece_size);
-    return first < have.size() && !std::all_of(have.begin() + static_cast<std::ptrdiff_t>(first),
-                                               have.end(), [](bool h) { return h; });
+    return first < have.size() && !all_here(first, have.size());
 }
 
 void Item::State::apply_deadlines(bool force) {

@@ -51,6 +51,8 @@ struct Item::State {
     void make_urgent(int p, int ms);
     void release_sentinel();
     [[nodiscard]] bool all_pieces() const;
+    // With `mutex` held: whether pieces [from, to) are all in `have`.
+    [[nodiscard]] bool all_here(std::size_t from, std::size_t to) const;
     // With `mutex` held: whether a piece from the reader's through its next 4 s is missing.
     [[nodiscard]] bool next_seconds_missing() const;
     // With `mutex` held: how long until the reader's next byte plays (< 0: it is late).

@@ -43,7 +43,7 @@ inline void apply_swarm_settings(libtorrent::settings_pack& s,
     // Requests kept outstanding at a peer: 1 s of what it sends us, not 3. A piece due soon
     // waits behind every block asked of that peer before it: with 3 s, in a cold start of 50
     // listeners on 1 Mbit/s uplinks, pieces asked for 3 s ahead came late and the origin
-    // gave the first item 3.8 times (2.2 with 1 s, bench/audience.sh, 90 s runs).
+    // gave the first item 3.8 times (2.2 with 1 s; bench/audience.sh, one 90 s run each).
     s.set_int(lt::settings_pack::request_queue_time, 1);
     // Each tracker is a tier of its own (the gateway's and, say, opentracker): announce to
     // all, so a listener is found through any of them.
