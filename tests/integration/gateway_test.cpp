@@ -404,6 +404,37 @@ TEST_F(Gateway, SeveralClientsDownloadFromTheGatewaySeedAndEachOther) {
     EXPECT_GT(traded, 0);
 }
 
+TEST_F(Gateway, APieceGrantedToAListenerThatLeavesIsOfferedAtOnceToOneRefusedIt) {
+    // One piece. The first client takes it at 200 B/s, so it is still on its way when the
+    // second asks for it, and the spreading seed refuses the second.
+    const std::string content = publish("short.mp3", random_bytes(10'000, 14));
+    start_origin();
+    start_gateway({"--allow-origin", origin_->origin(), "--log-level", "debug"});
+    const GatewayAnswer a = lookup_ready(origin_->url("short.mp3"));
+    ASSERT_EQ(a.state, GatewayState::ready);
+    auto first = std::make_unique<SwarmClient>(dir_.path() / "first");
+    ASSERT_TRUE(first->add(a.metadata->torrent, nullptr, 200));
+    ASSERT_TRUE(eventually(
+        [&] {
+            const auto items = gateway_->status()["items"];
+            return items.size() == 1 && items[0]["uploaded"].get<std::int64_t>() > 0;
+        },
+        std::chrono::seconds(10)));
+    SwarmClient second(dir_.path() / "second");
+    ASSERT_TRUE(second.add(a.metadata->torrent));
+    ASSERT_TRUE(eventually([&] { return gateway_->log().find("refused to") != std::string::npos; },
+                           std::chrono::seconds(10)))
+        << gateway_->log();
+    first.reset();  // leaves with the piece still on its way
+    EXPECT_TRUE(
+        eventually([&] { return gateway_->log().find("offered again") != std::string::npos; },
+                   std::chrono::seconds(5)))
+        << gateway_->log();
+    ASSERT_TRUE(second.wait_complete(std::chrono::seconds(30))) << second.stats().progress;
+    std::ifstream got(second.file(), std::ios::binary);
+    EXPECT_EQ(std::string(std::istreambuf_iterator<char>(got), {}), content);
+}
+
 TEST_F(Gateway, ReadsItsSettingsFromAConfigFile) {
     publish("x.mp3", random_bytes(1000, 13));
     start_origin();

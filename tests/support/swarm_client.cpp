@@ -39,7 +39,7 @@ SwarmClient::SwarmClient(const std::filesystem::path& save_dir)
 
 SwarmClient::~SwarmClient() = default;
 
-bool SwarmClient::add(const std::string& torrent, std::string* error) {
+bool SwarmClient::add(const std::string& torrent, std::string* error, int download_limit) {
     lt::error_code ec;
     auto info = std::make_shared<lt::torrent_info>(torrent, ec, lt::from_span);
     if (ec) {
@@ -50,6 +50,7 @@ bool SwarmClient::add(const std::string& torrent, std::string* error) {
     lt::add_torrent_params p;
     p.ti = std::move(info);
     p.save_path = impl_->dir.string();
+    p.download_limit = download_limit;
     impl_->handle = impl_->session.add_torrent(std::move(p), ec);
     if (ec && error != nullptr)
         *error = ec.message();

@@ -27,7 +27,8 @@ class SwarmClient {
     SwarmClient& operator=(const SwarmClient&) = delete;
 
     // Adds the torrent (bencoded, from the gateway). False if libtorrent refuses it.
-    bool add(const std::string& torrent, std::string* error = nullptr);
+    // `download_limit`: bytes/s, -1 for none (a client slow to take what it asked for).
+    bool add(const std::string& torrent, std::string* error = nullptr, int download_limit = -1);
     // Seeds `content` as the torrent's file without checking it against the hashes: with
     // wrong content, a peer that sends corrupt pieces.
     bool seed_unchecked(const std::string& torrent, const std::string& content);
