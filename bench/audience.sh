@@ -10,7 +10,7 @@
 # Prints per-item figures (origin bytes / item size, gateway upload / item size) and the
 # audience's (bytes between peers, join time, stalls, memory per listener), and writes them
 # to <build>/bench-results/audience-<discovery>-<gateways>gw.txt, like the other
-# benchmarks (listener_log=debug in the environment sets the listeners' log level; --keep
+# benchmarks (listener_log=debug and gateway_log=debug in the environment set the log levels; --keep
 # keeps their logs). Traffic goes only to the 10.77.0.0/16 addresses it creates; every namespace
 # and link it made is removed on exit, even after a failure.
 set -euo pipefail
@@ -150,7 +150,7 @@ for g in $(seq "$gateways"); do
     ip=${gw_ips[$((g - 1))]}
     ip netns exec "$prefix-gw$g" "$bin/server/gateway/alluvium-gateway" --listen "$ip:8767" \
         --bt-listen "$ip:6881" --data-dir "$work/gw$g" --allow-origin "http://$origin_ip:8080" \
-        --allow-private-addresses --remote-admin --upload-limit "$gw_upload_limit" --log-level warn \
+        --allow-private-addresses --remote-admin --upload-limit "$gw_upload_limit" --log-level "${gateway_log:-warn}" \
         "${gw_args[@]}" 2>"$work/gw$g.log" &
     pids+=($!)
     gateway_urls+=("http://$ip:8767")
@@ -246,14 +246,18 @@ mkdir -p "$bin/bench-results"
     for f in "$www"/tone*.mp3; do
         name=$(basename "$f"); size=$(stat -c %s "$f")
         origin=$(awk -v p="/$name" '$1 == p && ($2 == 200 || $2 == 206) { s += $3 } END { print s + 0 }' "$work/run/access.log")
+        # What the gateways sent: their seeds, and the byte ranges listeners the swarm left
+        # short fetched from their copies (GET /v1/media) instead of the origin.
         up=0
+        rescued=0
         for g in $(seq "$gateways"); do
-            u=$(ip netns exec "$prefix-gw$g" curl -s "${gateway_urls[$((g - 1))]}/v1/status" |
-                python3 -c "import json,sys; print(sum(i['uploaded'] for i in json.load(sys.stdin)['items'] if i['url'].endswith('/$name')))")
-            up=$((up + u))
+            read -r u r < <(ip netns exec "$prefix-gw$g" curl -s "${gateway_urls[$((g - 1))]}/v1/status" |
+                python3 -c "import json,sys; i=[i for i in json.load(sys.stdin)['items'] if i['url'].endswith('/$name')]; print(sum(x['uploaded'] for x in i), sum(x.get('rescued', 0) for x in i))")
+            up=$((up + u + r))
+            rescued=$((rescued + r))
         done
-        awk -v n="$name" -v s="$size" -v o="$origin" -v u="$up" \
-            'BEGIN { printf "  %-14s %8d bytes  origin/size %.2f  gateway upload/size %.2f\n", n, s, o / s, u / s }'
+        awk -v n="$name" -v s="$size" -v o="$origin" -v u="$up" -v r="$rescued" \
+            'BEGIN { printf "  %-14s %8d bytes  origin/size %.2f  gateway upload/size %.2f (of which over HTTP %.2f)\n", n, s, o / s, u / s, r / s }'
     done
     echo
     python3 - "$work" "$listeners" "${tune_pids[@]}" <<'PY'

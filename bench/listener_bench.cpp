@@ -280,7 +280,10 @@ int main(int argc, char** argv) {
         const std::string path = url.substr(url.find('/', 8));
         const double size = static_cast<double>(item["size"].get<std::uint64_t>());
         const double o = static_cast<double>(origin.bytes(path)) / size;
-        const double up = static_cast<double>(item["uploaded"].get<std::int64_t>()) / size;
+        // The seed's upload and the ranges listeners fetched from the gateway's copy.
+        const double up = static_cast<double>(item["uploaded"].get<std::int64_t>() +
+                                              item.value("rescued", std::int64_t{0})) /
+                          size;
         worst_origin = std::max(worst_origin, o);
         worst_gateway = std::max(worst_gateway, up);
         report << "  " << path << ": origin bytes / size " << o << ", gateway upload / size " << up

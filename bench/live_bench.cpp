@@ -147,7 +147,10 @@ int main(int argc, char** argv) {
         const std::string path = url.substr(url.find('/', 8));
         const double size = static_cast<double>(item["size"].get<std::uint64_t>());
         origin_ratio.push_back(static_cast<double>(origin.bytes(path)) / size);
-        gateway_ratio.push_back(static_cast<double>(item["uploaded"].get<std::int64_t>()) / size);
+        // The seed's upload and the ranges listeners fetched from the gateway's copy.
+        gateway_ratio.push_back(static_cast<double>(item["uploaded"].get<std::int64_t>() +
+                                                    item.value("rescued", std::int64_t{0})) /
+                                size);
         if (origin_ratio.back() > 1.05)
             above += " " + path.substr(path.rfind('/') + 1);
     }

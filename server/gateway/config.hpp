@@ -27,7 +27,7 @@ struct GatewayConfig {
     unsigned revalidate_after = 300;           // seconds before asking the origin again
     unsigned fetch_jobs = 2;                   // origin fetches at once
     std::uint64_t origin_rate_limit = 0;       // bytes/s per origin (all fetches), 0: none
-    std::uint64_t upload_limit = 0;            // seed upload bytes/s, 0: none
+    std::uint64_t upload_limit = 0;            // bytes/s to listeners (seed and /v1/media), 0: none
     std::string seed_policy = "spread";        // "spread" or "plain" (spread_policy.hpp)
     unsigned http_threads = 2;
 

@@ -28,16 +28,16 @@ bool is_loopback(const std::string& ip) {
     return classify_address(ip) == AddressClass::loopback;
 }
 
-std::filesystem::path cache_dir(const GatewayConfig& c) {
-    return c.data_dir / "cache";
-}
-
 // The lifetime an origin answer gave, as the store keeps it.
 std::optional<std::int64_t> fresh_seconds(const OriginResult& result) {
     return result.fresh_for ? std::optional<std::int64_t>(result.fresh_for->count()) : std::nullopt;
 }
 
 }  // namespace
+
+std::filesystem::path cache_dir(const GatewayConfig& c) {
+    return c.data_dir / "cache";
+}
 
 std::int64_t unix_now() {
     return std::chrono::duration_cast<std::chrono::seconds>(

@@ -3,6 +3,7 @@
 //   GET  /v1/swarm?url=U[&playlist=P][&wait=MS]   metadata (JSON) or 202 while fetching
 //   GET  /v1/torrent?url=U[...]                   the same as a .torrent file
 //   POST /v1/prime?playlist=P | ?url=U            fetch ahead of time (operator, loopback)
+//   GET  /v1/media?url=U[&info_hash=H] + Range    bytes of a held item (a listener's rescue)
 //   GET  /v1/status                               JSON: items, peers, bytes served
 //   GET  /                                        the same for people
 //   GET  /announce                                BitTorrent tracker

@@ -58,7 +58,7 @@ struct Gateway::Impl {
     std::unique_ptr<boost::asio::thread_pool> fetches;
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
-    std::mutex mutex;  // guards jobs, waiters, failures, origin state, playlist_reads
+    std::mutex mutex;  // guards jobs, waiters, failures, origin state, playlist_reads, rescued
     std::map<std::string, std::shared_ptr<Job>> jobs;
     std::vector<Waiter> waiters;
     std::map<std::string, Failure> failures;
@@ -72,6 +72,9 @@ struct Gateway::Impl {
     std::atomic<bool> stopping{false};
     std::atomic<std::uint64_t> origin_bytes{0};
     std::atomic<std::uint64_t> fetches_done{0};
+    // Bytes of each item (by raw info-hash) served over HTTP to listeners the swarm left
+    // short (GET /v1/media): part of what the gateway uploads, beside its seed.
+    std::map<std::string, std::uint64_t> rescued;
 
     // gateway.cpp
     void resume_cache();
@@ -95,11 +98,14 @@ struct Gateway::Impl {
     // routes.cpp
     void handle(HttpServerRequest&& request, HttpResponder responder);
     HttpServerResponse answer_for(const std::string& url, AnswerKind kind);
+    HttpServerResponse media_range(const HttpServerRequest& request);
     HttpServerResponse status_json();
     HttpServerResponse status_html();
 };
 
 [[nodiscard]] std::int64_t unix_now();
+// Where the gateway keeps the items it fetched (each at cache_dir / content_sha256).
+[[nodiscard]] std::filesystem::path cache_dir(const GatewayConfig& c);
 [[nodiscard]] HttpServerResponse json_response(int status, const std::string& body);
 [[nodiscard]] HttpServerResponse error_response(int status, const std::string& url,
                                                 const std::string& state,

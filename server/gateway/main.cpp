@@ -213,7 +213,8 @@ int main(int argc, char** argv) {
     app.add_option("--origin-rate-limit", origin_rate,
                    "Bytes/s from one origin, all its fetches together (0: none)")
         ->capture_default_str();
-    app.add_option("--upload-limit", upload_limit, "Seed upload bytes/s (0: none)")
+    app.add_option("--upload-limit", upload_limit,
+                   "Upload bytes/s to listeners, the seed and /v1/media ranges together (0: none)")
         ->capture_default_str();
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off")
         ->capture_default_str();

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 namespace alluvium::gateway {
@@ -116,6 +117,14 @@ void Gateway::Impl::handle(HttpServerRequest&& request, HttpResponder responder)
             prime(req, std::move(res));
         });
     }
+    if (path == "/v1/media") {
+        if (!method_is(request, {"GET"})) {
+            return responder.respond(error_response(405, "", "invalid", "use GET"));
+        }
+        return later([this, req = std::move(request), res = std::move(responder)]() mutable {
+            res.respond(media_range(req));
+        });
+    }
     if ((path == "/v1/status" || path == "/") && method_is(request, {"GET", "HEAD"})) {
         const bool as_json = path == "/v1/status";
         return later([this, res = std::move(responder), as_json]() mutable {
@@ -176,10 +185,71 @@ HttpServerResponse Gateway::Impl::answer_for(const std::string& url, AnswerKind 
     return error_response(503, url, "unknown", "not cached; ask again");
 }
 
+// The rescue path of a listener the swarm left short (ARCHITECTURE: a client reads the
+// origin only when the gateway is unreachable): a byte range of an item the gateway holds,
+// from its cached copy. At most `max_media_range` bytes an answer: the swarm carries the
+// media, this only fills what it did not bring in time.
+HttpServerResponse Gateway::Impl::media_range(const HttpServerRequest& request) {
+    constexpr std::uint64_t max_media_range = 1024 * 1024;
+    const auto url = request.param("url");
+    if (!url || url->empty()) {
+        return error_response(400, "", "invalid", "the url parameter is missing");
+    }
+    const auto item = store->find(*url);
+    if (!item) {
+        return error_response(404, *url, "unknown", "not cached here: ask /v1/swarm first");
+    }
+    // A listener names the swarm it is in: after the origin's file changed, this copy is
+    // another version, whose bytes its hashes would not match.
+    if (const auto version = request.param("info_hash");
+        version && *version != item->meta.info_hash_hex()) {
+        return error_response(
+            409, *url, "changed",
+            "this gateway holds another version (info-hash " + item->meta.info_hash_hex() + ")");
+    }
+    const std::uint64_t size = item->meta.size;
+    const ByteRange range = parse_byte_range(request.header("Range"), size);
+    if (!range.partial) {
+        return error_response(
+            400, *url, "invalid",
+            "a Range header is needed (bytes=FROM-TO or bytes=FROM-, one range; at most " +
+                std::to_string(max_media_range) + " bytes are sent): the swarm carries the media");
+    }
+    if (!range.satisfiable) {
+        HttpServerResponse r =
+            error_response(416, *url, "invalid", "the item has " + std::to_string(size) + " bytes");
+        r.headers.emplace_back("Content-Range", "bytes */" + std::to_string(size));
+        return r;
+    }
+    const std::uint64_t from = range.first;
+    const std::uint64_t to = std::min(range.last, from + max_media_range - 1);
+    std::string bytes(static_cast<std::size_t>(to - from + 1), '\0');
+    std::ifstream file(cache_dir(config) / item->meta.content_sha256, std::ios::binary);
+    file.seekg(static_cast<std::streamoff>(from));
+    if (!file.read(bytes.data(), static_cast<std::streamsize>(bytes.size()))) {
+        spdlog::warn("{}: the cached copy cannot be read", *url);
+        return error_response(503, *url, "failed", "the cached copy cannot be read");
+    }
+    {
+        std::lock_guard lock(mutex);
+        rescued[item->meta.info_hash] += bytes.size();
+    }
+    seeder->sent_beside(bytes.size());
+    HttpServerResponse r;
+    r.status = 206;
+    r.headers.emplace_back("Content-Type", "application/octet-stream");
+    r.headers.emplace_back("Content-Range", "bytes " + std::to_string(from) + "-" +
+                                                std::to_string(to) + "/" + std::to_string(size));
+    r.headers.emplace_back("Cache-Control", "no-store");
+    r.body = std::move(bytes);
+    return r;
+}
+
 HttpServerResponse Gateway::Impl::status_json() {
     const auto seeds = seeder->stats();
     json items = json::array();
     std::uint64_t served = 0;
+    std::uint64_t rescued_total = 0;
     std::uint64_t cache_bytes = 0;
     std::size_t peers = 0;
     for (const StoredItem& item : store->by_last_access()) {
@@ -187,6 +257,14 @@ HttpServerResponse Gateway::Impl::status_json() {
         const auto seed = seeds.find(item.meta.info_hash);
         const std::int64_t uploaded = seed != seeds.end() ? seed->second.uploaded : 0;
         served += static_cast<std::uint64_t>(uploaded);
+        std::uint64_t rescued_bytes = 0;
+        {
+            std::lock_guard lock(mutex);
+            if (const auto r = rescued.find(item.meta.info_hash); r != rescued.end())
+                rescued_bytes = r->second;
+        }
+        served += rescued_bytes;
+        rescued_total += rescued_bytes;
         cache_bytes += item.meta.size;
         peers += counts.seeds + counts.leechers;
         items.push_back(json{{"url", item.url},
@@ -196,6 +274,7 @@ HttpServerResponse Gateway::Impl::status_json() {
                              {"seeds", counts.seeds},
                              {"leechers", counts.leechers},
                              {"uploaded", uploaded},
+                             {"rescued", rescued_bytes},
                              {"last_access", w3c(item.last_access)}});
     }
     json pending = json::array();
@@ -221,6 +300,7 @@ HttpServerResponse Gateway::Impl::status_json() {
                                     {{"items", items.size()},
                                      {"peers", peers},
                                      {"bytes_served", served},
+                                     {"bytes_rescued", rescued_total},
                                      {"origin_bytes", origin_bytes.load()},
                                      {"fetches", fetches_done.load()},
                                      {"announces", tracker.announces()},
@@ -255,7 +335,7 @@ HttpServerResponse Gateway::Impl::status_html() {
         "</style></head><body><h1>Alluvium gateway</h1><p>" +
         std::to_string(t["items"].get<std::size_t>()) + " items, " +
         std::to_string(t["peers"].get<std::size_t>()) + " peers, " +
-        std::to_string(t["bytes_served"].get<std::uint64_t>()) + " bytes served to peers, " +
+        std::to_string(t["bytes_served"].get<std::uint64_t>()) + " bytes served to listeners, " +
         std::to_string(t["origin_bytes"].get<std::uint64_t>()) +
         " bytes fetched from origins, cache " +
         std::to_string(t["cache_bytes"].get<std::uint64_t>()) + " of " +

@@ -6,7 +6,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <deque>
 #include <libtorrent/add_torrent_params.hpp>
 #include <libtorrent/alert_types.hpp>
 #include <libtorrent/ip_filter.hpp>
@@ -29,9 +32,39 @@ struct Seeder::Impl {
     std::atomic<bool> stopping{false};
     std::thread alerts;
 
+    // The upload limit shared with what is sent beside the swarm (sent_beside).
+    std::int64_t upload_limit = 0;
+    std::mutex beside_mutex;  // guards beside, applied_limit
+    std::deque<std::pair<std::chrono::steady_clock::time_point, std::uint64_t>> beside;
+    std::int64_t applied_limit = 0;
+
+    // The seed's limit: what the last second's bytes beside it left of the upload limit, and
+    // at least a quarter of it.
+    void share_upload_limit() {
+        if (upload_limit <= 0)
+            return;
+        const auto now = std::chrono::steady_clock::now();
+        std::lock_guard lock(beside_mutex);
+        while (!beside.empty() && now - beside.front().first > std::chrono::seconds(1))
+            beside.pop_front();
+        std::int64_t recent = 0;
+        for (const auto& [when, bytes] : beside)
+            recent += static_cast<std::int64_t>(bytes);
+        const std::int64_t limit = std::max(upload_limit - recent, upload_limit / 4);
+        if (limit == applied_limit)
+            return;
+        applied_limit = limit;
+        lt::settings_pack s;
+        s.set_int(lt::settings_pack::upload_rate_limit, static_cast<int>(limit));
+        session->apply_settings(std::move(s));
+    }
+
     void drain_alerts() {
         while (!stopping) {
-            session->wait_for_alert(std::chrono::milliseconds(500));
+            // Every 100 ms at most, the seed's share of the upload limit follows what went
+            // beside it.
+            session->wait_for_alert(std::chrono::milliseconds(100));
+            share_upload_limit();
             std::vector<lt::alert*> batch;
             session->pop_alerts(&batch);
             for (const lt::alert* a : batch) {
@@ -61,6 +94,8 @@ Seeder::Seeder(const SeederOptions& options) : impl_(std::make_unique<Impl>()) {
     if (options.dht)
         apply_dht_settings(s, options.dht_bootstrap);
     impl_->session = std::make_unique<lt::session>(lt::session_params(std::move(s)));
+    impl_->upload_limit = options.upload_rate_limit;
+    impl_->applied_limit = options.upload_rate_limit;
     if (options.upload_rate_limit > 0)
         rate_limit_every_peer(*impl_->session);
     if (options.spread) {
@@ -111,6 +146,16 @@ void Seeder::remove(const std::string& info_hash) {
         impl_->session->remove_torrent(found->second);
         impl_->torrents.erase(found);
     }
+}
+
+void Seeder::sent_beside(std::uint64_t bytes) {
+    if (impl_->upload_limit <= 0)
+        return;
+    {
+        std::lock_guard lock(impl_->beside_mutex);
+        impl_->beside.emplace_back(std::chrono::steady_clock::now(), bytes);
+    }
+    impl_->share_upload_limit();
 }
 
 std::map<std::string, SeedStats> Seeder::stats() {

@@ -42,6 +42,11 @@ class Seeder {
               const std::filesystem::path& cache_dir);
     void remove(const std::string& info_hash);
 
+    // Bytes the gateway just sent listeners outside the swarm (ranges of its copy, a
+    // rescue): with an upload limit the seed leaves room for them over the next second,
+    // so that the two together keep to the limit and the uplink keeps room for answers.
+    void sent_beside(std::uint64_t bytes);
+
     [[nodiscard]] std::map<std::string, SeedStats> stats();  // by raw info-hash
     [[nodiscard]] std::uint16_t listen_port() const;
 

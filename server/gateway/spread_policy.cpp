@@ -111,6 +111,16 @@ class SpreadTorrent final : public lt::torrent_plugin {
             first->offer(piece, now);
     }
 
+    // Whether a connected listener other than `asker` holds the piece.
+    [[nodiscard]] bool another_holds(const SpreadPeer* asker, lt::piece_index_t piece) const {
+        for (const auto& w : peers_) {
+            const auto p = w.lock();
+            if (p && p.get() != asker && p->holds(piece))
+                return true;
+        }
+        return false;
+    }
+
     // Whether a connected listener other than `asker` holds the piece, or was just given it.
     [[nodiscard]] bool another_has(const SpreadPeer* asker, lt::piece_index_t piece,
                                    Clock::time_point now) const {
@@ -192,7 +202,12 @@ void SpreadPeer::tick(Clock::time_point now, std::chrono::milliseconds rescue_af
             it = hidden_.erase(it);  // it got it from the listeners: the policy worked
             continue;
         }
-        if (now - it->second < rescue_after) {
+        // Once another listener holds it, the piece is in the swarm and on its way here: it is
+        // offered again only after `in_swarm_wait` (what plays sooner the listener takes from
+        // the gateway's copy, its rescue path).
+        const auto waited = now - it->second;
+        if (waited < rescue_after || (waited < torrent_.options().in_swarm_wait &&
+                                      torrent_.another_holds(this, it->first))) {
             ++it;
             continue;
         }

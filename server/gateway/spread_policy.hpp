@@ -5,8 +5,10 @@
 // listener holds it: a request for a piece that a peer of the requester could give is
 // rejected (BEP 6) and the piece is hidden from the requester (DONT_HAVE, BEP 54) so that
 // its picker asks the listeners instead. If the requester still lacks the piece after
-// `rescue_after`, the seed advertises it again and serves it: a listener that would stall
-// is never left waiting. A client that asks again despite DONT_HAVE is served.
+// `rescue_after` while no other listener holds it yet, or after `in_swarm_wait` when one
+// does, the seed advertises it again and serves it. A listener that would stall meanwhile
+// takes what plays next from the gateway's copy over HTTP (its rescue path, GET
+// /v1/media). A client that asks again despite DONT_HAVE is served.
 #pragma once
 
 #include <chrono>
@@ -25,6 +27,8 @@ struct SpreadOptions {
     // A piece granted to one listener this recently is on its way into the swarm: the
     // others wait for it there (bounded by rescue_after) instead of each getting a copy.
     std::chrono::milliseconds in_flight{2000};
+    // A refused piece that another listener holds is offered again only after this long.
+    std::chrono::milliseconds in_swarm_wait{6000};
 };
 
 // Installs the policy for every torrent of the session.

@@ -1,6 +1,6 @@
 // libFuzzer target: what the core's HTTP servers parse themselves, beyond Beast's request
-// parser: query parameters (percent-decoding, raw values) and the Range header of
-// /items/<n>.
+// parser: query parameters (percent-decoding, raw values) and the Range header (the
+// listener's /items/<n>, the gateway's /v1/media).
 #include <alluvium/http_server.hpp>
 
 #include "stream/listeners.hpp"
@@ -28,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     std::uint64_t item_size = 0;
     std::memcpy(&item_size, data, std::min(size, sizeof item_size));
-    const auto r = alluvium::detail::parse_byte_range(input, item_size);
+    const auto r = alluvium::parse_byte_range(input, item_size);
     if (r.partial && r.satisfiable && (r.first > r.last || r.last >= item_size))
         __builtin_trap();  // a range served must lie inside the item
     return 0;

@@ -450,6 +450,58 @@ TEST_F(Gateway, ReadsItsSettingsFromAConfigFile) {
     EXPECT_EQ(lookup_ready(origin_->url("x.mp3")).state, GatewayState::ready);
 }
 
+TEST_F(Gateway, ServesRangesOfItsCopyToListenersTheSwarmLeftShort) {
+    const std::string content = publish("r.mp3", random_bytes(3'000'000, 13));
+    start_origin();
+    start_gateway();
+    const std::string url = origin_->url("r.mp3");
+    const auto get = [&](const std::string& media_url, const std::string& range) {
+        HttpRequest r;
+        r.url = gateway_->base() + "/v1/media?url=" + percent_encode(media_url);
+        if (!range.empty())
+            r.headers.emplace_back("Range", range);
+        std::error_code ec;
+        HttpResponse response = http_request(r, ec);
+        EXPECT_FALSE(ec) << ec.message();
+        return response;
+    };
+    EXPECT_EQ(get(url, "bytes=0-99").status, 404) << "not fetched yet: nothing to serve";
+    ASSERT_EQ(lookup_ready(url).state, GatewayState::ready);
+    const HttpResponse part = get(url, "bytes=1000-1999");
+    EXPECT_EQ(part.status, 206);
+    EXPECT_EQ(part.header("Content-Range"), "bytes 1000-1999/3000000");
+    EXPECT_EQ(part.body, content.substr(1000, 1000));
+    // An open or oversized range is cut to 1 MiB: a rescue, not a download.
+    const HttpResponse open = get(url, "bytes=2000000-");
+    EXPECT_EQ(open.status, 206);
+    EXPECT_EQ(open.header("Content-Range"), "bytes 2000000-2999999/3000000");
+    const HttpResponse big = get(url, "bytes=0-2999999");
+    EXPECT_EQ(big.header("Content-Range"), "bytes 0-1048575/3000000");
+    EXPECT_EQ(big.body, content.substr(0, 1048576));
+    const HttpResponse whole = get(url, "");
+    EXPECT_EQ(whole.status, 400);
+    EXPECT_NE(whole.body.find("Range"), std::string::npos) << whole.body;
+    EXPECT_EQ(get(url, "bytes=abc-").status, 400);
+    EXPECT_EQ(get(url, "bytes=0-1,5-9").status, 400);
+    EXPECT_EQ(get(url, "bytes=3000000-").status, 416);
+    EXPECT_EQ(get(origin_->url("other.mp3"), "bytes=0-9").status, 404);
+    // Only the version a listener's swarm describes.
+    const std::string hash = lookup(url).metadata->info_hash;
+    HttpRequest versioned;
+    versioned.url = gateway_->base() + "/v1/media?url=" + percent_encode(url) + "&info_hash=";
+    versioned.headers.emplace_back("Range", "bytes=0-9");
+    std::error_code ec;
+    EXPECT_EQ(http_request(versioned, ec).status, 409);
+    versioned.url += hash;
+    EXPECT_EQ(http_request(versioned, ec).body, content.substr(0, 10));
+    // What it served counts in its upload, apart from its seed's.
+    const auto status = gateway_->status();
+    const std::uint64_t served = 1000 + 1000000 + 1048576 + 10;
+    EXPECT_EQ(status["items"][0]["rescued"].get<std::uint64_t>(), served);
+    EXPECT_EQ(status["totals"]["bytes_rescued"].get<std::uint64_t>(), served);
+    EXPECT_EQ(origin_->bytes("/r.mp3"), 3'000'000u) << "the origin was read once";
+}
+
 TEST_F(Gateway, StatusReportsItemsPeersAndBytes) {
     publish("s.mp3", random_bytes(300'000, 12));
     start_origin();

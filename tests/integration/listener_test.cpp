@@ -230,16 +230,19 @@ TEST(Listener, ALaterItemIsNotLookedUpUntilTheItemOnAirIsHere) {
     EXPECT_EQ(tune->status()["stalls"].get<int>(), 0) << tune->log();
 }
 
-TEST(Listener, PiecesRescuedFromTheOriginAreServedToPeers) {
-    // A seed that gives (next to) nothing: the first listener's bytes come from the origin,
-    // as a rescue. The pieces it rescued go into its swarm, so a second listener gets them
+TEST(Listener, RescuedPiecesComeFromTheGatewaysCopyAndAreServedToPeers) {
+    // A seed that gives (next to) nothing: the first listener's bytes come by the rescue
+    // path, from the gateway's copy over HTTP (not the origin, which the gateway already
+    // read once). The pieces it rescued go into its swarm, so a second listener gets them
     // from it.
     auto s = station(mp3, "mp3", milliseconds(500), true, {"--upload-limit", "1"});
     auto first = s->tune();
     ASSERT_TRUE(eventually(
-        [&] { return first->status()["bytes"]["origin"].get<std::uint64_t>() > 16 * 1024; },
+        [&] { return first->status()["bytes"]["gateway"].get<std::uint64_t>() > 16 * 1024; },
         seconds(15)))
         << first->log();
+    EXPECT_GT(s->gateway().status()["totals"]["bytes_rescued"].get<std::uint64_t>(), 16u * 1024);
+    EXPECT_EQ(first->status()["bytes"]["origin"].get<std::uint64_t>(), 0u) << first->log();
     auto second = s->tune();
     EXPECT_TRUE(eventually(
         [&] { return second->status()["bytes"]["peers"].get<std::uint64_t>() >= 16 * 1024; },
@@ -252,6 +255,25 @@ TEST(Listener, PiecesRescuedFromTheOriginAreServedToPeers) {
         << "the first listener says it uploaded nothing\n"
         << first->log();
     EXPECT_EQ(second->status()["stalls"].get<int>(), 0) << second->log();
+}
+
+TEST(Listener, WhenTheGatewayGoesTheOriginRescuesPlayback) {
+    // Joined through the gateway, whose seed gives next to nothing; then the gateway goes:
+    // its copy cannot answer, and the origin fills in without a stall.
+    auto s = station(mp3, "mp3", milliseconds(500), true, {"--upload-limit", "1"});
+    auto tune = s->tune();
+    ASSERT_TRUE(eventually(
+        [&] { return tune->status()["bytes"]["gateway"].get<std::uint64_t>() > 0; }, seconds(15)))
+        << tune->log();
+    s->stop_gateway();
+    EXPECT_TRUE(eventually(
+        [&] { return tune->status()["bytes"]["origin"].get<std::uint64_t>() > 16 * 1024; },
+        seconds(15)))
+        << tune->log();
+    const auto tones = tones_in(tune->stream_url(), 3, candidates);
+    ASSERT_GE(tones.size(), 8u) << tune->log();
+    EXPECT_NE(tones[4], 0) << "silence after the gateway went";
+    EXPECT_EQ(tune->status()["stalls"].get<int>(), 0) << tune->log();
 }
 
 TEST(Listener, PlaybackGoesOnFromPeersWhenTheOriginDies) {

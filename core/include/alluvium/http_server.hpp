@@ -37,6 +37,18 @@ struct ALLUVIUM_EXPORT HttpServerRequest {
     [[nodiscard]] std::optional<std::string> raw_param(std::string_view name) const;
 };
 
+// What a Range header asks of a resource of `size` bytes. One range, "bytes=a-" or
+// "bytes=a-b" (clipped to the resource), is honoured; anything else (several ranges, suffix
+// ranges, garbage, a size not known yet) asks for the whole resource.
+struct ALLUVIUM_EXPORT ByteRange {
+    std::uint64_t first = 0;
+    std::uint64_t last = 0;   // inclusive
+    bool partial = false;     // 206 with Content-Range
+    bool satisfiable = true;  // false: 416
+};
+[[nodiscard]] ALLUVIUM_EXPORT ByteRange parse_byte_range(std::string_view header,
+                                                         std::uint64_t size);
+
 struct ALLUVIUM_EXPORT HttpServerResponse {
     int status = 200;
     HttpHeaders headers;  // Content-Length is set by the server

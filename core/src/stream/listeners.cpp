@@ -3,8 +3,6 @@
 #include <alluvium/version.hpp>
 
 #include <algorithm>
-#include <charconv>
-#include <optional>
 
 namespace alluvium::detail {
 namespace {
@@ -17,37 +15,7 @@ std::string header_value(std::string v) {
     return v.substr(0, 512);
 }
 
-// A decimal number filling the whole of `text`.
-std::optional<std::uint64_t> decimal(std::string_view text) {
-    std::uint64_t v = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (text.empty() || ec != std::errc{} || end != text.data() + text.size())
-        return std::nullopt;
-    return v;
-}
-
 }  // namespace
-
-ByteRange parse_byte_range(std::string_view header, std::uint64_t size) {
-    ByteRange r;
-    r.last = size > 0 ? size - 1 : 0;
-    if (size == 0 || header.substr(0, 6) != "bytes=")
-        return r;
-    const std::string_view spec = header.substr(6);
-    const auto dash = spec.find('-');
-    if (dash == std::string_view::npos || dash == 0 || spec.find(',') != std::string_view::npos)
-        return r;
-    const auto first = decimal(spec.substr(0, dash));
-    const std::string_view tail = spec.substr(dash + 1);
-    const auto last = tail.empty() ? std::optional<std::uint64_t>(r.last) : decimal(tail);
-    if (!first || !last)
-        return r;
-    r.partial = true;
-    r.first = *first;
-    r.last = std::min(r.last, *last);
-    r.satisfiable = *first < size && *first <= *last;
-    return r;
-}
 
 std::string icecast_head(StreamFormat format, const StationInfo& station, std::size_t metaint) {
     std::string h = "HTTP/1.0 200 OK\r\n";

@@ -48,16 +48,6 @@ class StationStream : public HttpStream {
     std::string title_;
 };
 
-// What a Range header asks of an item of `size` bytes. Players send one range, "bytes=a-"
-// or "bytes=a-b"; anything else (several ranges, suffix ranges, garbage) gets the whole item.
-struct ByteRange {
-    std::uint64_t first = 0;
-    std::uint64_t last = 0;   // inclusive
-    bool partial = false;     // 206 with Content-Range
-    bool satisfiable = true;  // false: 416
-};
-[[nodiscard]] ByteRange parse_byte_range(std::string_view header, std::uint64_t size);
-
 // One item, progressively: bytes are sent as the swarm delivers them.
 class ItemStream : public HttpStream {
   public:

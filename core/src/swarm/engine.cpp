@@ -291,6 +291,7 @@ void SwarmEngine::Impl::join(const std::shared_ptr<Item::State>& item, const Swa
     {
         std::lock_guard lock(item->mutex);
         item->handle = handle;
+        item->info_hash = meta.info_hash;
         item->sentinel = sentinel;
         item->urgent.clear();
         item->piece_size = static_cast<std::uint64_t>(info->piece_length());

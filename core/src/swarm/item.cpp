@@ -1,6 +1,8 @@
-// One media item: gateway lookups, the origin rescue path, reads, deadlines, figures.
+// One media item: gateway lookups, the rescue path (the gateway's copy, else the origin),
+// reads, deadlines, figures.
 #include <alluvium/fetch.hpp>
 #include <alluvium/swarm_settings.hpp>
+#include <alluvium/url.hpp>
 
 #include "../common/log.hpp"
 #include "item_state.hpp"
@@ -19,7 +21,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// How long a freshly joined swarm gets to deliver before the origin is asked.
+// How long a freshly joined swarm gets to deliver before the rescue path is taken (the
+// gateway's copy; the origin only when the gateway cannot answer).
 constexpr auto swarm_grace = std::chrono::seconds(2);
 // Without metadata, the origin is read this far ahead of playback.
 constexpr auto origin_lead = std::chrono::seconds(15);
@@ -156,6 +159,7 @@ void Item::State::lookup_loop() {
                 join_swarm(*answer.metadata);
             std::lock_guard lock(mutex);
             if (handle.is_valid()) {
+                rescue_gateway = base;
                 return;
             }
             error = "the gateway's metadata could not be used";
@@ -201,25 +205,60 @@ void Item::State::defer_lookup() {
     looking_since = Steady::now();
 }
 
-bool Item::State::fetch_from_origin(std::uint64_t from, std::uint64_t to) {
+bool Item::State::fetch_rescue(std::uint64_t from, std::uint64_t to) {
+    // Once the gateway has hashed the item it holds a copy: what the swarm did not bring in
+    // time comes from there, and the origin is read only when the gateway cannot answer
+    // (ARCHITECTURE: direct origin fetch is the rescue path of an unreachable gateway).
+    // Not while the gateway's first answer is on its way: at a cold start those answers came
+    // late because the gateway's uplink was full, and ranges asked of it meanwhile filled
+    // it further (1.37 copies of the first item, median join 2.48 s; docs/SCALING.md).
+    std::string gateway;
+    std::string version;  // the gateway serves only the copy the swarm's hashes describe
+    {
+        std::lock_guard lock(mutex);
+        if (handle.is_valid() && Steady::now() >= gateway_rescue_paused_until) {
+            gateway = !rescue_gateway.empty()     ? rescue_gateway
+                      : !options.gateways.empty() ? options.gateways.front()
+                                                  : std::string();
+            version = info_hash;
+        }
+    }
+    if (!gateway.empty()) {
+        std::string at = gateway + "/v1/media?url=" + percent_encode(url);
+        if (!version.empty())
+            at += "&info_hash=" + version;
+        if (fetch_range(at, gateway, from, to))
+            return true;
+        std::lock_guard lock(mutex);
+        gateway_rescue_paused_until = Steady::now() + std::chrono::seconds(30);
+    }
+    return fetch_range(url, {}, from, to);
+}
+
+bool Item::State::fetch_range(const std::string& from_url, const std::string& gateway,
+                              std::uint64_t from, std::uint64_t to) {
+    const bool origin = gateway.empty();
+    const std::string source = origin ? std::string("origin") : "gateway " + gateway;
     std::uint64_t at = from;
     std::uint64_t skip = 0;  // a server that ignores Range sends from byte 0
     HttpRequest request;
-    request.url = url;
+    request.url = from_url;
     request.range_from = from;
     request.range_to = to > from ? to - 1 : 0;  // only what is missing
     request.max_body_bytes = std::uint64_t{1} << 40;
-    request.total_timeout = std::chrono::seconds(60);
-    request.stall_timeout = std::chrono::seconds(10);
+    // A gateway that does not answer at once is passed over: the origin is still there.
+    request.connect_timeout = origin ? Milliseconds{5000} : Milliseconds{1000};
+    request.total_timeout = origin ? std::chrono::seconds(60) : std::chrono::seconds(5);
+    request.stall_timeout = origin ? std::chrono::seconds(10) : std::chrono::seconds(2);
     request.cancel = &stopping;
     request.on_head = [&](const HttpResponse& head) {
         const std::uint64_t total = total_from_content_range(head.header("Content-Range"));
         std::lock_guard lock(mutex);
-        if (total > 0)
+        if (total > 0 && origin)
             origin_size = total;
         if (head.status == 200) {
             skip = from;
-            if (origin_size == 0) {
+            if (origin && origin_size == 0) {
                 try {
                     origin_size = std::stoull(head.header("Content-Length"));
                 } catch (...) {
@@ -241,10 +280,10 @@ bool Item::State::fetch_from_origin(std::uint64_t from, std::uint64_t to) {
         {
             std::lock_guard lock(mutex);
             rescued.add(at, at + chunk.size());
-            sources.origin += chunk.size();
+            (origin ? sources.origin : sources.gateway) += chunk.size();
         }
         at += chunk.size();
-        if (on_origin_bytes)
+        if (origin && on_origin_bytes)
             on_origin_bytes(chunk.size());
         if (on_data)
             on_data();
@@ -256,10 +295,11 @@ bool Item::State::fetch_from_origin(std::uint64_t from, std::uint64_t to) {
     if (at > from)
         return true;  // got something (a stop by us is not a failure)
     if (ec) {
-        log().warn("{}: origin: {}", url, detail);
+        log().warn("{}: {}: {}", url, source, detail);
     } else if (response.status != 206 && response.status != 200) {
-        log().warn("{}: origin answered HTTP {}", url, response.status);
-        if (response.status == 404 || response.status == 410 || response.status == 416) {
+        log().warn("{}: {} answered HTTP {}", url, source, response.status);
+        if (origin &&
+            (response.status == 404 || response.status == 410 || response.status == 416)) {
             std::lock_guard lock(mutex);
             if (!handle.is_valid()) {
                 state = ItemState::failed;
@@ -279,15 +319,31 @@ std::string piece_report(const lt::torrent_handle& h, int piece) {
     std::string state = "not asked for";
     std::vector<lt::partial_piece_info> queue;
     h.get_download_queue(queue);
+    std::vector<lt::peer_info> peers;
+    h.get_peer_info(peers);
     for (const auto& q : queue) {
-        if (q.piece_index == index)
-            state = fmt::format("{} of {} blocks asked for, {} here", q.requested,
-                                q.blocks_in_piece, q.finished + q.writing);
+        if (q.piece_index != index)
+            continue;
+        state = fmt::format("{} of {} blocks asked for, {} here", q.requested, q.blocks_in_piece,
+                            q.finished + q.writing);
+        for (int b = 0; b < q.blocks_in_piece; ++b) {
+            if (q.blocks[b].state != lt::block_info::requested)
+                continue;
+            const auto from = q.blocks[b].peer();
+            for (const auto& p : peers) {
+                if (p.ip == from)
+                    state += fmt::format(" (from {}{}: {} B/s, {} blocks queued)",
+                                         p.ip.address().to_string(),
+                                         std::string_view(p.pid.data(), p.pid.size())
+                                                 .starts_with(gateway_peer_id_prefix)
+                                             ? ", the gateway"
+                                             : "",
+                                         p.payload_down_speed, p.download_queue_length);
+            }
+        }
     }
     if (h.have_piece(index))
         state = "hashed, not yet on disk";
-    std::vector<lt::peer_info> peers;
-    h.get_peer_info(peers);
     const auto holders = std::count_if(peers.begin(), peers.end(), [&](const lt::peer_info& p) {
         return p.pieces.size() > piece && p.pieces.get_bit(index);
     });
@@ -337,7 +393,7 @@ void Item::State::rescue_loop() {
         if (header_need > 0 && available_end(0) < header_need) {
             const std::uint64_t from = available_end(0);
             lock.unlock();
-            if (!fetch_from_origin(from, header_need)) {
+            if (!fetch_rescue(from, header_need)) {
                 lock.lock();
                 cv.wait_for(lock, std::chrono::seconds(1), [this] { return stopping.load(); });
             }
@@ -382,10 +438,10 @@ void Item::State::rescue_loop() {
         }
         lock.unlock();
         if (!why.empty()) {
-            log().debug("{}: from the origin: bytes {}-{}, {}{}", url, gap, until, why,
+            log().debug("{}: rescue: bytes {}-{}, {}{}", url, gap, until, why,
                         swarm && piece >= 0 ? piece_report(h, piece) : std::string());
         }
-        if (!fetch_from_origin(gap, until)) {
+        if (!fetch_rescue(gap, until)) {
             lock.lock();
             cv.wait_for(lock, std::chrono::seconds(1), [this] { return stopping.load(); });
         } else if (swarm) {

@@ -94,6 +94,7 @@ struct Item::State {
 
     // The swarm, once joined.
     lt::torrent_handle handle;
+    std::string info_hash;   // of the swarm joined: 40 hex digits
     std::vector<bool> have;  // verified pieces, written to `file`
     // Pieces that passed their hash check while some of their blocks were still being
     // written: libtorrent hashes from its store buffer, so a read of the file could still
@@ -132,6 +133,10 @@ struct Item::State {
     // hashed yet, or none answered: not while the first answer is on its way.
     bool origin_allowed = false;
     Steady::time_point looking_since{};  // when the lookups began
+    // The gateway whose metadata joined the swarm: the rescue path asks it for the bytes
+    // the swarm is late with; not again for a while once it could not answer.
+    std::string rescue_gateway;
+    Steady::time_point gateway_rescue_paused_until{};
 
     // What playback needs.
     bool need_set = false;
@@ -166,7 +171,12 @@ struct Item::State {
     void lookup_loop();
     void defer_lookup();  // lookup_loop's first step
     void rescue_loop();
-    bool fetch_from_origin(std::uint64_t from, std::uint64_t to);
+    // Bytes [from, to) for the rescue path: from the gateway's copy once the swarm is
+    // joined, else (or when it cannot answer) from the origin.
+    bool fetch_rescue(std::uint64_t from, std::uint64_t to);
+    // Bytes from one source (`gateway` empty: the origin itself); false when none came.
+    bool fetch_range(const std::string& from_url, const std::string& gateway, std::uint64_t from,
+                     std::uint64_t to);
     void offer_rescued(std::uint64_t from, std::uint64_t to);
 };
 
