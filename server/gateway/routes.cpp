@@ -301,6 +301,7 @@ HttpServerResponse Gateway::Impl::status_json() {
                                      {"peers", peers},
                                      {"bytes_served", served},
                                      {"bytes_rescued", rescued_total},
+                                     {"seed_upload_limit", seeder->upload_limit_now()},
                                      {"origin_bytes", origin_bytes.load()},
                                      {"fetches", fetches_done.load()},
                                      {"announces", tracker.announces()},

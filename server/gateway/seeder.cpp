@@ -158,6 +158,12 @@ void Seeder::sent_beside(std::uint64_t bytes) {
     impl_->share_upload_limit();
 }
 
+std::int64_t Seeder::upload_limit_now() {
+    impl_->share_upload_limit();
+    std::lock_guard lock(impl_->beside_mutex);
+    return impl_->applied_limit;
+}
+
 std::map<std::string, SeedStats> Seeder::stats() {
     std::lock_guard lock(impl_->mutex);
     std::map<std::string, SeedStats> out;

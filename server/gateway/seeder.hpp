@@ -47,6 +47,10 @@ class Seeder {
     // so that the two together keep to the limit and the uplink keeps room for answers.
     void sent_beside(std::uint64_t bytes);
 
+    // What the seed may send now (bytes/s; 0: no limit): the upload limit less what went
+    // beside it in the last second.
+    [[nodiscard]] std::int64_t upload_limit_now();
+
     [[nodiscard]] std::map<std::string, SeedStats> stats();  // by raw info-hash
     [[nodiscard]] std::uint16_t listen_port() const;
 

@@ -214,6 +214,9 @@ void SpreadPeer::tick(Clock::time_point now, std::chrono::milliseconds rescue_af
         if (w == nullptr && (w = wire()) == nullptr)
             return;
         w->write_have(it->first);  // about to stall: offer it again
+        spdlog::debug("spread: piece {} offered again to {}: refused {} ms ago",
+                      static_cast<int>(it->first), pc_.remote().address().to_string(),
+                      std::chrono::duration_cast<std::chrono::milliseconds>(waited).count());
         granted_.emplace(it->first, now);
         it = hidden_.erase(it);
     }

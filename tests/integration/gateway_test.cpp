@@ -435,6 +435,36 @@ TEST_F(Gateway, APieceGrantedToAListenerThatLeavesIsOfferedAtOnceToOneRefusedIt)
     EXPECT_EQ(std::string(std::istreambuf_iterator<char>(got), {}), content);
 }
 
+TEST_F(Gateway, ARefusedPieceAnotherListenerHoldsIsOfferedAgainOnlyAfterTheSwarmHadTime) {
+    // One piece. The first client holds it but passes it on at 1 B/s; the second is refused
+    // it by the spreading seed (another listener holds it) and gets it from the seed only
+    // once the in-swarm wait (6 s) is over, not after the 1.5 s of a piece nobody holds.
+    const std::string content = publish("held.mp3", random_bytes(10'000, 15));
+    start_origin();
+    start_gateway({"--allow-origin", origin_->origin(), "--log-level", "debug"});
+    const GatewayAnswer a = lookup_ready(origin_->url("held.mp3"));
+    ASSERT_EQ(a.state, GatewayState::ready);
+    SwarmClient first(dir_.path() / "first");
+    ASSERT_TRUE(first.add(a.metadata->torrent));
+    ASSERT_TRUE(first.wait_complete(std::chrono::seconds(30))) << gateway_->log();
+    first.set_upload_limit(1);
+    SwarmClient second(dir_.path() / "second");
+    ASSERT_TRUE(second.add(a.metadata->torrent));
+    ASSERT_TRUE(eventually([&] { return gateway_->log().find("refused to") != std::string::npos; },
+                           std::chrono::seconds(10)))
+        << gateway_->log();
+    ASSERT_TRUE(second.wait_complete(std::chrono::seconds(30))) << gateway_->log();
+    // The seed says when it offered the piece again: "... refused N ms ago".
+    const std::string log = gateway_->log();
+    const auto line = log.find("offered again to");
+    ASSERT_NE(line, std::string::npos) << "the piece came from the first client" << log;
+    const auto ago = log.find("refused ", line);
+    ASSERT_NE(ago, std::string::npos) << log;
+    EXPECT_GE(std::stoi(log.substr(ago + 8)), 6000) << "offered again before the swarm had time";
+    std::ifstream got(second.file(), std::ios::binary);
+    EXPECT_EQ(std::string(std::istreambuf_iterator<char>(got), {}), content);
+}
+
 TEST_F(Gateway, ReadsItsSettingsFromAConfigFile) {
     publish("x.mp3", random_bytes(1000, 13));
     start_origin();
@@ -500,6 +530,29 @@ TEST_F(Gateway, ServesRangesOfItsCopyToListenersTheSwarmLeftShort) {
     EXPECT_EQ(status["items"][0]["rescued"].get<std::uint64_t>(), served);
     EXPECT_EQ(status["totals"]["bytes_rescued"].get<std::uint64_t>(), served);
     EXPECT_EQ(origin_->bytes("/r.mp3"), 3'000'000u) << "the origin was read once";
+}
+
+TEST_F(Gateway, RangesServedLeaveTheSeedLessOfTheUploadLimitForASecond) {
+    const std::string content = publish("budget.mp3", random_bytes(2'000'000, 16));
+    start_origin();
+    start_gateway({"--allow-origin", origin_->origin(), "--upload-limit", "400000"});
+    const std::string url = origin_->url("budget.mp3");
+    ASSERT_EQ(lookup_ready(url).state, GatewayState::ready);
+    const auto limit = [&] {
+        return gateway_->status()["totals"]["seed_upload_limit"].get<std::int64_t>();
+    };
+    EXPECT_EQ(limit(), 400000);
+    HttpRequest r;
+    r.url = gateway_->base() + "/v1/media?url=" + percent_encode(url);
+    r.headers.emplace_back("Range", "bytes=0-199999");
+    std::error_code ec;
+    ASSERT_EQ(http_request(r, ec).status, 206);
+    // 200 kB went beside the seed: it may send the rest of the limit until a second passed.
+    EXPECT_EQ(limit(), 200000);
+    EXPECT_TRUE(eventually([&] { return limit() == 400000; }, std::chrono::seconds(5)));
+    r.headers = {{"Range", "bytes=0-999999"}};
+    ASSERT_EQ(http_request(r, ec).status, 206);
+    EXPECT_EQ(limit(), 100000) << "a quarter of the limit, however much went beside it";
 }
 
 TEST_F(Gateway, StatusReportsItemsPeersAndBytes) {

@@ -102,6 +102,10 @@ std::vector<std::string> SwarmClient::peer_ids() const {
     return ids;
 }
 
+void SwarmClient::set_upload_limit(int bytes_per_second) {
+    impl_->handle.set_upload_limit(bytes_per_second);
+}
+
 bool SwarmClient::wait_complete(std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {

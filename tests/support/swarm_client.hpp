@@ -36,6 +36,8 @@ class SwarmClient {
     // The peer ids of the peers connected now.
     [[nodiscard]] std::vector<std::string> peer_ids() const;
     bool wait_complete(std::chrono::milliseconds timeout);
+    // Bytes/s this client sends its peers from now on (-1: no limit).
+    void set_upload_limit(int bytes_per_second);
     [[nodiscard]] std::filesystem::path file() const;  // the downloaded file
     [[nodiscard]] std::uint16_t port() const;
 
