@@ -250,6 +250,10 @@ HttpServerResponse Gateway::Impl::status_json() {
     json items = json::array();
     std::uint64_t served = 0;
     std::uint64_t rescued_total = 0;
+    const auto rescued_now = [this] {
+        std::lock_guard lock(mutex);
+        return rescued;
+    }();
     std::uint64_t cache_bytes = 0;
     std::size_t peers = 0;
     for (const StoredItem& item : store->by_last_access()) {
@@ -257,12 +261,8 @@ HttpServerResponse Gateway::Impl::status_json() {
         const auto seed = seeds.find(item.meta.info_hash);
         const std::int64_t uploaded = seed != seeds.end() ? seed->second.uploaded : 0;
         served += static_cast<std::uint64_t>(uploaded);
-        std::uint64_t rescued_bytes = 0;
-        {
-            std::lock_guard lock(mutex);
-            if (const auto r = rescued.find(item.meta.info_hash); r != rescued.end())
-                rescued_bytes = r->second;
-        }
+        const auto r = rescued_now.find(item.meta.info_hash);
+        const std::uint64_t rescued_bytes = r != rescued_now.end() ? r->second : 0;
         served += rescued_bytes;
         rescued_total += rescued_bytes;
         cache_bytes += item.meta.size;

@@ -61,9 +61,9 @@ struct Seeder::Impl {
 
     void drain_alerts() {
         while (!stopping) {
-            // Every 100 ms at most, the seed's share of the upload limit follows what went
-            // beside it.
-            session->wait_for_alert(std::chrono::milliseconds(100));
+            // With an upload limit, the seed's share of it follows what went beside it
+            // every 100 ms at most.
+            session->wait_for_alert(std::chrono::milliseconds(upload_limit > 0 ? 100 : 500));
             share_upload_limit();
             std::vector<lt::alert*> batch;
             session->pop_alerts(&batch);

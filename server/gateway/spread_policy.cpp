@@ -11,6 +11,7 @@
 #include <libtorrent/torrent_handle.hpp>
 #include <map>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 namespace alluvium::gateway {
@@ -47,8 +48,8 @@ class SpreadPeer final : public lt::peer_plugin {
             return std::nullopt;
         return h->second;
     }
-    // Advertise `p` again and serve it when asked.
-    void offer(lt::piece_index_t p, Clock::time_point now);
+    // Advertise `p` again and serve it when asked; `why` is for the debug log.
+    void offer(lt::piece_index_t p, Clock::time_point now, std::string_view why);
 
   private:
     [[nodiscard]] lt::bt_peer_connection* wire() const {
@@ -108,32 +109,33 @@ class SpreadTorrent final : public lt::torrent_plugin {
             }
         }
         if (first)
-            first->offer(piece, now);
+            first->offer(piece, now, "the listener it went to left");
     }
 
     // Whether a connected listener other than `asker` holds the piece.
     [[nodiscard]] bool another_holds(const SpreadPeer* asker, lt::piece_index_t piece) const {
-        for (const auto& w : peers_) {
-            const auto p = w.lock();
-            if (p && p.get() != asker && p->holds(piece))
-                return true;
-        }
-        return false;
+        return any_other(asker, [&](const SpreadPeer& p) { return p.holds(piece); });
     }
 
     // Whether a connected listener other than `asker` holds the piece, or was just given it.
     [[nodiscard]] bool another_has(const SpreadPeer* asker, lt::piece_index_t piece,
                                    Clock::time_point now) const {
+        return any_other(asker, [&](const SpreadPeer& p) {
+            return p.holds(piece) || p.fetching(piece, now, options_.in_flight);
+        });
+    }
+
+  private:
+    template <typename Predicate>
+    [[nodiscard]] bool any_other(const SpreadPeer* asker, Predicate&& predicate) const {
         for (const auto& w : peers_) {
             const auto p = w.lock();
-            if (p && p.get() != asker &&
-                (p->holds(piece) || p->fetching(piece, now, options_.in_flight)))
+            if (p && p.get() != asker && predicate(*p))
                 return true;
         }
         return false;
     }
 
-  private:
     SpreadOptions options_;
     std::vector<std::weak_ptr<SpreadPeer>> peers_;
 };
@@ -184,19 +186,19 @@ void SpreadPeer::on_disconnect(const lt::error_code&) {
     }
 }
 
-void SpreadPeer::offer(lt::piece_index_t p, Clock::time_point now) {
+void SpreadPeer::offer(lt::piece_index_t p, Clock::time_point now, std::string_view why) {
     lt::bt_peer_connection* w = wire();
     if (w == nullptr)
         return;
     w->write_have(p);
-    spdlog::debug("spread: piece {} offered again to {}: the listener it went to left",
-                  static_cast<int>(p), pc_.remote().address().to_string());
+    spdlog::debug("spread: piece {} offered again to {}: {}", static_cast<int>(p),
+                  pc_.remote().address().to_string(), why);
     granted_.emplace(p, now);
     hidden_.erase(p);
 }
 
 void SpreadPeer::tick(Clock::time_point now, std::chrono::milliseconds rescue_after) {
-    lt::bt_peer_connection* w = nullptr;
+    std::vector<std::pair<lt::piece_index_t, Clock::duration>> due;  // piece, refused for
     for (auto it = hidden_.begin(); it != hidden_.end();) {
         if (pc_.has_piece(it->first)) {
             it = hidden_.erase(it);  // it got it from the listeners: the policy worked
@@ -206,19 +208,15 @@ void SpreadPeer::tick(Clock::time_point now, std::chrono::milliseconds rescue_af
         // offered again only after `in_swarm_wait` (what plays sooner the listener takes from
         // the gateway's copy, its rescue path).
         const auto waited = now - it->second;
-        if (waited < rescue_after || (waited < torrent_.options().in_swarm_wait &&
-                                      torrent_.another_holds(this, it->first))) {
-            ++it;
-            continue;
-        }
-        if (w == nullptr && (w = wire()) == nullptr)
-            return;
-        w->write_have(it->first);  // about to stall: offer it again
-        spdlog::debug("spread: piece {} offered again to {}: refused {} ms ago",
-                      static_cast<int>(it->first), pc_.remote().address().to_string(),
-                      std::chrono::duration_cast<std::chrono::milliseconds>(waited).count());
-        granted_.emplace(it->first, now);
-        it = hidden_.erase(it);
+        if (waited >= rescue_after && (waited >= torrent_.options().in_swarm_wait ||
+                                       !torrent_.another_holds(this, it->first)))
+            due.emplace_back(it->first, waited);  // about to stall: offer it again
+        ++it;
+    }
+    for (const auto& [piece, waited] : due) {
+        offer(piece, now,
+              fmt::format("refused {} ms ago",
+                          std::chrono::duration_cast<std::chrono::milliseconds>(waited).count()));
     }
 }
 

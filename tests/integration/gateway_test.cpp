@@ -63,6 +63,14 @@ class Gateway : public ::testing::Test {
         return a;
     }
 
+    // The origin and a gateway that logs its spread policy's decisions (debug), and the
+    // metadata of the published file `name`.
+    GatewayAnswer spreading_gateway_for(const std::string& name) {
+        start_origin();
+        start_gateway({"--allow-origin", origin_->origin(), "--log-level", "debug"});
+        return lookup_ready(origin_->url(name));
+    }
+
     TempDir dir_;
     std::unique_ptr<NginxOrigin> origin_;
     std::unique_ptr<GatewayProcess> gateway_;
@@ -408,9 +416,7 @@ TEST_F(Gateway, APieceGrantedToAListenerThatLeavesIsOfferedAtOnceToOneRefusedIt)
     // One piece. The first client takes it at 200 B/s, so it is still on its way when the
     // second asks for it, and the spreading seed refuses the second.
     const std::string content = publish("short.mp3", random_bytes(10'000, 14));
-    start_origin();
-    start_gateway({"--allow-origin", origin_->origin(), "--log-level", "debug"});
-    const GatewayAnswer a = lookup_ready(origin_->url("short.mp3"));
+    const GatewayAnswer a = spreading_gateway_for("short.mp3");
     ASSERT_EQ(a.state, GatewayState::ready);
     auto first = std::make_unique<SwarmClient>(dir_.path() / "first");
     ASSERT_TRUE(first->add(a.metadata->torrent, nullptr, 200));
@@ -440,9 +446,7 @@ TEST_F(Gateway, ARefusedPieceAnotherListenerHoldsIsOfferedAgainOnlyAfterTheSwarm
     // it by the spreading seed (another listener holds it) and gets it from the seed only
     // once the in-swarm wait (6 s) is over, not after the 1.5 s of a piece nobody holds.
     const std::string content = publish("held.mp3", random_bytes(10'000, 15));
-    start_origin();
-    start_gateway({"--allow-origin", origin_->origin(), "--log-level", "debug"});
-    const GatewayAnswer a = lookup_ready(origin_->url("held.mp3"));
+    const GatewayAnswer a = spreading_gateway_for("held.mp3");
     ASSERT_EQ(a.state, GatewayState::ready);
     SwarmClient first(dir_.path() / "first");
     ASSERT_TRUE(first.add(a.metadata->torrent));

@@ -259,8 +259,11 @@ TEST(Listener, RescuedPiecesComeFromTheGatewaysCopyAndAreServedToPeers) {
 
 TEST(Listener, WhenTheGatewayGoesTheOriginRescuesPlayback) {
     // Joined through the gateway, whose seed gives next to nothing; then the gateway goes:
-    // its copy cannot answer, and the origin fills in without a stall.
-    auto s = station(mp3, "mp3", milliseconds(500), true, {"--upload-limit", "1"});
+    // its copy cannot answer, and the origin fills in without a stall. Long items: the rescue
+    // reads a few seconds ahead, so most of the item is still to come when the gateway goes
+    // (with short looping items a slow listener had every byte before it went).
+    auto s = alluvium::test::primed_station(binaries, {{"a.mp3", 400, 40}, {"b.mp3", 700, 40}}, mp3,
+                                            milliseconds(500), {"--upload-limit", "1"});
     auto tune = s->tune();
     ASSERT_TRUE(eventually(
         [&] { return tune->status()["bytes"]["gateway"].get<std::uint64_t>() > 0; }, seconds(15)))

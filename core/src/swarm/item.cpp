@@ -224,9 +224,8 @@ bool Item::State::fetch_rescue(std::uint64_t from, std::uint64_t to) {
         }
     }
     if (!gateway.empty()) {
-        std::string at = gateway + "/v1/media?url=" + percent_encode(url);
-        if (!version.empty())
-            at += "&info_hash=" + version;
+        const std::string at =
+            gateway + "/v1/media?url=" + percent_encode(url) + "&info_hash=" + version;
         if (fetch_range(at, gateway, from, to))
             return true;
         std::lock_guard lock(mutex);
