@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The simulated audience (ARCHITECTURE "Scale beyond one machine"): network namespaces on
+# The simulated audience (docs/SCALING.md): network namespaces on
 # one machine, each node behind a veth pair on a private bridge, uplinks capped with tc tbf
 # (listeners 1 Mbit/s up and 10 Mbit/s down, each gateway 2 Mbit/s up), N listeners (one
 # alluvium-tune process each, in a namespace of its own) on one 128 kbit/s station.

@@ -70,8 +70,16 @@ class CoverView : public QWidget {
 
 namespace {
 
+// A label for text that may come from a station (titles, errors): shown as it is, never
+// read as HTML (QLabel's default guesses, and "<b>..." would be markup).
+QLabel* text_label(QWidget* parent, const QString& text = {}) {
+    auto* l = new QLabel(text, parent);
+    l->setTextFormat(Qt::PlainText);
+    return l;
+}
+
 QLabel* value_label(QWidget* parent) {
-    auto* l = new QLabel("–", parent);
+    auto* l = text_label(parent, "–");
     l->setTextInteractionFlags(Qt::TextSelectableByMouse);
     return l;
 }
@@ -110,10 +118,11 @@ MainWindow::MainWindow(PlayerOptions options, QWidget* parent)
 MainWindow::~MainWindow() {
     timer_->stop();
     tuner_->set_notify(nullptr);
+    vlc_.reset();  // detach events, stop, release
+    // Stopping the Tuner makes a tune() still reading the playlist give up at once.
+    tuner_->stop();
     if (tuneThread_.joinable())
         tuneThread_.join();
-    vlc_.reset();  // detach events, stop, release
-    tuner_->stop();
 }
 
 void MainWindow::buildUi() {
@@ -184,12 +193,12 @@ void MainWindow::buildUi() {
     bottomPanel_ = new QWidget(central);
     auto* bottom = new QVBoxLayout(bottomPanel_);
     bottom->setContentsMargins(0, 0, 0, 0);
-    stationLabel_ = new QLabel(bottomPanel_);
+    stationLabel_ = text_label(bottomPanel_);
     QFont sf = stationLabel_->font();
     sf.setPointSizeF(sf.pointSizeF() * 1.5);
     sf.setBold(true);
     stationLabel_->setFont(sf);
-    titleLabel_ = new QLabel(bottomPanel_);
+    titleLabel_ = text_label(bottomPanel_);
     QFont tf = titleLabel_->font();
     tf.setPointSizeF(tf.pointSizeF() * 1.25);
     titleLabel_->setFont(tf);
@@ -197,7 +206,7 @@ void MainWindow::buildUi() {
     progress_ = new QProgressBar(bottomPanel_);
     progress_->setRange(0, 1000);
     progress_->setTextVisible(false);
-    positionLabel_ = new QLabel(bottomPanel_);
+    positionLabel_ = text_label(bottomPanel_);
     stationLabel_->setObjectName("station");
     titleLabel_->setObjectName("title");
     positionLabel_->setObjectName("position");
@@ -210,7 +219,7 @@ void MainWindow::buildUi() {
     schedule_->verticalHeader()->hide();
     schedule_->setEditTriggers(QAbstractItemView::NoEditTriggers);
     schedule_->setSelectionMode(QAbstractItemView::NoSelection);
-    banner_ = new QLabel(bottomPanel_);
+    banner_ = text_label(bottomPanel_);
     schedule_->setObjectName("schedule");
     banner_->setObjectName("banner");
     banner_->setWordWrap(true);

@@ -26,8 +26,10 @@ QVariant StationList::data(const QModelIndex& index, int role) const {
     const Station& s = stations_.at(index.row());
     if (role == Qt::DisplayRole)
         return s.title;
-    if (role == Qt::ToolTipRole)
-        return s.url;
+    if (role == Qt::ToolTipRole) {
+        // Tool tips guess whether text is HTML: always markup, with the URL escaped in it.
+        return QStringLiteral("<p style='white-space:pre'>%1</p>").arg(s.url.toHtmlEscaped());
+    }
     return {};
 }
 

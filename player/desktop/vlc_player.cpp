@@ -70,7 +70,7 @@ void VlcPlayer::onMetaChanged(const libvlc_event_t* event, void* self) {
 
 VlcPlayer::VlcPlayer(const QStringList& extraArgs, QObject* parent)
     : QObject(parent), d_(std::make_unique<Impl>()) {
-    // Measured under Xvfb (ICECAST-NOTES.md): these keep libVLC quiet and embeddable.
+    // Measured under Xvfb (docs/ICECAST.md): these keep libVLC quiet and embeddable.
     QStringList args = {"--no-video-title-show", "--no-metadata-network-access", "--no-xlib",
                         "--quiet"};
     args += extraArgs;

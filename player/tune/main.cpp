@@ -13,35 +13,22 @@
 #include <csignal>
 #include <cstdio>
 #include <ctime>
+#include <nlohmann/json.hpp>
 
 namespace {
 
 using namespace alluvium;
+using nlohmann::json;
 
-std::string json_escape(const std::string& s) {
-    std::string out;
-    for (const char c : s) {
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            default:
-                if (static_cast<unsigned char>(c) < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                    out += buf;
-                } else {
-                    out += c;
-                }
-        }
+// Remote text (titles) as it may reach a terminal: control characters, escape sequences
+// among them, become '?'.
+std::string printable(std::string text) {
+    for (char& c : text) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f)
+            c = '?';
     }
-    return out;
+    return text;
 }
 
 double peer_share(const TunerStatus& s) {
@@ -55,56 +42,44 @@ std::string kib(std::uint64_t bytes) {
 }
 
 std::string status_line(const TunerStatus& s) {
-    char buf[512];
     const std::string now =
         s.now ? s.now->title : (s.state == AirState::gap ? "(silence)" : "(off air)");
     const std::string length = s.now ? format_duration(s.now->end - s.now->start) : "";
-    const std::string stalls = s.stalls > 0 ? " | " + std::to_string(s.stalls) + " stalls" : "";
-    std::snprintf(buf, sizeof buf,
-                  "%s %s/%s | buffer %.1f s | %d peers | %.0f%% from peers (peers %s, gateway %s, "
-                  "origin %s) | "
-                  "%zu players%s",
-                  now.c_str(), format_duration(s.offset).c_str(), length.c_str(),
-                  static_cast<double>(s.buffer.count()) / 1000.0, s.peers, peer_share(s),
-                  kib(s.bytes_from_peers).c_str(), kib(s.bytes_from_gateway).c_str(),
-                  kib(s.bytes_from_origin).c_str(), s.listeners, stalls.c_str());
-    return buf;
+    const std::string stalls = s.stalls > 0 ? fmt::format(" | {} stalls", s.stalls) : "";
+    return fmt::format(
+        "{} {}/{} | buffer {:.1f} s | {} peers | {:.0f}% from peers (peers {}, gateway {}, "
+        "origin {}) | {} players{}",
+        now, format_duration(s.offset), length, static_cast<double>(s.buffer.count()) / 1000.0,
+        s.peers, peer_share(s), kib(s.bytes_from_peers), kib(s.bytes_from_gateway),
+        kib(s.bytes_from_origin), s.listeners, stalls);
 }
 
-std::string status_json(const TunerStatus& s) {
-    char buf[1024];
-    std::snprintf(
-        buf, sizeof buf,
-        "{\"event\":\"status\",\"now\":%s,\"offset_ms\":%lld,\"buffer_ms\":%lld,\"stalls\":%llu,"
-        "\"peers\":%d,\"bytes\":{\"peers\":%llu,\"gateway\":%llu,\"origin\":%llu,\"uploaded\":%llu}"
-        ","
-        "\"listeners\":%zu}",
-        s.now ? ("\"" + json_escape(s.now->title) + "\"").c_str() : "null",
-        static_cast<long long>(s.offset.count()), static_cast<long long>(s.buffer.count()),
-        static_cast<unsigned long long>(s.stalls), s.peers,
-        static_cast<unsigned long long>(s.bytes_from_peers),
-        static_cast<unsigned long long>(s.bytes_from_gateway),
-        static_cast<unsigned long long>(s.bytes_from_origin),
-        static_cast<unsigned long long>(s.bytes_uploaded), s.listeners);
-    return buf;
+json status_json(const TunerStatus& s) {
+    return {{"event", "status"},
+            {"now", s.now ? json(s.now->title) : json(nullptr)},
+            {"offset_ms", s.offset.count()},
+            {"buffer_ms", s.buffer.count()},
+            {"stalls", s.stalls},
+            {"peers", s.peers},
+            {"bytes",
+             {{"peers", s.bytes_from_peers},
+              {"gateway", s.bytes_from_gateway},
+              {"origin", s.bytes_from_origin},
+              {"uploaded", s.bytes_uploaded}}},
+            {"listeners", s.listeners}};
 }
 
-std::optional<std::uint64_t> parse_size(const std::string& text) {
-    try {
-        std::size_t used = 0;
-        const double v = std::stod(text, &used);
-        const std::string unit = text.substr(used);
-        const double scale = unit.empty()                 ? 1
-                             : unit == "K" || unit == "k" ? 1024.0
-                             : unit == "M" || unit == "m" ? 1048576.0
-                             : unit == "G" || unit == "g" ? 1073741824.0
-                                                          : -1;
-        if (scale < 0 || v < 0)
-            return std::nullopt;
-        return static_cast<std::uint64_t>(v * scale);
-    } catch (...) {
-        return std::nullopt;
-    }
+json event_json(const TunerEvent& e) {
+    return {{"event", to_string(e.kind)},
+            {"at", format_w3cdtf(e.at)},
+            {"item", e.item ? json(*e.item) : json(nullptr)},
+            {"title", e.title},
+            {"message", e.message}};
+}
+
+// One JSON line; invalid UTF-8 in remote text is replaced, never a reason to stop.
+void print_json(const json& j) {
+    std::printf("%s\n", j.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
 }
 
 }  // namespace
@@ -120,7 +95,7 @@ int main(int argc, char** argv) {
     std::string cache_size = "2G";
     std::string upload_limit = "0";
     std::string log_level = "warn";
-    bool json = false;
+    bool json_lines = false;
     bool no_clock = false;
     unsigned lead_ms = 4000;
     app.add_option("playlist", playlist, "Station playlist: an http(s) URL or a file")->required();
@@ -129,6 +104,9 @@ int main(int argc, char** argv) {
     app.add_option("-p,--port", options.stream_port, "Local stream port (0: any free port)")
         ->capture_default_str();
     app.add_option("--bind", options.stream_address, "Local stream address")->capture_default_str();
+    app.add_option("--allow-origin", options.allow_origin,
+                   "A web origin (https://host) whose pages may read /status and the stream "
+                   "from scripts (default: none)");
     app.add_option("--cache-dir", cache_dir, "Media cache (default ~/.cache/alluvium)");
     app.add_option("--cache-size", cache_size, "Media kept on disk, e.g. 2G")
         ->capture_default_str();
@@ -149,15 +127,15 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0u, 100u));
     app.add_flag("--no-clock-correction", no_clock,
                  "Trust the local clock over the playlist server's Date");
-    app.add_flag("--json", json, "Events and status as JSON lines on standard output");
+    app.add_flag("--json", json_lines, "Events and status as JSON lines on standard output");
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off")
         ->capture_default_str();
     alluvium::cli::add_standard_flags(app, "alluvium-tune");
     CLI11_PARSE(app, argc, argv);
 
     const auto level = parse_log_level(log_level);
-    const auto size = parse_size(cache_size);
-    const auto upload = parse_size(upload_limit);
+    const auto size = alluvium::cli::parse_size(cache_size);
+    const auto upload = alluvium::cli::parse_size(upload_limit);
     if (!level || !size || !upload) {
         std::fprintf(stderr, "alluvium-tune: %s\n",
                      !level  ? "unknown log level"
@@ -191,13 +169,13 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "alluvium-tune: %s\n", detail.c_str());
         return 1;
     }
-    if (json) {
-        std::printf("{\"event\":\"stream\",\"url\":\"%s\"}\n", json_escape(url).c_str());
+    if (json_lines) {
+        print_json({{"event", "stream"}, {"url", url}});
     } else {
         std::printf("stream: %s\n", url.c_str());
     }
     std::fflush(stdout);
-    const bool tty = isatty(STDOUT_FILENO) != 0 && !json;
+    const bool tty = isatty(STDOUT_FILENO) != 0 && !json_lines;
     int tick = 0;
     while (true) {
         timespec one_second{1, 0};
@@ -206,26 +184,21 @@ int main(int argc, char** argv) {
             break;
         ++tick;
         for (const TunerEvent& e : tuner.take_events()) {
-            if (json) {
-                std::printf(
-                    "{\"event\":\"%s\",\"at\":\"%s\",\"item\":%s,\"title\":\"%s\",\"message\":\"%"
-                    "s\"}\n",
-                    to_string(e.kind), format_w3cdtf(e.at).c_str(),
-                    e.item ? std::to_string(*e.item).c_str() : "null", json_escape(e.title).c_str(),
-                    json_escape(e.message).c_str());
+            if (json_lines) {
+                print_json(event_json(e));
             } else if (e.kind == TunerEventKind::now_playing || e.kind == TunerEventKind::stall ||
                        e.kind == TunerEventKind::playlist_error) {
-                std::printf("%s%s: %s%s\n", tty ? "\r\033[K" : "", to_string(e.kind),
-                            e.title.empty() ? e.message.c_str() : e.title.c_str(), "");
+                std::printf("%s%s: %s\n", tty ? "\r\033[K" : "", to_string(e.kind),
+                            printable(e.title.empty() ? e.message : e.title).c_str());
             }
         }
         const TunerStatus s = tuner.status();
-        if (json && tick % 5 == 0) {
-            std::printf("%s\n", status_json(s).c_str());
+        if (json_lines && tick % 5 == 0) {
+            print_json(status_json(s));
         } else if (tty) {
-            std::printf("\r\033[K%s", status_line(s).c_str());
-        } else if (!json && tick % 10 == 0) {
-            std::printf("%s\n", status_line(s).c_str());
+            std::printf("\r\033[K%s", printable(status_line(s)).c_str());
+        } else if (!json_lines && tick % 10 == 0) {
+            std::printf("%s\n", printable(status_line(s)).c_str());
         }
         std::fflush(stdout);
     }

@@ -60,7 +60,4 @@ struct GatewayConfig {
 // ~/.local/state/alluvium-gateway, else ./alluvium-gateway-data.
 [[nodiscard]] std::filesystem::path default_data_dir();
 
-// "10G", "512M", "64k", "1.5G", "123" (bytes; binary multiples). Nullopt when malformed.
-[[nodiscard]] std::optional<std::uint64_t> parse_size(const std::string& text);
-
 }  // namespace alluvium::gateway

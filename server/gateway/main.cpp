@@ -258,7 +258,7 @@ int main(int argc, char** argv) {
               std::tuple{&max_item_size, &config.max_item_size, "--max-item-size"},
               std::tuple{&origin_rate, &config.origin_rate_limit, "--origin-rate-limit"},
               std::tuple{&upload_limit, &config.upload_limit, "--upload-limit"}}) {
-            const auto bytes = parse_size(*text);
+            const auto bytes = alluvium::cli::parse_size(*text);
             if (!bytes) {
                 std::fprintf(stderr, "alluvium-gateway: %s '%s' is not a size (like 512M or 10G)\n",
                              name, text->c_str());

@@ -51,18 +51,6 @@ std::uint32_t piece_size_for(std::uint64_t size) {
     return static_cast<std::uint32_t>(std::clamp(wanted, min_piece, max_piece));
 }
 
-std::string to_hex(std::string_view bytes) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(bytes.size() * 2);
-    for (const char c : bytes) {
-        const auto b = static_cast<unsigned char>(c);
-        out += digits[b >> 4];
-        out += digits[b & 15];
-    }
-    return out;
-}
-
 std::string from_hex(std::string_view hex) {
     const auto value = [](char c) -> int {
         if (c >= '0' && c <= '9')

@@ -6,6 +6,8 @@
 // alone (piece_size_for). No creation date, comment, creator, url-list or private flag.
 #pragma once
 
+#include <alluvium/text.hpp>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -56,7 +58,7 @@ class MetainfoBuilder {
     std::string pieces_;
 };
 
-[[nodiscard]] std::string to_hex(std::string_view bytes);
+using alluvium::to_hex;
 // 40 hex digits -> 20 bytes; empty string when malformed.
 [[nodiscard]] std::string from_hex(std::string_view hex);
 

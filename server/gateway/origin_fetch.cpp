@@ -3,6 +3,7 @@
 #include <alluvium/fetch.hpp>
 #include <alluvium/gateway_client.hpp>
 #include <alluvium/media.hpp>
+#include <alluvium/text.hpp>
 
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -30,13 +31,6 @@ std::string_view trimmed(std::string_view s) {
     while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
         s.remove_suffix(1);
     return s;
-}
-
-bool same_word(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
 }
 
 constexpr std::chrono::seconds longest_freshness{365LL * 24 * 3600};
@@ -275,12 +269,12 @@ std::optional<std::chrono::seconds> freshness_lifetime(std::string_view cache_co
         const std::string_view name = trimmed(directive.substr(0, eq));
         const std::string_view value =
             eq == std::string_view::npos ? std::string_view{} : trimmed(directive.substr(eq + 1));
-        if (same_word(name, "max-age") || same_word(name, "s-maxage")) {
+        if (iequals(name, "max-age") || iequals(name, "s-maxage")) {
             // An unreadable lifetime makes the response stale (RFC 9111 4.2.1).
             const auto lifetime = delta_seconds(value).value_or(std::chrono::seconds{0});
-            (same_word(name, "max-age") ? max_age : s_maxage) = lifetime;
-        } else if (same_word(name, "no-cache") || same_word(name, "no-store") ||
-                   same_word(name, "private")) {
+            (iequals(name, "max-age") ? max_age : s_maxage) = lifetime;
+        } else if (iequals(name, "no-cache") || iequals(name, "no-store") ||
+                   iequals(name, "private")) {
             uncacheable = true;
         }
     }

@@ -1,4 +1,5 @@
 // HTTP routing of the gateway and how its answers look (JSON for programs, HTML for people).
+#include <alluvium/text.hpp>
 #include <alluvium/time.hpp>
 #include <alluvium/version.hpp>
 
@@ -24,29 +25,6 @@ std::string base64(const std::string& bytes) {
                                   reinterpret_cast<const unsigned char*>(bytes.data()),
                                   static_cast<int>(bytes.size()));
     out.resize(static_cast<std::size_t>(n));
-    return out;
-}
-
-std::string html_escape(const std::string& s) {
-    std::string out;
-    for (const char c : s) {
-        switch (c) {
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '&':
-                out += "&amp;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            default:
-                out += c;
-        }
-    }
     return out;
 }
 
@@ -185,7 +163,7 @@ HttpServerResponse Gateway::Impl::answer_for(const std::string& url, AnswerKind 
     return error_response(503, url, "unknown", "not cached; ask again");
 }
 
-// The rescue path of a listener the swarm left short (ARCHITECTURE: a client reads the
+// The rescue path of a listener the swarm left short (docs/ARCHITECTURE.md: a client reads the
 // origin only when the gateway is unreachable): a byte range of an item the gateway holds,
 // from its cached copy. At most `max_media_range` bytes an answer: the swarm carries the
 // media, this only fills what it did not bring in time.

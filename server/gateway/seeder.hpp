@@ -1,4 +1,4 @@
-// Seeds every cached item into its swarm with libtorrent (settings from SWARM-NOTES.md).
+// Seeds every cached item into its swarm with libtorrent (settings from docs/SWARM.md).
 // libtorrent stays behind this pimpl. Thread-safe.
 #pragma once
 

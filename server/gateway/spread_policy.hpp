@@ -1,6 +1,6 @@
 // "Spread, not feed": the gateway seed's request policy (a libtorrent plugin).
 //
-// A plain seed feeds every listener every piece (SWARM-NOTES.md: about N copies for N
+// A plain seed feeds every listener every piece (docs/SWARM.md: about N copies for N
 // streaming listeners). This policy hands out a piece only while no other connected
 // listener holds it: a request for a piece that a peer of the requester could give is
 // rejected (BEP 6) and the piece is hidden from the requester (DONT_HAVE, BEP 54) so that

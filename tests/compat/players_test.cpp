@@ -1,5 +1,5 @@
 // Real players on the local stream: mpv, ffprobe and VLC connect to /stream, play it,
-// and show the item's title (ICECAST-NOTES.md gives the commands and what they print).
+// and show the item's title (docs/ICECAST.md gives the commands and what they print).
 #include "station.hpp"
 
 #include <gtest/gtest.h>

@@ -6,6 +6,9 @@
 #include "temp_dir.hpp"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <QApplication>
 #include <QLabel>
@@ -15,7 +18,9 @@
 #include <QTableWidget>
 #include <QTime>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <regex>
 
 namespace alluvium::test {
 namespace {
@@ -244,6 +249,62 @@ TEST(PlayerWindow, ABadPlaylistIsAClearStateNotAFreeze) {
     EXPECT_TRUE(text_of(w, "banner").contains("bad.rss")) << text_of(w, "banner").toStdString();
     EXPECT_FALSE(w.vlc().isPlaying());
     screenshot(w, "player-bad-playlist-dark.png");
+}
+
+TEST(PlayerWindow, RemoteTextIsShownAsTextNeverAsMarkup) {
+    auto s = station_on_air();
+    // The station and its items are titled with markup (XML-escaped in the playlist).
+    const auto path = s->dir().path() / "www/station.rss";
+    std::ifstream in(path);
+    std::string xml(std::istreambuf_iterator<char>(in), {});
+    in.close();
+    const std::string hostile = "<b>bold</b><img src=x onerror=alert(1)>";
+    std::ofstream(path) << std::regex_replace(
+        xml, std::regex("<title>[^<]*</title>"),
+        "<title>&lt;b&gt;bold&lt;/b&gt;&lt;img src=x onerror=alert(1)&gt;</title>");
+    const std::filesystem::path wav = artefacts / "player-hostile.wav";
+    MainWindow w(options_for(*s, wav));
+    w.resize(1280, 800);
+    w.show();
+    w.openStation(QString::fromStdString(s->playlist_url()));
+    ASSERT_TRUE(wait_for([&] { return text_of(w, "title") == QString::fromStdString(hostile); },
+                         seconds(30)))
+        << text_of(w, "title").toStdString();
+    for (const char* name : {"station", "title", "banner", "position"}) {
+        const auto* label = w.findChild<QLabel*>(name);
+        ASSERT_NE(label, nullptr) << name;
+        EXPECT_EQ(label->textFormat(), Qt::PlainText) << name;
+    }
+    EXPECT_EQ(text_of(w, "station"), QString::fromStdString(hostile));
+    screenshot(w, "player-hostile-titles.png");
+}
+
+TEST(PlayerWindow, ClosingWhileAPlaylistIsUnreachableReturnsAtOnce) {
+    // A server that takes the connection and never answers.
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(::listen(fd, 8), 0);
+    socklen_t len = sizeof a;
+    ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+    TempDir dir;
+    PlayerOptions o;
+    o.tuner.stream_port = 0;
+    o.tuner.bt_listen = "127.0.0.1:0";
+    o.tuner.cache_dir = dir.path() / "cache";
+    o.vlcArgs = {"--aout=adummy"};
+    auto w = std::make_unique<MainWindow>(o);
+    w->show();
+    w->openStation(
+        QString("http://127.0.0.1:%1/station.rss").arg(static_cast<int>(ntohs(a.sin_port))));
+    wait_for([] { return false; }, milliseconds(500));  // the tune is under way
+    const auto closing = steady_clock::now();
+    w.reset();
+    EXPECT_LT(steady_clock::now() - closing, seconds(3));
+    ::close(fd);
 }
 
 }  // namespace

@@ -2,11 +2,16 @@
 // events, and a cache that survives a restart.
 #include <alluvium/tuner.hpp>
 
+#include "raw_http.hpp"
 #include "station.hpp"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
+#include <atomic>
 #include <fstream>
+#include <future>
 #include <regex>
 #include <thread>
 
@@ -171,6 +176,150 @@ TEST(Tuner, ABadPlaylistIsAClearError) {
     EXPECT_NE(detail.find("bad.rss:1:"), std::string::npos) << detail;
     EXPECT_TRUE(tuner.tune(dir / "missing.rss", ec, &detail).empty());
     EXPECT_NE(detail.find("missing.rss"), std::string::npos) << detail;
+}
+
+// Rewrites the published playlist's titles (station and items) to `title`, as XML text.
+void retitle(TestStation& s, const std::string& xml_title) {
+    const auto path = s.dir().path() / "www/station.rss";
+    std::ifstream in(path);
+    std::string xml(std::istreambuf_iterator<char>(in), {});
+    in.close();
+    std::ofstream(path) << std::regex_replace(xml, std::regex("<title>[^<]*</title>"),
+                                              "<title>" + xml_title + "</title>");
+}
+
+std::string header_of(const std::string& reply, const std::string& name) {
+    const std::regex line("\r\n" + name + ": ([^\r]*)\r\n", std::regex::icase);
+    std::smatch m;
+    return std::regex_search(reply, m, line) ? m[1].str() : std::string();
+}
+
+TEST(Tuner, ThePageShowsHostileTitlesAsTextAndRunsNothing) {
+    auto s = make_station();
+    retitle(*s, "&lt;script&gt;alert(\"station\")&lt;/script&gt;");
+    Tuner tuner(options_for(*s, "cache"));
+    std::error_code ec;
+    const std::string url = tuner.tune(s->playlist_url(), ec);
+    ASSERT_FALSE(url.empty());
+    ASSERT_TRUE(eventually([&] { return tuner.status().now.has_value(); }, seconds(10)));
+    EXPECT_EQ(tuner.status().station, "<script>alert(\"station\")</script>");
+    const int port = std::stoi(url.substr(url.rfind(':') + 1));
+    const std::string page = raw_exchange(port, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    ASSERT_NE(page.find("200 OK"), std::string::npos) << page;
+    EXPECT_EQ(page.find("<script"), std::string::npos) << page;
+    EXPECT_NE(page.find("&lt;script&gt;alert(&quot;station&quot;)&lt;/script&gt;"),
+              std::string::npos)
+        << page;
+    EXPECT_NE(header_of(page, "Content-Security-Policy").find("script-src 'none'"),
+              std::string::npos)
+        << page;
+}
+
+TEST(Tuner, OnlyTheAllowedOriginReadsTheStatusAndTheStream) {
+    auto s = make_station();
+    TunerOptions o = options_for(*s, "cache");
+    o.allow_origin = "http://radio.example";
+    Tuner tuner(o);
+    std::error_code ec;
+    const std::string url = tuner.tune(s->playlist_url(), ec);
+    ASSERT_FALSE(url.empty());
+    const int port = std::stoi(url.substr(url.rfind(':') + 1));
+    const auto ask = [&](const std::string& path, const std::string& origin,
+                         const std::string& host = "127.0.0.1") {
+        return raw_exchange(port,
+                            "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nOrigin: " + origin +
+                                "\r\nConnection: close\r\n\r\n",
+                            path == "/stream" ? milliseconds(1500) : seconds(5));
+    };
+    // Any other page: answered, but its scripts may not read the answer.
+    const std::string other = ask("/status", "http://elsewhere.example");
+    ASSERT_NE(other.find("200 OK"), std::string::npos) << other;
+    EXPECT_EQ(header_of(other, "Access-Control-Allow-Origin"), "");
+    const std::string allowed = ask("/status", "http://radio.example");
+    EXPECT_EQ(header_of(allowed, "Access-Control-Allow-Origin"), "http://radio.example");
+    ASSERT_TRUE(eventually([&] { return tuner.status().buffer > seconds(1); }, seconds(10)));
+    const std::string stream = ask("/stream", "http://elsewhere.example");
+    ASSERT_NE(stream.find("200 OK"), std::string::npos) << stream.substr(0, 300);
+    EXPECT_EQ(header_of(stream, "Access-Control-Allow-Origin"), "");
+    EXPECT_EQ(header_of(ask("/stream", "http://radio.example"), "Access-Control-Allow-Origin"),
+              "http://radio.example");
+    // A name that is not loopback reached this loopback server only by DNS rebinding.
+    const std::string rebound = ask("/status", "http://rebound.example", "rebound.example:8000");
+    EXPECT_NE(rebound.find(" 421 "), std::string::npos) << rebound;
+    EXPECT_EQ(rebound.find("\"station\""), std::string::npos) << rebound;
+    EXPECT_NE(ask("/status", "", "localhost:" + std::to_string(port)).find("200 OK"),
+              std::string::npos);
+}
+
+TEST(Tuner, TuneStatusAndStopFromDifferentThreadsAtOnce) {
+    auto s = make_station();
+    for (int round = 0; round < 3; ++round) {
+        Tuner tuner(options_for(*s, "cache" + std::to_string(round)));
+        std::atomic<bool> done{false};
+        std::atomic<int> reads{0};
+        std::vector<std::thread> readers;
+        for (int r = 0; r < 3; ++r) {
+            readers.emplace_back([&] {
+                while (!done) {
+                    const TunerStatus st = tuner.status();
+                    const std::string u = tuner.stream_url();
+                    // A status is whole: tuned with its stream, or empty.
+                    if (st.tuned && st.stream_url.empty())
+                        ADD_FAILURE() << "a tuned status without its stream";
+                    (void)u;
+                    ++reads;
+                }
+            });
+        }
+        std::error_code ec;
+        std::string url;
+        std::thread tuning([&] { url = tuner.tune(s->playlist_url(), ec); });
+        // Round 0 stops while tune() may still be reading the playlist; the others later.
+        std::this_thread::sleep_for(milliseconds(round * 700));
+        tuner.stop();
+        tuning.join();
+        EXPECT_TRUE(!url.empty() || ec == std::errc::operation_canceled) << ec.message();
+        const TunerStatus after = tuner.status();
+        EXPECT_FALSE(after.tuned && !after.stream_url.empty());
+        EXPECT_TRUE(tuner.stream_url().empty());
+        EXPECT_TRUE(tuner.tune(s->playlist_url(), ec).empty());
+        EXPECT_EQ(ec, std::errc::operation_canceled);
+        done = true;
+        for (auto& t : readers)
+            t.join();
+        EXPECT_GT(reads.load(), 0);
+    }
+}
+
+TEST(Tuner, StopMakesATuneWaitingForAnUnansweredPlaylistGiveUp) {
+    // A server that takes the connection and never answers.
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(::listen(fd, 8), 0);
+    socklen_t len = sizeof a;
+    ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+    const std::string playlist =
+        "http://127.0.0.1:" + std::to_string(ntohs(a.sin_port)) + "/station.rss";
+    TunerOptions o;
+    o.stream_port = 0;
+    o.bt_listen = "127.0.0.1:0";
+    TempDir dir;
+    o.cache_dir = dir.path();
+    Tuner tuner(o);
+    std::error_code ec;
+    auto tuned = std::async(std::launch::async, [&] { return tuner.tune(playlist, ec); });
+    EXPECT_EQ(tuned.wait_for(milliseconds(500)), std::future_status::timeout);
+    const auto asked = steady_clock::now();
+    tuner.stop();
+    ASSERT_EQ(tuned.wait_for(seconds(3)), std::future_status::ready);
+    EXPECT_LT(steady_clock::now() - asked, seconds(3));
+    EXPECT_TRUE(tuned.get().empty());
+    EXPECT_EQ(ec, std::errc::operation_canceled);
+    ::close(fd);
 }
 
 }  // namespace

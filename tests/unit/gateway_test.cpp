@@ -1,5 +1,6 @@
 // The gateway's pure parts: metainfo, bencoding, announce parsing, the tracker's table,
 // the allow-list policy, sizes, and the SQLite store.
+#include <alluvium/cli_support.hpp>
 #include <alluvium/gateway_client.hpp>
 #include <alluvium/url.hpp>
 
@@ -330,14 +331,14 @@ TEST(Policy, CanRefuseListenerPlaylists) {
 }
 
 TEST(Sizes, Parse) {
-    EXPECT_EQ(parse_size("123"), 123u);
-    EXPECT_EQ(parse_size("64k"), 65536u);
-    EXPECT_EQ(parse_size("10G"), 10ull << 30);
-    EXPECT_EQ(parse_size("1.5M"), 1572864u);
-    EXPECT_EQ(parse_size("2GiB"), 2ull << 30);
-    EXPECT_FALSE(parse_size("ten").has_value());
-    EXPECT_FALSE(parse_size("-1G").has_value());
-    EXPECT_FALSE(parse_size("5X").has_value());
+    EXPECT_EQ(cli::parse_size("123"), 123u);
+    EXPECT_EQ(cli::parse_size("64k"), 65536u);
+    EXPECT_EQ(cli::parse_size("10G"), 10ull << 30);
+    EXPECT_EQ(cli::parse_size("1.5M"), 1572864u);
+    EXPECT_EQ(cli::parse_size("2GiB"), 2ull << 30);
+    EXPECT_FALSE(cli::parse_size("ten").has_value());
+    EXPECT_FALSE(cli::parse_size("-1G").has_value());
+    EXPECT_FALSE(cli::parse_size("5X").has_value());
 }
 
 TEST(Store, KeepsItemsAcrossReopeningAndOrdersByAccess) {

@@ -5,11 +5,57 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cmath>
+#include <cstdint>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace alluvium::cli {
+
+// A size as people write it: "123", "64k", "1.5M", "10G", "2GiB", "1T" (binary units, an
+// optional "B" or "iB"); nullopt for anything else (negative, unknown unit, too large).
+inline std::optional<std::uint64_t> parse_size(const std::string& text) {
+    if (text.empty()) {
+        return std::nullopt;
+    }
+    std::size_t used = 0;
+    double value = 0;
+    try {
+        value = std::stod(text, &used);
+    } catch (...) {
+        return std::nullopt;
+    }
+    if (value < 0 || !std::isfinite(value)) {
+        return std::nullopt;
+    }
+    std::string unit = text.substr(used);
+    if (!unit.empty() && (unit.back() == 'B' || unit.back() == 'b')) {
+        unit.pop_back();
+    }
+    if (!unit.empty() && (unit.back() == 'i')) {
+        unit.pop_back();
+    }
+    double scale = 1;
+    if (unit.empty())
+        scale = 1;
+    else if (unit == "k" || unit == "K")
+        scale = 1024.0;
+    else if (unit == "m" || unit == "M")
+        scale = 1024.0 * 1024;
+    else if (unit == "g" || unit == "G")
+        scale = 1024.0 * 1024 * 1024;
+    else if (unit == "t" || unit == "T")
+        scale = 1024.0 * 1024 * 1024 * 1024;
+    else
+        return std::nullopt;
+    const double bytes = value * scale;
+    if (bytes > 9.0e18) {
+        return std::nullopt;
+    }
+    return static_cast<std::uint64_t>(bytes);
+}
 
 namespace detail {
 

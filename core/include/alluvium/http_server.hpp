@@ -49,6 +49,12 @@ struct ALLUVIUM_EXPORT ByteRange {
 [[nodiscard]] ALLUVIUM_EXPORT ByteRange parse_byte_range(std::string_view header,
                                                          std::uint64_t size);
 
+// Whether a host, as a Host header or an address names it ("localhost:8000", "127.0.0.1",
+// "[::1]:8000"), is this machine's loopback: localhost, 127.0.0.0/8 or ::1. A server on
+// loopback refuses other names, which a page on another site could only reach through DNS
+// rebinding.
+[[nodiscard]] ALLUVIUM_EXPORT bool names_loopback(std::string_view host);
+
 struct ALLUVIUM_EXPORT HttpServerResponse {
     int status = 200;
     HttpHeaders headers;  // Content-Length is set by the server

@@ -6,10 +6,13 @@
 //
 // The Tuner reads the playlist (and re-reads it as the station says), follows its
 // schedule, fetches each item from the swarm (peers first, the gateway's seed, the origin
-// only for bytes no peer has in time) and serves the stream on 127.0.0.1. It owns its
-// threads; every public call is thread-safe. Events reach the caller through a bounded
-// queue: set_notify() is called (on a Tuner thread) when events are waiting, and must not
-// block or call back into the Tuner; take_events() drains the queue from any thread.
+// only for bytes no peer has in time) and serves the stream on 127.0.0.1.
+//
+// Threads: the Tuner owns its threads. Every public call is thread-safe and may be made
+// from any thread, concurrently with the others (tune() and stop() included). Events reach
+// the caller through a bounded queue: set_notify() is called (on a Tuner thread) when events
+// are waiting, and must not block or call back into the Tuner; take_events() drains the
+// queue from any thread. Once stop() returns, the notify callback is not called again.
 #pragma once
 
 #include <alluvium/export.hpp>
@@ -56,6 +59,11 @@ struct ALLUVIUM_EXPORT TunerOptions {
     unsigned live_delay_segments = 3;
     // Correct the local clock by the playlist server's Date header.
     bool correct_clock = true;
+    // A web origin ("https://radio.example") whose pages may read the local server's
+    // answers (/status, the stream) from scripts. Empty: none, only pages the local server
+    // serves itself (docs/SECURITY.md). Pages elsewhere can still play the stream in an
+    // <audio> element; they cannot read what is playing.
+    std::string allow_origin;
     // The clock; default the system's. Tests pass their own.
     std::function<TimePoint()> clock;
 };
@@ -128,17 +136,23 @@ class ALLUVIUM_EXPORT Tuner {
     Tuner(const Tuner&) = delete;
     Tuner& operator=(const Tuner&) = delete;
 
-    // Reads the playlist (a file or an http(s) URL; blocks up to 30 s), starts the local
-    // stream and returns its URL. On failure returns "" and sets `ec` and `detail`.
-    // Tuning again switches station.
+    // Reads the playlist (a file or an http(s) URL; blocks up to 30 s, or until stop()),
+    // starts the local stream and returns its URL. On failure returns "" and sets `ec` and
+    // `detail`. Tuning again switches station. After stop(), fails with
+    // std::errc::operation_canceled.
     [[nodiscard]] std::string tune(const std::string& playlist, std::error_code& ec,
                                    std::string* detail = nullptr);
-    // Stops the stream, the swarm and every thread. Blocks (a few seconds at most).
+    // Stops the stream, the swarm and every thread, and makes a tune() in progress give
+    // up. Blocks (a few seconds at most: the swarm saves what it has). Idempotent.
     void stop();
 
+    // A copy of the current figures; an empty status before the first tune() and after
+    // stop(). Does not block on the network; may wait briefly while tune() or stop() swaps
+    // the running parts.
     [[nodiscard]] TunerStatus status() const;
-    [[nodiscard]] std::string stream_url() const;
+    [[nodiscard]] std::string stream_url() const;  // "" while not tuned
 
+    // Replaces the notify callback; once this returns, the previous one is not called again.
     void set_notify(std::function<void()> notify);
     [[nodiscard]] std::vector<TunerEvent> take_events();
 

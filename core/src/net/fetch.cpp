@@ -1,6 +1,7 @@
 // HTTP(S) requests on libcurl's easy interface, and local file reads.
 #include <alluvium/error.hpp>
 #include <alluvium/fetch.hpp>
+#include <alluvium/text.hpp>
 #include <alluvium/version.hpp>
 
 #include "../common/log.hpp"
@@ -111,13 +112,6 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
                                           std::string(trim(line.substr(colon + 1))));
     }
     return n;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
 }
 
 struct CurlFree {

@@ -1,6 +1,7 @@
 // HTTP/1.1 server on Boost.Beast: listener + one session per connection on a strand,
 // a timeout on every read and write, header and body limits on every request.
 #include <alluvium/http_server.hpp>
+#include <alluvium/text.hpp>
 #include <alluvium/url.hpp>
 
 #include "../common/log.hpp"
@@ -27,13 +28,6 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
 
 // Calls `visit(key, raw_value)` for each "key=value" of a query string until it returns true.
 template <typename Visit>
@@ -541,6 +535,22 @@ std::optional<std::uint64_t> decimal(std::string_view text) {
 }
 
 }  // namespace
+
+bool names_loopback(std::string_view host) {
+    if (host.starts_with('[')) {
+        const auto close = host.find(']');
+        return close != std::string_view::npos && host.substr(1, close - 1) == "::1" &&
+               (close + 1 == host.size() || host[close + 1] == ':');
+    }
+    if (host == "::1")
+        return true;
+    host = host.substr(0, host.find(':'));
+    if (iequals(host, "localhost"))
+        return true;
+    boost::system::error_code ec;
+    const auto address = net::ip::make_address_v4(std::string(host), ec);
+    return !ec && address.is_loopback();
+}
 
 ByteRange parse_byte_range(std::string_view header, std::uint64_t size) {
     ByteRange r;

@@ -1,6 +1,6 @@
 // Shoutcast/Icecast in-stream metadata (ICY): after every `metaint` audio bytes, one length
 // byte N and N*16 bytes holding StreamTitle='...'; padded with NULs; N=0 when the title did
-// not change. As captured from Icecast 2.4.4 (ICECAST-NOTES.md). Not thread-safe.
+// not change. As captured from Icecast 2.4.4 (docs/ICECAST.md). Not thread-safe.
 #pragma once
 
 #include <cstddef>

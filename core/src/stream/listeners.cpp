@@ -15,14 +15,22 @@ std::string header_value(std::string v) {
     return v.substr(0, 512);
 }
 
+std::string header_lines(const HttpHeaders& headers) {
+    std::string out;
+    for (const auto& [name, value] : headers)
+        out += header_value(name) + ": " + header_value(value) + "\r\n";
+    return out;
+}
+
 }  // namespace
 
-std::string icecast_head(StreamFormat format, const StationInfo& station, std::size_t metaint) {
+std::string icecast_head(StreamFormat format, const StationInfo& station, std::size_t metaint,
+                         const HttpHeaders& extra) {
     std::string h = "HTTP/1.0 200 OK\r\n";
     h += std::string("Server: Alluvium/") + version_string() + "\r\n";
     h += std::string("Content-Type: ") + content_type_of(format) + "\r\n";
     h += "Cache-Control: no-cache, no-store\r\nPragma: no-cache\r\n";
-    h += "Access-Control-Allow-Origin: *\r\nConnection: Close\r\n";
+    h += "Connection: Close\r\n" + header_lines(extra);
     // VLC asks for ICY metadata only when these are present.
     h += "icy-name:" + header_value(station.name.empty() ? "Alluvium station" : station.name) +
          "\r\n";
@@ -38,11 +46,13 @@ std::string icecast_head(StreamFormat format, const StationInfo& station, std::s
 }
 
 StationStream::StationStream(Broadcast& broadcast, std::function<StationInfo()> station,
-                             std::function<TimePoint()> clock, bool icy, std::string peer)
+                             std::function<TimePoint()> clock, bool icy, std::string peer,
+                             HttpHeaders extra_headers)
     : broadcast_(broadcast),
       station_(std::move(station)),
       clock_(std::move(clock)),
       icy_(icy),
+      extra_headers_(std::move(extra_headers)),
       slot_(std::make_shared<ListenerSlot>()) {
     slot_->peer = std::move(peer);
 }
@@ -61,7 +71,7 @@ HttpStream::Pull StationStream::pull(std::string& out, std::size_t max) {
         }
         // Ogg carries titles in its own comment headers, not as ICY (as Icecast does).
         const bool icy = icy_ && format != StreamFormat::ogg;
-        out = icecast_head(format, station_(), icy ? metaint : 0);
+        out = icecast_head(format, station_(), icy ? metaint : 0, extra_headers_);
         if (icy)
             writer_.emplace(metaint);
         position_ = join.position;
@@ -95,8 +105,12 @@ HttpStream::Pull StationStream::pull(std::string& out, std::size_t max) {
 }
 
 ItemStream::ItemStream(std::shared_ptr<Item> item, std::string mime_type, const std::string& range,
-                       std::uint64_t bytes_per_second)
-    : item_(std::move(item)), mime_(std::move(mime_type)), range_(range), rate_(bytes_per_second) {}
+                       std::uint64_t bytes_per_second, HttpHeaders extra_headers)
+    : item_(std::move(item)),
+      extra_headers_(std::move(extra_headers)),
+      mime_(std::move(mime_type)),
+      range_(range),
+      rate_(bytes_per_second) {}
 
 HttpStream::Pull ItemStream::pull(std::string& out, std::size_t max) {
     if (!head_sent_) {
@@ -114,7 +128,7 @@ HttpStream::Pull ItemStream::pull(std::string& out, std::size_t max) {
         out += std::string("Server: Alluvium/") + version_string() + "\r\n";
         out += "Content-Type: " + header_value(mime_.empty() ? "application/octet-stream" : mime_) +
                "\r\n";
-        out += "Accept-Ranges: bytes\r\nAccess-Control-Allow-Origin: *\r\nConnection: close\r\n";
+        out += "Accept-Ranges: bytes\r\nConnection: close\r\n" + header_lines(extra_headers_);
         if (size > 0) {
             out += "Content-Length: " + std::to_string(last - from + 1) + "\r\n";
             if (partial) {

@@ -21,16 +21,18 @@ struct StationInfo {
     std::int64_t bit_rate = 0;
 };
 
-// The response head Icecast 2.4.4 sends (ICECAST-NOTES.md); `metaint` 0 leaves ICY out.
+// The response head Icecast 2.4.4 sends (docs/ICECAST.md); `metaint` 0 leaves ICY out.
+// `extra` are further headers (the Tuner's CORS policy), sent as given.
 [[nodiscard]] std::string icecast_head(StreamFormat format, const StationInfo& station,
-                                       std::size_t metaint);
+                                       std::size_t metaint, const HttpHeaders& extra = {});
 
 class StationStream : public HttpStream {
   public:
     static constexpr std::size_t metaint = 16000;
 
     StationStream(Broadcast& broadcast, std::function<StationInfo()> station,
-                  std::function<TimePoint()> clock, bool icy, std::string peer);
+                  std::function<TimePoint()> clock, bool icy, std::string peer,
+                  HttpHeaders extra_headers = {});
     Pull pull(std::string& out, std::size_t max) override;
     // Registers with the broadcast (after construction, as shared_from_this needs).
     void attach(const std::shared_ptr<StationStream>& self);
@@ -40,6 +42,7 @@ class StationStream : public HttpStream {
     std::function<StationInfo()> station_;
     std::function<TimePoint()> clock_;
     bool icy_;
+    HttpHeaders extra_headers_;
     std::optional<IcyWriter> writer_;
     std::shared_ptr<ListenerSlot> slot_;
     bool head_sent_ = false;
@@ -53,11 +56,12 @@ class ItemStream : public HttpStream {
   public:
     // `range` is the request's Range header ("" for the whole item).
     ItemStream(std::shared_ptr<Item> item, std::string mime_type, const std::string& range,
-               std::uint64_t bytes_per_second);
+               std::uint64_t bytes_per_second, HttpHeaders extra_headers = {});
     Pull pull(std::string& out, std::size_t max) override;
 
   private:
     std::shared_ptr<Item> item_;
+    HttpHeaders extra_headers_;
     std::string mime_;
     std::string range_;
     std::uint64_t rate_;

@@ -3,6 +3,7 @@
 
 #include <alluvium/fetch.hpp>
 #include <alluvium/swarm_settings.hpp>
+#include <alluvium/text.hpp>
 
 #include "../common/log.hpp"
 #include "item_state.hpp"
@@ -32,13 +33,7 @@ using Steady = std::chrono::steady_clock;
 std::string url_key(const std::string& url) {
     unsigned char digest[SHA_DIGEST_LENGTH];
     SHA1(reinterpret_cast<const unsigned char*>(url.data()), url.size(), digest);
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out;
-    for (const unsigned char b : digest) {
-        out += hex[b >> 4];
-        out += hex[b & 15];
-    }
-    return out;
+    return to_hex(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
 namespace {

@@ -208,7 +208,7 @@ void Item::State::defer_lookup() {
 bool Item::State::fetch_rescue(std::uint64_t from, std::uint64_t to) {
     // Once the gateway has hashed the item it holds a copy: what the swarm did not bring in
     // time comes from there, and the origin is read only when the gateway cannot answer
-    // (ARCHITECTURE: direct origin fetch is the rescue path of an unreachable gateway).
+    // (docs/ARCHITECTURE.md: the origin is the rescue path of an unreachable gateway).
     // Not while the gateway's first answer is on its way: at a cold start those answers came
     // late because the gateway's uplink was full, and ranges asked of it meanwhile filled
     // it further (1.37 copies of the first item, median join 2.48 s; docs/SCALING.md).

@@ -2,6 +2,7 @@
 // stream server, tied together.
 #include <alluvium/fetch.hpp>
 #include <alluvium/playlist.hpp>
+#include <alluvium/text.hpp>
 #include <alluvium/tuner.hpp>
 #include <alluvium/version.hpp>
 
@@ -77,11 +78,31 @@ struct Tuner::Impl {
     // A live station plays this far behind the (corrected) clock; decided when tuning.
     std::atomic<std::int64_t> live_delay_ms{0};
 
+    // The running parts. The first tune() makes them and stop() takes them apart, each
+    // holding `control` throughout, so the two never interleave. The Tuner's own threads and
+    // the server's handlers use the parts without a lock: they start after the parts exist
+    // and stop before they go. The public readers never touch the parts: they read the
+    // published status (below).
+    std::mutex control;
     std::unique_ptr<SwarmEngine> engine;
     std::unique_ptr<Broadcast> broadcast;
     std::unique_ptr<Producer> producer;
     std::unique_ptr<HttpServer> server;
     std::string stream_url;
+    // Set by stop(): a playlist read in progress (tune() or a re-read) gives up at once.
+    std::atomic<bool> cancel{false};
+
+    // The status as last published (by the monitor thread, and by tune()): status() copies
+    // it and never waits for the swarm. Null before the first tune() and after stop().
+    mutable std::mutex published_mutex;
+    std::shared_ptr<const TunerStatus> published;
+
+    // Builds the status from the running parts (a Tuner thread, or tune() with `control`).
+    [[nodiscard]] TunerStatus snapshot() const;
+    void publish(std::shared_ptr<const TunerStatus> status) {
+        std::lock_guard lock(published_mutex);
+        published = std::move(status);
+    }
 
     mutable std::mutex mutex;  // playlist source, validators, events, item streams, flags
     std::condition_variable cv;
@@ -92,7 +113,8 @@ struct Tuner::Impl {
     std::string last_modified;
     std::string playlist_error;
     std::deque<TunerEvent> events;
-    std::function<void()> notify;
+    std::mutex notify_mutex;
+    std::function<void()> notify;  // under notify_mutex
     std::vector<std::weak_ptr<HttpStream>> item_streams;
     std::thread refresher;
     std::thread monitor;
@@ -103,25 +125,31 @@ struct Tuner::Impl {
     [[nodiscard]] TimePoint now() const { return clock() - Milliseconds{live_delay_ms.load()}; }
 
     void push(TunerEvent e) {
-        std::function<void()> n;
         {
             std::lock_guard lock(mutex);
             e.at = now();
             events.push_back(std::move(e));
             while (events.size() > max_events)
                 events.pop_front();
-            n = notify;
         }
-        if (n)
-            n();
+        // Held while the callback runs, so that set_notify() waits for a call in progress.
+        std::lock_guard lock(notify_mutex);
+        if (notify)
+            notify();
     }
 
     // Reads the playlist; nullopt when unchanged (304) or on error (`error` set).
     std::optional<Program> load(std::string& error, bool conditional);
     void refresh_loop();
     void monitor_loop();
+    // Makes the engine, broadcast, producer and server and starts the threads (with
+    // `control` held). False, with `detail`, when the stream cannot listen.
+    bool start_parts(std::error_code& ec, std::string* detail);
     void start_server(std::error_code& ec);
     void handle(HttpServerRequest&& request, HttpResponder responder);
+    // The CORS headers for a request from a page at `origin` (the Origin header): only the
+    // origin the user allowed (TunerOptions::allow_origin) may read the answers.
+    [[nodiscard]] HttpHeaders cors(const HttpServerRequest& request) const;
     std::string status_json() const;
     void on_data();
 };
@@ -145,6 +173,7 @@ std::optional<Program> Tuner::Impl::load(std::string& error, bool conditional) {
         request.if_none_match = known_etag;
         request.if_modified_since = known_modified;
         request.total_timeout = std::chrono::seconds(30);
+        request.cancel = &cancel;
         std::error_code ec;
         std::string detail;
         const TimePoint asked = base_clock();
@@ -283,6 +312,9 @@ void Tuner::Impl::monitor_loop() {
             if (cv.wait_for(lock, std::chrono::milliseconds(200), [this] { return stopping; }))
                 return;
         }
+        // The status readers see is published before the events that tell of it.
+        const auto status = std::make_shared<const TunerStatus>(snapshot());
+        publish(status);
         const ProducerStatus st = producer->status();
         if (st.air.current) {
             if (!have_item || last_index != st.air.current->item ||
@@ -312,15 +344,14 @@ void Tuner::Impl::monitor_loop() {
         }
         if (Steady::now() - last_swarm >= std::chrono::seconds(5)) {
             last_swarm = Steady::now();
-            const auto s = engine->stats();
             push({TunerEventKind::swarm,
                   {},
                   std::nullopt,
                   "",
-                  std::to_string(s.peers) + " peers, " + std::to_string(s.bytes.peers) +
-                      " B from peers, " + std::to_string(s.bytes.gateway) +
-                      " B from the gateway, " + std::to_string(s.bytes.origin) +
-                      " B from the origin"});
+                  std::to_string(status->peers) + " peers, " +
+                      std::to_string(status->bytes_from_peers) + " B from peers, " +
+                      std::to_string(status->bytes_from_gateway) + " B from the gateway, " +
+                      std::to_string(status->bytes_from_origin) + " B from the origin"});
         }
     }
 }
@@ -413,6 +444,13 @@ void Tuner::Impl::handle(HttpServerRequest&& request, HttpResponder responder) {
     if (!get && !head) {
         return responder.respond(HttpServerResponse::text(405, "GET only\n"));
     }
+    // A page on another site whose name was made to point at 127.0.0.1 (DNS rebinding)
+    // would be same-origin with this server: a stream bound to loopback answers only
+    // requests addressed to a loopback name.
+    if (names_loopback(options.stream_address) && !request.header("Host").empty() &&
+        !names_loopback(request.header("Host"))) {
+        return responder.respond(HttpServerResponse::text(421, "not addressed to this host\n"));
+    }
     if (path == "/stream" || path == "/stream.mp3" || path == "/stream.ogg" ||
         path == "/stream.aac") {
         const auto station = [this] {
@@ -435,7 +473,7 @@ void Tuner::Impl::handle(HttpServerRequest&& request, HttpResponder responder) {
         }
         auto s = std::make_shared<StationStream>(
             *broadcast, station, [this] { return now(); }, icy,
-            request.remote_address + ":" + std::to_string(request.remote_port));
+            request.remote_address + ":" + std::to_string(request.remote_port), cors(request));
         s->attach(s);
         HttpStreamOptions o;
         o.send_buffer_bytes = 32 * 1024;  // a stuck player cannot hide megabytes in the kernel
@@ -459,7 +497,7 @@ void Tuner::Impl::handle(HttpServerRequest&& request, HttpResponder responder) {
         const auto layout = item->layout();
         const std::uint64_t rate = layout ? byte_rate(*layout) : 16000;
         auto s = std::make_shared<ItemStream>(item, program->playlist.items[index].mime_type,
-                                              request.header("Range"), rate);
+                                              request.header("Range"), rate, cors(request));
         {
             std::lock_guard lock(mutex);
             item_streams.push_back(s);
@@ -470,21 +508,34 @@ void Tuner::Impl::handle(HttpServerRequest&& request, HttpResponder responder) {
         HttpServerResponse r =
             HttpServerResponse::text(200, status_json() + "\n", "application/json");
         r.headers.emplace_back("Cache-Control", "no-store");
-        r.headers.emplace_back("Access-Control-Allow-Origin", "*");
+        for (auto& h : cors(request))
+            r.headers.push_back(std::move(h));
         return responder.respond(std::move(r));
     }
     if (path == "/") {
         const auto st = producer->status();
         const auto program = producer->program();
-        std::string title = program ? program->playlist.title : "";
+        // Titles come from the playlist and the media: text, never markup.
+        const std::string title = html_escape(program ? program->playlist.title : "");
         std::string page =
             "<!doctype html><meta charset=utf-8><title>Alluvium</title><h1>" + title +
-            "</h1><p>Now: " + st.title +
+            "</h1><p>Now: " + html_escape(st.title) +
             "</p><p><a href=\"/stream\">/stream</a> &middot; "
             "<a href=\"/status\">/status</a></p><audio controls src=\"/stream\"></audio>\n";
-        return responder.respond(HttpServerResponse::text(200, page, "text/html; charset=utf-8"));
+        HttpServerResponse r = HttpServerResponse::text(200, page, "text/html; charset=utf-8");
+        r.headers.emplace_back("Content-Security-Policy",
+                               "default-src 'self'; script-src 'none'; object-src 'none'");
+        r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+        return responder.respond(std::move(r));
     }
     responder.respond(HttpServerResponse::text(404, "not found\n"));
+}
+
+HttpHeaders Tuner::Impl::cors(const HttpServerRequest& request) const {
+    const std::string origin = request.header("Origin");
+    if (options.allow_origin.empty() || origin != options.allow_origin)
+        return {};
+    return {{"Access-Control-Allow-Origin", origin}, {"Vary", "Origin"}};
 }
 
 void Tuner::Impl::start_server(std::error_code& ec) {
@@ -494,17 +545,18 @@ void Tuner::Impl::start_server(std::error_code& ec) {
     o.threads = 2;
     o.server_name = std::string("Alluvium/") + version_string();
     o.max_connections = 1024;
-    server = HttpServer::start(
+    auto started = HttpServer::start(
         o,
         [this](HttpServerRequest&& r, HttpResponder res) { handle(std::move(r), std::move(res)); },
         ec);
-    if (server) {
-        const std::string host = options.stream_address.find(':') != std::string::npos
-                                     ? "[" + options.stream_address + "]"
-                                     : options.stream_address;
-        stream_url = "http://" + (host == "0.0.0.0" ? std::string("127.0.0.1") : host) + ":" +
-                     std::to_string(server->port()) + "/stream";
-    }
+    if (!started)
+        return;
+    const std::string host = options.stream_address.find(':') != std::string::npos
+                                 ? "[" + options.stream_address + "]"
+                                 : options.stream_address;
+    stream_url = "http://" + (host == "0.0.0.0" ? std::string("127.0.0.1") : host) + ":" +
+                 std::to_string(started->port()) + "/stream";
+    server = std::move(started);
 }
 
 Tuner::Tuner(TunerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
@@ -513,51 +565,69 @@ Tuner::~Tuner() {
     stop();
 }
 
+bool Tuner::Impl::start_parts(std::error_code& ec, std::string* detail) {
+    SwarmOptions so;
+    so.cache_dir = options.cache_dir;
+    so.cache_size = options.cache_size;
+    so.gateways = options.gateways;
+    so.listen_interfaces = options.bt_listen;
+    so.dht = options.dht;
+    so.dht_bootstrap = options.dht_bootstrap;
+    so.upload_rate_limit =
+        static_cast<std::int64_t>(std::min<std::uint64_t>(options.upload_limit, INT32_MAX));
+    auto new_engine = std::make_unique<SwarmEngine>(so);
+    auto new_broadcast =
+        std::make_unique<Broadcast>(std::chrono::seconds(60), options.max_listener_lag);
+    ProducerOptions po;
+    po.lead = options.lead;
+    auto new_producer = std::make_unique<Producer>(
+        *new_engine, *new_broadcast, [this] { return now(); }, po);
+    engine = std::move(new_engine);
+    broadcast = std::move(new_broadcast);
+    producer = std::move(new_producer);
+    engine->set_data_callback([this] { on_data(); });
+    start_server(ec);
+    if (!server) {
+        if (detail != nullptr) {
+            *detail = "cannot listen on " + options.stream_address + ":" +
+                      std::to_string(options.stream_port) + ": " + ec.message();
+        }
+        return false;
+    }
+    refresher = std::thread([this] { refresh_loop(); });
+    monitor = std::thread([this] { monitor_loop(); });
+    return true;
+}
+
 std::string Tuner::tune(const std::string& playlist, std::error_code& ec, std::string* detail) {
     Impl& d = *impl_;
+    const auto stopped = [&] {
+        ec = std::make_error_code(std::errc::operation_canceled);
+        if (detail != nullptr)
+            *detail = "the tuner was stopped";
+        return std::string();
+    };
     {
         std::lock_guard lock(d.mutex);
+        if (d.stopping)
+            return stopped();
         d.source = playlist;
         d.etag.clear();
         d.last_modified.clear();
     }
     std::string error;
-    auto program = d.load(error, false);
+    auto program = d.load(error, false);  // over the network: without `control`
+    std::lock_guard control(d.control);
+    if (d.cancel)
+        return stopped();
     if (!program) {
         ec = make_error_code(errc::parse_error);
         if (detail != nullptr)
             *detail = error;
         return {};
     }
-    if (!d.engine) {
-        SwarmOptions so;
-        so.cache_dir = d.options.cache_dir;
-        so.cache_size = d.options.cache_size;
-        so.gateways = d.options.gateways;
-        so.listen_interfaces = d.options.bt_listen;
-        so.dht = d.options.dht;
-        so.dht_bootstrap = d.options.dht_bootstrap;
-        so.upload_rate_limit =
-            static_cast<std::int64_t>(std::min<std::uint64_t>(d.options.upload_limit, INT32_MAX));
-        d.engine = std::make_unique<SwarmEngine>(so);
-        d.broadcast =
-            std::make_unique<Broadcast>(std::chrono::seconds(60), d.options.max_listener_lag);
-        ProducerOptions po;
-        po.lead = d.options.lead;
-        d.producer = std::make_unique<Producer>(
-            *d.engine, *d.broadcast, [impl = impl_.get()] { return impl->now(); }, po);
-        d.engine->set_data_callback([impl = impl_.get()] { impl->on_data(); });
-        d.start_server(ec);
-        if (!d.server) {
-            if (detail != nullptr) {
-                *detail = "cannot listen on " + d.options.stream_address + ":" +
-                          std::to_string(d.options.stream_port) + ": " + ec.message();
-            }
-            return {};
-        }
-        d.refresher = std::thread([impl = impl_.get()] { impl->refresh_loop(); });
-        d.monitor = std::thread([impl = impl_.get()] { impl->monitor_loop(); });
-    }
+    if (!d.engine && !d.start_parts(ec, detail))
+        return {};
     // A live station: the same delay behind its newest segment for every listener.
     const auto segment = program->live_segment;
     const auto delay = segment ? *segment * d.options.live_delay_segments : Milliseconds{0};
@@ -570,6 +640,7 @@ std::string Tuner::tune(const std::string& playlist, std::error_code& ec, std::s
         std::lock_guard lock(d.mutex);
         d.tuned = true;
     }
+    d.publish(std::make_shared<const TunerStatus>(d.snapshot()));
     d.push({TunerEventKind::tuned, {}, std::nullopt, "", d.stream_url});
     ec.clear();
     return d.stream_url;
@@ -577,13 +648,13 @@ std::string Tuner::tune(const std::string& playlist, std::error_code& ec, std::s
 
 void Tuner::stop() {
     Impl& d = *impl_;
+    d.cancel = true;  // a tune() reading the playlist gives up now
     {
         std::lock_guard lock(d.mutex);
-        if (d.stopping)
-            return;
         d.stopping = true;
     }
     d.cv.notify_all();
+    std::lock_guard control(d.control);
     if (d.refresher.joinable())
         d.refresher.join();
     if (d.monitor.joinable())
@@ -593,17 +664,26 @@ void Tuner::stop() {
     // The engine's thread calls on_data(), which wakes the producer: no more of that first.
     if (d.engine)
         d.engine->set_data_callback(nullptr);
+    d.publish(nullptr);  // readers see a stopped Tuner from now on
+    // The producer reads from the engine and the broadcast: it goes first.
     d.producer.reset();
     d.engine.reset();
+    d.broadcast.reset();
     d.server.reset();
 }
 
 std::string Tuner::stream_url() const {
-    return impl_->stream_url;
+    std::lock_guard lock(impl_->published_mutex);
+    return impl_->published ? impl_->published->stream_url : std::string();
 }
 
 TunerStatus Tuner::status() const {
-    const Impl& d = *impl_;
+    std::lock_guard lock(impl_->published_mutex);
+    return impl_->published ? *impl_->published : TunerStatus{};
+}
+
+TunerStatus Tuner::Impl::snapshot() const {
+    const Impl& d = *this;
     TunerStatus t;
     if (!d.producer)
         return t;
@@ -661,7 +741,7 @@ TunerStatus Tuner::status() const {
 }
 
 void Tuner::set_notify(std::function<void()> notify) {
-    std::lock_guard lock(impl_->mutex);
+    std::lock_guard lock(impl_->notify_mutex);
     impl_->notify = std::move(notify);
 }
 

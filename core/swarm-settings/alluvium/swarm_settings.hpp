@@ -1,5 +1,5 @@
 // The libtorrent settings every Alluvium session shares: the listener's swarm engine, the
-// gateway's seed, and the test clients. Measured on loopback (SWARM-NOTES.md). Header-only
+// gateway's seed, and the test clients. Measured on loopback (docs/SWARM.md). Header-only
 // and internal: not installed, not part of liballuvium-core's API.
 #pragma once
 
