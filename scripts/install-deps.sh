@@ -28,6 +28,9 @@ packages=(
     libfile-mimeinfo-perl
     # the sanitizer build and the fuzzers (clang, libFuzzer)
     clang libclang-rt-14-dev
+    # the simulated audience (bench/audience.sh): NAT routers, the delay line's netfilter
+    # queues, ping to measure the links, and the benchmarks' plots
+    iptables nftables libnetfilter-queue-dev iputils-ping gnuplot-nox
 )
 
 as_root() {

@@ -707,6 +707,7 @@ SwarmEngine::Stats SwarmEngine::stats() const {
         s.bytes.origin += item->sources.origin;
         s.bytes.uploaded += item->sources.uploaded;
         s.bytes.redundant += item->sources.redundant;
+        s.items.emplace_back(item->url, item->sources);
         s.connections += item->num_peers;
         s.download_rate += item->download_rate;
         s.upload_rate += item->upload_rate;

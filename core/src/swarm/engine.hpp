@@ -96,6 +96,8 @@ class SwarmEngine {
         std::int64_t download_rate = 0;   // payload bytes/s
         std::int64_t upload_rate = 0;
         std::uint16_t listen_port = 0;
+        // Per item open or seeded, by media URL: where its bytes came from.
+        std::vector<std::pair<std::string, ByteSources>> items;
     };
     [[nodiscard]] Stats stats() const;
 

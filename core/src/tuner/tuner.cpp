@@ -421,6 +421,16 @@ std::string Tuner::Impl::status_json() const {
                   {"origin", s.bytes.origin},
                   {"uploaded", s.bytes.uploaded},
                   {"redundant", s.bytes.redundant}};
+    json items = json::array();
+    for (const auto& [url, b] : s.items) {
+        items.push_back({{"url", url},
+                         {"peers", b.peers},
+                         {"gateway", b.gateway},
+                         {"origin", b.origin},
+                         {"uploaded", b.uploaded},
+                         {"redundant", b.redundant}});
+    }
+    j["items"] = items;
     j["peers"] = s.peers;
     j["dht"] = {{"running", s.dht}, {"peers", s.dht_peers}};
     j["connections"] = s.connections;

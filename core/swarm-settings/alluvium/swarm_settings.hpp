@@ -51,9 +51,10 @@ inline void apply_swarm_settings(libtorrent::settings_pack& s,
 }
 
 // The Mainline DHT (libtorrent's), bootstrapped from `nodes` ("host:port,host:port"; empty:
-// none, the first node of a private DHT). When every node is on a loopback or private
-// address it is a lab DHT (tests, benchmarks, one LAN) whose nodes may share one address:
-// libtorrent's limits on nodes per address are lifted there.
+// none, the first node of a private DHT). When every node is on a loopback, private or
+// benchmarking address (RFC 2544's 198.18.0.0/15, never routed on the Internet) it is a lab
+// DHT (tests, benchmarks, one LAN) whose nodes may share one address: libtorrent's limits on
+// nodes per address are lifted there.
 inline void apply_dht_settings(libtorrent::settings_pack& s, const std::string& nodes) {
     namespace lt = libtorrent;
     bool lab = true;
@@ -64,7 +65,8 @@ inline void apply_dht_settings(libtorrent::settings_pack& s, const std::string& 
             comma = nodes.size();
         const std::string host = nodes.substr(from, comma - from);
         const bool local = host.rfind("127.", 0) == 0 || host.rfind("10.", 0) == 0 ||
-                           host.rfind("192.168.", 0) == 0 || host.rfind("[::1]", 0) == 0 ||
+                           host.rfind("192.168.", 0) == 0 || host.rfind("198.18.", 0) == 0 ||
+                           host.rfind("198.19.", 0) == 0 || host.rfind("[::1]", 0) == 0 ||
                            host.rfind("localhost", 0) == 0;
         lab = lab && local;
         from = comma + 1;
