@@ -515,8 +515,8 @@ echo "audience: ${#initial[@]} listeners tuned in; playing for ${seconds}s" >&2
 # Then the plan's arrivals and departures, in time order.
 {
     while read -r id arrive leave natted up ms; do
-        [ "$arrive" = 0.00 ] || echo "$arrive start $id $natted $up $ms"
-        awk -v l="$leave" -v s="$seconds" 'BEGIN { exit !(l < s) }' && echo "$leave stop $id"
+        if [ "$arrive" != 0.00 ]; then echo "$arrive start $id $natted $up $ms"; fi
+        if awk -v l="$leave" -v s="$seconds" 'BEGIN { exit !(l < s) }'; then echo "$leave stop $id"; fi
     done <"$work/plan"
 } | sort -g >"$work/events"
 while read -r at what id natted up ms; do

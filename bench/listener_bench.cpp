@@ -63,7 +63,7 @@ void read_stream(int port, Clock::time_point since, Reader& r, Clock::time_point
     }
     if (fd < 0)
         return;
-    const std::string req = "GET /stream HTTP/1.1\r\nHost: x\r\nIcy-MetaData: 1\r\n\r\n";
+    const std::string req = "GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\nIcy-MetaData: 1\r\n\r\n";
     send(fd, req.data(), req.size(), MSG_NOSIGNAL);
     std::string head;
     bool in_body = false;
@@ -107,7 +107,7 @@ std::pair<double, std::size_t> probe_join(int port) {
     const int fd = connect_loopback(port);
     if (fd < 0)
         return {-1, 0};
-    const std::string req = "GET /stream HTTP/1.1\r\nHost: x\r\nIcy-MetaData: 1\r\n\r\n";
+    const std::string req = "GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\nIcy-MetaData: 1\r\n\r\n";
     send(fd, req.data(), req.size(), MSG_NOSIGNAL);
     std::string data;
     double first = -1;

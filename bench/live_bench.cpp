@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
     for (const auto& t : tunes) {
         readers.emplace_back([port = t->port(), &stop] {
             const int fd = connect_loopback(port);
-            const std::string req = "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n";
+            const std::string req = "GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
             send(fd, req.data(), req.size(), MSG_NOSIGNAL);
             char buf[65536];
             while (!stop && recv(fd, buf, sizeof buf, 0) > 0) {

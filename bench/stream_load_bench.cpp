@@ -43,7 +43,7 @@ struct Player {
     double longest_gap_ms = 0;  // after the first second (the burst)
 };
 
-const std::string stream_request = "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n";
+const std::string stream_request = "GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 
 // Connects `n` players, then reads all of them with one poll() loop until `until`.
 std::vector<Player> run_players(int port, unsigned n, Clock::time_point until) {

@@ -313,7 +313,7 @@ TEST(Listener, ASlowPlayerIsDroppedWhileTheOthersPlayOn) {
     // A player that reads 2 KB/s with a small receive buffer.
     const int slow = connect_loopback(tune->port(), 4096);
     ASSERT_GE(slow, 0);
-    const std::string req = "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n";
+    const std::string req = "GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
     send(slow, req.data(), req.size(), MSG_NOSIGNAL);
     std::atomic<bool> stop{false};
     std::thread reader([&] {

@@ -19,6 +19,7 @@
 #include <libtorrent/peer_info.hpp>
 #include <libtorrent/read_resume_data.hpp>
 #include <libtorrent/session.hpp>
+#include <libtorrent/session_stats.hpp>
 #include <libtorrent/torrent_status.hpp>
 #include <libtorrent/write_resume_data.hpp>
 #include <map>
@@ -106,6 +107,7 @@ struct SwarmEngine::Impl : std::enable_shared_from_this<SwarmEngine::Impl> {
     std::string last_error;           // the last disk or torrent error (under `mutex`)
     std::set<std::string> dht_nodes;  // bootstrap nodes gateways offered (under `mutex`)
     std::atomic<std::uint64_t> origin_total{0};
+    bool stats_logged = false;  // the shutdown figures (session_stats_alert)
     // Some item on air is short of its next seconds (every item's on_air_short). A start
     // is a tune-in: true until the first tick has looked.
     const std::shared_ptr<std::atomic<bool>> on_air_short =
@@ -381,6 +383,20 @@ void SwarmEngine::Impl::handle_alert(const lt::alert* a) {
         log().warn("swarm: {}", a->message());
         std::lock_guard lock(mutex);
         last_error = "cache " + options.cache_dir.string() + ": " + a->message();
+    } else if (const auto* ss = lt::alert_cast<lt::session_stats_alert>(a)) {
+        // Why bytes came twice, by libtorrent's own causes (asked for at shutdown).
+        const auto counters = ss->counters();
+        const auto metric = [&](const char* name) {
+            const int i = lt::find_metric_idx(name);
+            return i < 0 ? std::int64_t{0} : counters[static_cast<std::size_t>(i)];
+        };
+        log().info(
+            "swarm: bytes received twice: {} timed out, {} cancelled, {} end game, {} unknown, "
+            "{} from seeds, {} closing",
+            metric("ses.waste_piece_timed_out"), metric("ses.waste_piece_cancelled"),
+            metric("ses.waste_piece_end_game"), metric("ses.waste_piece_unknown"),
+            metric("ses.waste_piece_seed"), metric("ses.waste_piece_closing"));
+        stats_logged = true;
     } else if (lt::alert_cast<lt::listen_failed_alert>(a) != nullptr) {
         log().warn("swarm: {}", a->message());
     } else if (log().should_log(spdlog::level::trace)) {
@@ -631,7 +647,18 @@ SwarmEngine::~SwarmEngine() {
     }
     impl_->stopping = true;
     impl_->thread.join();
+    const bool figures = log().should_log(spdlog::level::info);
+    if (figures)
+        impl_->session->post_session_stats();
     impl_->save_all_resume_data();
+    const auto deadline = Steady::now() + std::chrono::seconds(1);
+    while (figures && !impl_->stats_logged && Steady::now() < deadline) {
+        impl_->session->wait_for_alert(std::chrono::milliseconds(100));
+        std::vector<lt::alert*> alerts;
+        impl_->session->pop_alerts(&alerts);
+        for (const lt::alert* a : alerts)
+            impl_->handle_alert(a);
+    }
     impl_->session.reset();
 }
 

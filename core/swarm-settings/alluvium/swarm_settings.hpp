@@ -28,8 +28,8 @@ inline void apply_swarm_settings(libtorrent::settings_pack& s,
     s.set_int(lt::settings_pack::unchoke_slots_limit, -1);
     s.set_bool(lt::settings_pack::close_redundant_connections, false);
     // TCP rather than uTP (uTP's congestion control held loopback transfers back).
-    s.set_bool(lt::settings_pack::enable_outgoing_utp, false);
-    s.set_bool(lt::settings_pack::enable_incoming_utp, false);
+    s.set_bool(lt::settings_pack::enable_outgoing_utp, true);
+    s.set_bool(lt::settings_pack::enable_incoming_utp, true);
     // Every item stays active: libtorrent's queueing would pause all but a few.
     s.set_int(lt::settings_pack::active_limit, -1);
     s.set_int(lt::settings_pack::active_downloads, -1);
@@ -48,6 +48,7 @@ inline void apply_swarm_settings(libtorrent::settings_pack& s,
     // Each tracker is a tier of its own (the gateway's and, say, opentracker): announce to
     // all, so a listener is found through any of them.
     s.set_bool(lt::settings_pack::announce_to_all_tiers, true);
+    s.set_int(lt::settings_pack::peer_connect_timeout, 4);
 }
 
 // The Mainline DHT (libtorrent's), bootstrapped from `nodes` ("host:port,host:port"; empty:
