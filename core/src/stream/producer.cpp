@@ -1,5 +1,6 @@
 #include "producer.hpp"
 
+#include "../common/event_loop.hpp"
 #include "../common/log.hpp"
 
 #include <algorithm>
@@ -87,12 +88,20 @@ std::shared_ptr<const Program> Producer::program() const {
 }
 
 void Producer::wake() {
+    bool waiting = false;
     {
         std::lock_guard lock(mutex_);
-        woken_ = true;
+        waiting = waiting_for_bytes_;
+        woken_ = woken_ || waiting;
     }
-    cv_.notify_all();
+    if (waiting)
+        cv_.notify_all();
     remux_->poke();
+}
+
+void Producer::set_change_callback(std::function<void()> changed) {
+    std::lock_guard lock(mutex_);
+    changed_ = std::move(changed);
 }
 
 ProducerStatus Producer::status() const {
@@ -166,19 +175,25 @@ void Producer::choose_format(const Program& program, const MediaLayout& layout) 
 }
 
 void Producer::run() {
+    name_this_thread("alluvium-stream");
+    TimePoint next = clock_();
     while (true) {
         {
             std::unique_lock lock(mutex_);
-            cv_.wait_for(lock, std::chrono::milliseconds(100),
-                         [this] { return stopping_ || woken_; });
+            // The schedule's clock is the system's (corrected): waits are turned into the
+            // steady clock's, so that a jump of the system clock cannot stretch one.
+            const auto wait = std::max(Milliseconds{0},
+                                       std::chrono::duration_cast<Milliseconds>(next - clock_()));
+            cv_.wait_for(lock, wait, [this] { return stopping_ || woken_; });
             if (stopping_)
                 return;
             woken_ = false;
         }
         try {
-            step(clock_());
+            next = step(clock_());
         } catch (const std::exception& e) {
             log().error("stream: {}", e.what());
+            next = clock_() + std::chrono::seconds(1);
         }
     }
 }
@@ -469,10 +484,10 @@ void Producer::track_stall(TimePoint now) {
     }
 }
 
-void Producer::step(TimePoint now) {
+TimePoint Producer::step(TimePoint now) {
     const auto program = this->program();
     if (!program) {
-        return;
+        return now + std::chrono::hours(1);  // set_program() wakes it
     }
     if (!started_ || cursor_time_ + options_.resync < now) {
         if (started_) {
@@ -499,6 +514,7 @@ void Producer::step(TimePoint now) {
     if (program->max_lead)
         lead = std::min(lead, *program->max_lead);
     const TimePoint target = now + lead;
+    bool waiting = false;  // for bytes of the item on air
     for (int guard = 0; guard < 64 && cursor_time_ < target; ++guard) {
         const OnAir air = program->schedule.at(cursor_time_, options_.prefetch);
         if (air.state == AirState::playing) {
@@ -508,6 +524,7 @@ void Producer::step(TimePoint now) {
                 prefetch(*program, air, now);
             }
             if (!play(now, target)) {
+                waiting = true;
                 break;  // waiting for bytes
             }
         } else {
@@ -524,10 +541,36 @@ void Producer::step(TimePoint now) {
     }
     track_stall(now);
     const OnAir here = program->schedule.at(now, 3);
-    // Items let go are destroyed after the lock: closing one joins its lookup thread, which
-    // may be waiting to wake this producer (a deadlock otherwise).
+    // The next deadline: the head needs topping up, the schedule moves on, or (waiting for
+    // bytes) a stall would begin or end in a jump back onto the schedule.
+    TimePoint next = here.current        ? here.current->end
+                     : here.next.empty() ? now + std::chrono::minutes(1)
+                                         : here.next.front().start;
+    if (waiting) {
+        // (Read without the lock: only this thread writes stalled_now.)
+        if (!produced_ && cursor_.active && cursor_.format != StreamFormat::ts)
+            next = std::min(next, cursor_time_ + std::chrono::milliseconds(250));  // preroll
+        else if (!status_.stalled_now)
+            next = std::min(next, cursor_time_ + std::chrono::milliseconds(100));
+        next = std::min(next, cursor_time_ + options_.resync);
+    } else {
+        next = std::min(next, cursor_time_ - lead + options_.granularity);
+    }
+    next = std::max(next, now + std::chrono::milliseconds(20));
+    // Items let go are destroyed after the lock: closing one may wait for work that wakes
+    // this producer (a deadlock otherwise).
     std::vector<std::shared_ptr<Item>> released;
-    std::lock_guard lock(mutex_);
+    std::function<void()> changed;
+    std::unique_lock lock(mutex_);
+    waiting_for_bytes_ = waiting;
+    const bool air_changed = status_.air.state != here.state ||
+                             (status_.air.current.has_value() != here.current.has_value()) ||
+                             (here.current && (status_.air.current->item != here.current->item ||
+                                               status_.air.current->start != here.current->start));
+    if (air_changed || status_.stalled_now != reported_stall_) {
+        reported_stall_ = status_.stalled_now;
+        changed = changed_;
+    }
     status_.air = here;
     status_.title = here.current ? program->playlist.items[here.current->item].display_title() : "";
     // Items no longer near the schedule are let go (the engine keeps seeding what it has).
@@ -545,6 +588,10 @@ void Producer::step(TimePoint now) {
             it = open_.erase(it);
         }
     }
+    lock.unlock();
+    if (changed)
+        changed();
+    return next;
 }
 
 }  // namespace alluvium::detail

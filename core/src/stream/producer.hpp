@@ -1,7 +1,12 @@
 // The producer: turns the schedule into the station's stream. It follows the playlist's
 // schedule on the (corrected) clock, opens each item in the swarm ahead of its time, maps
 // play time to bytes with the item's layout, fills gaps with silence, and keeps the
-// broadcast `lead` ahead of the schedule. Private to the core; one thread of its own.
+// broadcast `lead` ahead of the schedule. Private to the core.
+//
+// Threads: one of its own, which sleeps until its next deadline (the stream's head needs
+// more, the schedule moves to another item, a stall would begin) or until wake() says bytes
+// it waits for came. Every public call is thread-safe. The change callback runs on the
+// producer's thread and must not block or call back into the producer.
 #pragma once
 
 #include <alluvium/playlist.hpp>
@@ -45,6 +50,9 @@ struct ProducerOptions {
     // A fresh stream starts once this much playback is in hand, so that the bytes after it
     // have time to come from the swarm rather than a stall at once.
     Milliseconds preroll{1500};
+    // The stream's head is topped up once it has this much less than `lead` in hand: how
+    // often the producer wakes while all plays well.
+    Milliseconds granularity{500};
 };
 
 struct ProducerStatus {
@@ -68,6 +76,8 @@ class Producer {
 
     void set_program(std::shared_ptr<const Program> program);
     void wake();  // new bytes may be readable
+    // Called (on the producer's thread) when what is on air or the stall state changed.
+    void set_change_callback(std::function<void()> changed);
     [[nodiscard]] ProducerStatus status() const;
     // The swarm item for a playlist index, opening it if needed (for /items/<n>).
     [[nodiscard]] std::shared_ptr<Item> item(std::size_t index);
@@ -92,7 +102,8 @@ class Producer {
     };
 
     void run();
-    void step(TimePoint now);
+    // Appends what is due; returns when to step again (the next deadline).
+    TimePoint step(TimePoint now);
     bool enter(const Program& program, const Slot& slot, TimePoint now);
     bool play(TimePoint now, TimePoint target);
     bool play_ts(TimePoint now, TimePoint target);
@@ -116,6 +127,9 @@ class Producer {
     std::condition_variable cv_;
     bool stopping_ = false;
     bool woken_ = false;
+    bool waiting_for_bytes_ = false;  // wake() matters only then
+    bool reported_stall_ = false;     // the stall state the change callback last told of
+    std::function<void()> changed_;
     std::shared_ptr<const Program> program_;
     std::map<std::string, std::shared_ptr<Item>> open_;  // by media URL
 

@@ -1,22 +1,20 @@
-// The swarm engine: one libtorrent session, the items it fetches, their byte sources.
+// The swarm engine: one libtorrent session, the items it fetches, their byte sources. Its
+// state lives on the core's event loop; libtorrent's alerts are posted there as they come.
 #include "engine.hpp"
 
-#include <alluvium/fetch.hpp>
 #include <alluvium/swarm_settings.hpp>
 #include <alluvium/text.hpp>
 
 #include "../common/log.hpp"
 #include "item_state.hpp"
 
-#include <fcntl.h>
 #include <openssl/sha.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
+#include <future>
 #include <libtorrent/alert_types.hpp>
 #include <libtorrent/extensions/smart_ban.hpp>
-#include <libtorrent/peer_info.hpp>
 #include <libtorrent/read_resume_data.hpp>
 #include <libtorrent/session.hpp>
 #include <libtorrent/session_stats.hpp>
@@ -39,6 +37,43 @@ std::string url_key(const std::string& url) {
 
 namespace {
 
+// While items download, deadlines move with playback and figures change: this often.
+constexpr auto tick_interval = std::chrono::milliseconds(500);
+// What came since the last save is saved, and the cache trimmed, this often.
+constexpr auto save_interval = std::chrono::seconds(30);
+
+lt::settings_pack listener_settings(const SwarmOptions& o) {
+    lt::settings_pack s;
+    apply_swarm_settings(s, o.listen_interfaces);
+    s.set_str(lt::settings_pack::user_agent, "Alluvium");
+    set_peer_id_prefix(s, false);
+    s.set_int(lt::settings_pack::alert_mask,
+              lt::alert_category::error | lt::alert_category::status | lt::alert_category::storage |
+                  lt::alert_category::piece_progress);
+    // A station's audience changes by the minute; so do its announces.
+    s.set_int(lt::settings_pack::min_announce_interval, 30);
+    // Streaming: a request that takes seconds is a stall; ask someone else.
+    s.set_int(lt::settings_pack::piece_timeout, 5);
+    s.set_int(lt::settings_pack::request_timeout, 5);
+    s.set_int(lt::settings_pack::upload_rate_limit, static_cast<int>(o.upload_rate_limit));
+    if (o.dht && !o.dht_bootstrap.empty())
+        apply_dht_settings(s, o.dht_bootstrap);
+    return s;
+}
+
+// Metadata as remembered in the cache folder (so that a restart joins without a gateway).
+struct Cache {
+    fs::path media;
+    fs::path items;
+
+    [[nodiscard]] fs::path path(const std::string& url, const char* ext) const {
+        return items / (url_key(url) + ext);
+    }
+    void remember(const std::string& url, const SwarmMetadata& meta) const;
+    [[nodiscard]] std::optional<SwarmMetadata> recall(const std::string& url,
+                                                      std::optional<std::uint64_t> size) const;
+};
+
 std::string slurp(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
     std::stringstream s;
@@ -51,123 +86,33 @@ void write_atomically(const fs::path& p, const std::string& bytes) {
     {
         std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
         out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-        if (!out) {
+        if (!out)
             return;
-        }
     }
     std::error_code ec;
     fs::rename(tmp, p, ec);
 }
 
-// Whether libtorrent has the piece written to its file (a removed torrent has nothing).
-bool on_disk(const lt::torrent_handle& h, lt::piece_index_t piece) {
-    try {
-        return h.is_valid() && h.have_piece(piece);
-    } catch (const lt::system_error&) {
-        return false;
-    }
-}
-
-lt::settings_pack listener_settings(const SwarmOptions& o) {
-    lt::settings_pack s;
-    apply_swarm_settings(s, o.listen_interfaces);
-    s.set_str(lt::settings_pack::user_agent, "Alluvium");
-    set_peer_id_prefix(s, false);
-    s.set_int(lt::settings_pack::alert_mask,
-              lt::alert_category::error | lt::alert_category::status | lt::alert_category::storage |
-                  lt::alert_category::piece_progress | lt::alert_category::block_progress);
-    // A station's audience changes by the minute; so do its announces.
-    s.set_int(lt::settings_pack::min_announce_interval, 30);
-    // Streaming: a request that takes seconds is a stall; ask someone else.
-    s.set_int(lt::settings_pack::piece_timeout, 5);
-    s.set_int(lt::settings_pack::request_timeout, 5);
-    s.set_int(lt::settings_pack::upload_rate_limit, static_cast<int>(o.upload_rate_limit));
-    s.set_int(lt::settings_pack::download_rate_limit, static_cast<int>(o.download_rate_limit));
-    if (o.dht && !o.dht_bootstrap.empty())
-        apply_dht_settings(s, o.dht_bootstrap);
-    return s;
-}
-
-}  // namespace
-
-struct SwarmEngine::Impl : std::enable_shared_from_this<SwarmEngine::Impl> {
-    explicit Impl(SwarmOptions o) : options(std::move(o)) {}
-
-    SwarmOptions options;
-    std::unique_ptr<lt::session> session;
-    std::thread thread;
-    std::atomic<bool> stopping{false};
-
-    mutable std::mutex mutex;                                       // items, by_hash
-    std::map<std::string, std::shared_ptr<Item::State>> items;      // by media URL
-    std::map<lt::sha1_hash, std::shared_ptr<Item::State>> by_hash;  // joined items
-    // Held while `wake` runs, so that replacing it waits for a call in progress.
-    std::mutex wake_mutex;
-    std::function<void()> wake;       // under `wake_mutex`
-    std::string last_error;           // the last disk or torrent error (under `mutex`)
-    std::set<std::string> dht_nodes;  // bootstrap nodes gateways offered (under `mutex`)
-    std::atomic<std::uint64_t> origin_total{0};
-    bool stats_logged = false;  // the shutdown figures (session_stats_alert)
-    // Some item on air is short of its next seconds (every item's on_air_short). A start
-    // is a tune-in: true until the first tick has looked.
-    const std::shared_ptr<std::atomic<bool>> on_air_short =
-        std::make_shared<std::atomic<bool>>(true);
-    // Some item on air is not all here yet, or waits for its first answer (every item's
-    // on_air_busy): later items are not looked up meanwhile. True until the first tick.
-    const std::shared_ptr<std::atomic<bool>> on_air_busy =
-        std::make_shared<std::atomic<bool>>(true);
-
-    fs::path media_dir() const { return options.cache_dir / "media"; }
-    fs::path meta_dir() const { return options.cache_dir / "items"; }
-
-    void notify() {
-        std::lock_guard lock(wake_mutex);
-        if (wake)
-            wake();
-    }
-
-    void run();
-    void handle_alert(const lt::alert* a);
-    void tick();
-    void settle_unflushed(const std::shared_ptr<Item::State>& item);
-    void retire_idle();
-    // Stops seeding an item nobody plays and forgets it (its files stay); false if in use.
-    bool leave_swarm(const std::string& url);
-    void save_all_resume_data();
-    void enforce_cache_size();
-    void join(const std::shared_ptr<Item::State>& item, const SwarmMetadata& meta, bool from_cache);
-    // Joins the DHT through `node` ("ip:port") as well (idempotent).
-    void add_dht_node(const std::string& node);
-    void remember(const std::shared_ptr<Item::State>& item, const SwarmMetadata& meta);
-    std::optional<SwarmMetadata> recall(const std::shared_ptr<Item::State>& item);
-};
-
-// ---- joining, caching ---------------------------------------------------------------
-
-void SwarmEngine::Impl::remember(const std::shared_ptr<Item::State>& item,
-                                 const SwarmMetadata& meta) {
+void Cache::remember(const std::string& url, const SwarmMetadata& meta) const {
     std::error_code ec;
-    fs::create_directories(meta_dir(), ec);
-    const std::string key = url_key(item->url);
-    write_atomically(meta_dir() / (key + ".torrent"), meta.torrent);
-    std::string record = "size " + std::to_string(meta.size) + "\nseed " + meta.seed + "\n";
-    write_atomically(meta_dir() / (key + ".item"), record);
-    if (meta.layout) {
-        write_atomically(meta_dir() / (key + ".layout"), media_layout_to_json(*meta.layout));
-    }
+    fs::create_directories(items, ec);
+    write_atomically(path(url, ".torrent"), meta.torrent);
+    write_atomically(path(url, ".item"),
+                     "size " + std::to_string(meta.size) + "\nseed " + meta.seed + "\n");
+    if (meta.layout)
+        write_atomically(path(url, ".layout"), media_layout_to_json(*meta.layout));
 }
 
-std::optional<SwarmMetadata> SwarmEngine::Impl::recall(const std::shared_ptr<Item::State>& item) {
-    const std::string key = url_key(item->url);
-    const fs::path torrent = meta_dir() / (key + ".torrent");
+std::optional<SwarmMetadata> Cache::recall(const std::string& url,
+                                           std::optional<std::uint64_t> size) const {
+    const fs::path torrent = path(url, ".torrent");
     std::error_code ec;
-    if (!fs::exists(torrent, ec)) {
+    if (!fs::exists(torrent, ec))
         return std::nullopt;
-    }
     SwarmMetadata meta;
-    meta.media_url = item->url;
+    meta.media_url = url;
     meta.torrent = slurp(torrent);
-    std::istringstream record(slurp(meta_dir() / (key + ".item")));
+    std::istringstream record(slurp(path(url, ".item")));
     std::string word;
     while (record >> word) {
         if (word == "size")
@@ -176,16 +121,110 @@ std::optional<SwarmMetadata> SwarmEngine::Impl::recall(const std::shared_ptr<Ite
             record >> meta.seed;
     }
     // A playlist that names another size means the origin file changed: ask again.
-    if (meta.size == 0 || (item->size_hint && *item->size_hint != meta.size)) {
+    if (meta.size == 0 || (size && *size != meta.size))
         return std::nullopt;
-    }
-    meta.layout = media_layout_from_json(slurp(meta_dir() / (key + ".layout")), meta.size);
+    meta.layout = media_layout_from_json(slurp(path(url, ".layout")), meta.size);
     fs::last_write_time(torrent, fs::file_time_type::clock::now(), ec);  // recently used
     return meta;
 }
 
-void SwarmEngine::Impl::join(const std::shared_ptr<Item::State>& item, const SwarmMetadata& meta,
-                             bool from_cache) {
+// "ip:port" or "[ip6]:port" -> endpoint; nullopt when malformed.
+std::optional<lt::tcp::endpoint> endpoint_of(const std::string& text) {
+    const auto colon = text.rfind(':');
+    if (colon == std::string::npos)
+        return std::nullopt;
+    std::string host = text.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[')
+        host = host.substr(1, host.size() - 2);
+    lt::error_code ec;
+    const auto address = lt::make_address(host, ec);
+    if (ec)
+        return std::nullopt;
+    try {
+        const int port = std::stoi(text.substr(colon + 1));
+        if (port <= 0 || port > 65535)
+            return std::nullopt;
+        return lt::tcp::endpoint(address, static_cast<std::uint16_t>(port));
+    } catch (...) {
+        return std::nullopt;
+    }
+}
+
+}  // namespace
+
+struct SwarmEngine::Impl : ItemHost, std::enable_shared_from_this<SwarmEngine::Impl> {
+    Impl(SwarmOptions o, EventLoop& l)
+        : options(std::move(o)),
+          loop(l),
+          cache{options.cache_dir / "media", options.cache_dir / "items"},
+          tick_timer(l.context()),
+          save_timer(l.context()) {}
+
+    SwarmOptions options;
+    EventLoop& loop;
+    Cache cache;
+    std::unique_ptr<lt::session> session;
+
+    // Loop only.
+    std::map<std::string, std::shared_ptr<Item::State>> items;      // by media URL
+    std::map<lt::sha1_hash, std::shared_ptr<Item::State>> by_hash;  // joined items
+    std::set<std::string> dht_nodes;  // bootstrap nodes gateways offered
+    std::string last_error;           // the last disk or torrent error
+    std::uint16_t listen_port = 0;    // from listen_succeeded_alert
+    bool dht_on = false;              // DHT settings applied
+    boost::asio::steady_timer tick_timer;
+    bool ticking = false;
+    bool fetching = true;  // libtorrent ticks fast (swarm_settings.hpp) until all is here
+    boost::asio::steady_timer save_timer;
+    bool stopping = false;
+    bool stats_logged = false;  // the shutdown figures (session_stats_alert)
+
+    // Any thread.
+    std::mutex open_mutex;  // `opened`: open() runs on its caller's thread
+    std::map<std::string, std::shared_ptr<Item::State>> opened;
+    std::mutex wake_mutex;  // held while `wake` runs, so that replacing it waits for a call
+    std::function<void()> wake;
+    std::atomic<bool> air_short{true};  // a start is a tune-in, until the first tick looks
+    std::atomic<bool> air_busy{true};
+
+    // ItemHost.
+    void join(const std::shared_ptr<Item::State>& item, const SwarmMetadata& meta) override {
+        cache.remember(item->url, meta);
+        join_swarm(item, meta, false);
+    }
+    void data_arrived() override {
+        std::lock_guard lock(wake_mutex);
+        if (wake)
+            wake();
+    }
+    [[nodiscard]] bool on_air_busy() const override { return air_busy.load(); }
+    [[nodiscard]] bool on_air_short() const override { return air_short.load(); }
+
+    void start();
+    void adopt(const std::shared_ptr<Item::State>& item);
+    void join_swarm(const std::shared_ptr<Item::State>& item, const SwarmMetadata& meta,
+                    bool from_cache);
+    void add_dht_node(const std::string& node);
+    void drain_alerts();
+    void handle_alert(const lt::alert* a);
+    [[nodiscard]] std::shared_ptr<Item::State> item_of(const lt::torrent_handle& h) const;
+    void tick();
+    void arm_tick();
+    void set_fetching(bool on);
+    void arm_save();
+    void retire_idle();
+    bool leave_swarm(const std::string& url);
+    void enforce_cache_size();
+    void shutdown();
+    void save_all_resume_data();
+};
+
+// ---- joining ---------------------------------------------------------------------------------
+
+void SwarmEngine::Impl::join_swarm(const std::shared_ptr<Item::State>& item,
+                                   const SwarmMetadata& meta, bool from_cache) {
+    if (stopping || item->joined_swarm())
+        return;
     lt::error_code ec;
     auto info = std::make_shared<lt::torrent_info>(meta.torrent, ec, lt::from_span);
     if (ec || info->num_files() != 1 ||
@@ -195,10 +234,9 @@ void SwarmEngine::Impl::join(const std::shared_ptr<Item::State>& item, const Swa
         return;
     }
     lt::add_torrent_params p;
-    const fs::path resume = meta_dir() / (url_key(item->url) + ".resume");
+    const fs::path resume = cache.path(item->url, ".resume");
     if (from_cache && fs::exists(resume)) {
-        const std::string bytes = slurp(resume);
-        p = lt::read_resume_data(bytes, ec);
+        p = lt::read_resume_data(slurp(resume), ec);
         if (ec) {
             p = lt::add_torrent_params{};
         } else if (p.have_pieces.count() < info->num_pieces()) {
@@ -210,179 +248,119 @@ void SwarmEngine::Impl::join(const std::shared_ptr<Item::State>& item, const Swa
         }
     }
     p.ti = info;
-    p.save_path = media_dir().string();
+    p.save_path = cache.media.string();
     p.flags &= ~lt::torrent_flags::auto_managed;
     p.flags &= ~lt::torrent_flags::paused;
     p.flags &= ~lt::torrent_flags::seed_mode;
-    const int pieces = info->num_pieces();
     int sentinel = -1;
-    {
-        std::lock_guard lock(item->mutex);
-        p.piece_priorities.assign(static_cast<std::size_t>(pieces), lt::default_priority);
-        int first = 0;
-        if (item->need_set) {
-            // Pieces before the scheduled offset play for nobody: every listener is at the
-            // same point of the same schedule.
-            first = static_cast<int>(std::min<std::uint64_t>(
-                item->need_offset / static_cast<std::uint64_t>(info->piece_length()),
-                static_cast<std::uint64_t>(pieces)));
-            for (int i = 0; i < first; ++i) {
-                p.piece_priorities[static_cast<std::size_t>(i)] = lt::dont_download;
-            }
-        }
-        // The sentinel (see Item::State): the last wanted piece not yet here, held back
-        // while piece deadlines are in use. Only worth it with a few more pieces to fetch.
-        const auto had = [&](int i) {
-            return p.have_pieces.size() > i && p.have_pieces.get_bit(lt::piece_index_t{i});
-        };
-        int missing = 0;
-        for (int i = pieces - 1; i >= first; --i) {
-            if (had(i))
-                continue;
-            if (sentinel < 0)
-                sentinel = i;
-            ++missing;
-        }
-        if (missing < 4)
-            sentinel = -1;
-        if (sentinel >= 0)
-            p.piece_priorities[static_cast<std::size_t>(sentinel)] = lt::dont_download;
-    }
-    if (meta.dht && !meta.seed.empty() && options.dht) {
+    item->initial_priorities(info->num_pieces(), static_cast<std::uint64_t>(info->piece_length()),
+                             p.have_pieces, p.piece_priorities, sentinel);
+    if (meta.dht && !meta.seed.empty() && options.dht)
         add_dht_node(meta.seed);
-    }
-    if (!meta.seed.empty()) {
-        // The gateway said where its seed is: connect at once, before any announce.
-        const auto colon = meta.seed.rfind(':');
-        lt::error_code aec;
-        const auto address = lt::make_address(meta.seed.substr(0, colon), aec);
-        if (!aec && colon != std::string::npos) {
-            p.peers.emplace_back(
-                address, static_cast<std::uint16_t>(std::stoi(meta.seed.substr(colon + 1))));
-        }
-    }
+    // The gateway said where its seed is, and which peers its tracker knows: connect at
+    // once, before any announce.
+    if (const auto seed = endpoint_of(meta.seed))
+        p.peers.push_back(*seed);
     for (const std::string& peer : meta.peers) {
-        const auto colon = peer.rfind(':');
-        lt::error_code aec;
-        std::string host = peer.substr(0, colon);
-        if (host.size() > 2 && host.front() == '[')
-            host = host.substr(1, host.size() - 2);
-        const auto address = lt::make_address(host, aec);
-        if (!aec && colon != std::string::npos) {
-            try {
-                p.peers.emplace_back(address,
-                                     static_cast<std::uint16_t>(std::stoi(peer.substr(colon + 1))));
-            } catch (...) {
-            }
-        }
+        if (const auto e = endpoint_of(peer))
+            p.peers.push_back(*e);
     }
     std::error_code fs_ec;
-    fs::create_directories(media_dir(), fs_ec);
+    fs::create_directories(cache.media, fs_ec);
     p.max_connections = options.peers_per_item;
     lt::torrent_handle handle = session->add_torrent(std::move(p), ec);
     if (ec) {
         log().warn("{}: cannot join the swarm: {}", item->url, ec.message());
         return;
     }
-    const lt::torrent_status st = handle.status(lt::torrent_handle::query_pieces);
-    {
-        std::lock_guard lock(item->mutex);
-        item->handle = handle;
-        item->info_hash = meta.info_hash;
-        item->sentinel = sentinel;
-        item->urgent.clear();
-        item->piece_size = static_cast<std::uint64_t>(info->piece_length());
-        item->size = meta.size;
-        item->have.assign(static_cast<std::size_t>(info->num_pieces()), false);
-        item->state = ItemState::swarming;
-        item->add_readable(st.pieces);
-        item->file = media_dir() / info->files().file_path(lt::file_index_t{0});
-        item->seed_endpoint = meta.seed;
-        item->swarming_since = Steady::now();
-        if (meta.layout) {
-            item->layout = meta.layout;
-        }
-        item->deadlines_dirty = true;
+    lt::torrent_status st;
+    try {
+        st = handle.status(lt::torrent_handle::query_pieces);
+    } catch (const lt::system_error&) {
     }
-    {
-        std::lock_guard lock(mutex);
-        by_hash[info->info_hashes().v1] = item;
-    }
-    // Deadlines now, before the first peer connects: libtorrent's picker would otherwise
-    // start on random pieces and ask for the ones playback needs a second later.
-    item->apply_deadlines(true);
+    by_hash[info->info_hashes().v1] = item;
+    item->joined(handle, meta.info_hash, *info, st.pieces, meta, sentinel,
+                 cache.media / info->files().file_path(lt::file_index_t{0}));
     log().info("{}: joined the swarm ({} pieces of {} KiB{})", item->url, info->num_pieces(),
                info->piece_length() / 1024, from_cache ? ", from the cache" : "");
-    item->cv.notify_all();
-    notify();
+    arm_tick();
 }
 
-// ---- the engine thread ------------------------------------------------------------------
+void SwarmEngine::Impl::add_dht_node(const std::string& node) {
+    if (!options.dht || !dht_nodes.insert(node).second)
+        return;
+    std::string nodes = options.dht_bootstrap;
+    for (const std::string& n : dht_nodes)
+        nodes += (nodes.empty() ? "" : ",") + n;
+    log().info("dht: bootstrapping from {}", nodes);
+    dht_on = true;
+    lt::settings_pack s;
+    apply_dht_settings(s, nodes);
+    session->apply_settings(std::move(s));
+}
+
+void SwarmEngine::Impl::adopt(const std::shared_ptr<Item::State>& item) {
+    if (stopping)
+        return;
+    if (items.emplace(item->url, item).second) {
+        if (auto cached = cache.recall(item->url, item->size_hint_or_zero() > 0
+                                                      ? std::optional(item->size_hint_or_zero())
+                                                      : std::nullopt))
+            join_swarm(item, *cached, true);
+    }
+    arm_tick();
+}
+
+// ---- alerts ----------------------------------------------------------------------------------
+
+std::shared_ptr<Item::State> SwarmEngine::Impl::item_of(const lt::torrent_handle& h) const {
+    const auto found = by_hash.find(h.info_hashes().v1);
+    return found == by_hash.end() ? nullptr : found->second;
+}
+
+void SwarmEngine::Impl::drain_alerts() {
+    std::vector<lt::alert*> alerts;
+    session->pop_alerts(&alerts);
+    for (const lt::alert* a : alerts)
+        handle_alert(a);
+}
 
 void SwarmEngine::Impl::handle_alert(const lt::alert* a) {
-    const auto item_of = [&](const lt::torrent_handle& h) -> std::shared_ptr<Item::State> {
-        std::lock_guard lock(mutex);
-        const auto found = by_hash.find(h.info_hashes().v1);
-        return found == by_hash.end() ? nullptr : found->second;
-    };
     if (const auto* pf = lt::alert_cast<lt::piece_finished_alert>(a)) {
         // Hashed is not yet written: the piece waits until libtorrent has it on disk.
-        if (auto item = item_of(pf->handle)) {
-            {
-                std::lock_guard lock(item->mutex);
-                const int p = static_cast<int>(pf->piece_index);
-                if (p >= 0 && static_cast<std::size_t>(p) < item->have.size())
-                    item->unflushed.insert(p);
-                log().trace("{}: piece {} finished", item->url, p);
-            }
-            settle_unflushed(item);
-        }
-        notify();
-    } else if (const auto* bf = lt::alert_cast<lt::block_finished_alert>(a)) {
-        if (auto item = item_of(bf->handle)) {
-            bool waiting = false;
-            {
-                std::lock_guard lock(item->mutex);
-                waiting = item->unflushed.count(static_cast<int>(bf->piece_index)) > 0;
-            }
-            if (waiting)
-                settle_unflushed(item);
-        }
+        if (auto item = item_of(pf->handle))
+            item->piece_finished(static_cast<int>(pf->piece_index));
     } else if (const auto* tf = lt::alert_cast<lt::torrent_finished_alert>(a)) {
         // Every wanted piece is here (a held-back one may still be missing).
         if (item_of(tf->handle))
             tf->handle.save_resume_data();
     } else if (const auto* tc = lt::alert_cast<lt::torrent_checked_alert>(a)) {
-        // A cached file was hashed (see join()): what it holds is readable now.
-        if (auto item = item_of(tc->handle)) {
-            lt::torrent_status st;
-            try {
-                st = tc->handle.status(lt::torrent_handle::query_pieces);
-            } catch (const lt::system_error&) {
-            }
-            std::lock_guard lock(item->mutex);
-            item->add_readable(st.pieces);
-        }
-        notify();
+        // A cached file was hashed (see join_swarm()): what it holds is readable now.
+        if (auto item = item_of(tc->handle))
+            item->all_checked();
     } else if (const auto* rd = lt::alert_cast<lt::save_resume_data_alert>(a)) {
         if (auto item = item_of(rd->handle)) {
             const std::vector<char> buf = lt::write_resume_data_buf(rd->params);
-            write_atomically(meta_dir() / (url_key(item->url) + ".resume"),
-                             std::string(buf.begin(), buf.end()));
+            write_atomically(cache.path(item->url, ".resume"), std::string(buf.begin(), buf.end()));
         }
     } else if (const auto* hf = lt::alert_cast<lt::hash_failed_alert>(a)) {
         // A peer sent bytes that do not match the piece's hash: dropped, fetched again.
         log().info("swarm: {}", hf->message());
-        if (auto item = item_of(hf->handle)) {
-            std::lock_guard lock(item->mutex);
-            ++item->hash_failures;
-        }
+        if (auto item = item_of(hf->handle))
+            item->hash_failed();
     } else if (lt::alert_cast<lt::torrent_error_alert>(a) != nullptr ||
                lt::alert_cast<lt::file_error_alert>(a) != nullptr) {
         // A full or failing cache disk: libtorrent pauses the item. Said in the status.
         log().warn("swarm: {}", a->message());
-        std::lock_guard lock(mutex);
         last_error = "cache " + options.cache_dir.string() + ": " + a->message();
+    } else if (const auto* su = lt::alert_cast<lt::state_update_alert>(a)) {
+        for (const lt::torrent_status& st : su->status) {
+            if (auto item = item_of(st.handle))
+                item->status_update(st);
+        }
+    } else if (const auto* ls = lt::alert_cast<lt::listen_succeeded_alert>(a)) {
+        if (ls->socket_type == lt::socket_type_t::tcp)
+            listen_port = static_cast<std::uint16_t>(ls->port);
     } else if (const auto* ss = lt::alert_cast<lt::session_stats_alert>(a)) {
         // Why bytes came twice, by libtorrent's own causes (asked for at shutdown).
         const auto counters = ss->counters();
@@ -404,31 +382,80 @@ void SwarmEngine::Impl::handle_alert(const lt::alert* a) {
     }
 }
 
+// ---- the tick --------------------------------------------------------------------------------
+
+void SwarmEngine::Impl::set_fetching(bool on) {
+    // libtorrent decides on requests and connections once a tick: every 100 ms while items
+    // come (a tune-in's first request waited up to a tick), its default 500 ms once all is
+    // here, so that an idle listener sleeps.
+    if (on == fetching || !session)
+        return;
+    fetching = on;
+    lt::settings_pack s;
+    s.set_int(lt::settings_pack::tick_interval, on ? 100 : 500);
+    session->apply_settings(std::move(s));
+}
+
+void SwarmEngine::Impl::arm_tick() {
+    if (ticking || stopping)
+        return;
+    set_fetching(true);
+    ticking = true;
+    tick_timer.expires_after(tick_interval);
+    tick_timer.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+        if (auto self = weak.lock(); self && !ec) {
+            self->ticking = false;
+            self->tick();
+        }
+    });
+}
+
 void SwarmEngine::Impl::tick() {
-    std::vector<std::shared_ptr<Item::State>> joined;
-    std::vector<std::shared_ptr<Item::State>> open;
-    {
-        std::lock_guard lock(mutex);
-        for (const auto& [hash, item] : by_hash)
-            joined.push_back(item);
-        for (const auto& [url, item] : items)
-            open.push_back(item);
-    }
+    // Deadlines move with playback, and later items wait for the item on air: both are
+    // looked at while any item is not all here.
     bool shortfall = false;
-    for (const auto& item : joined) {
-        settle_unflushed(item);
-        shortfall = item->short_of_next_seconds() || shortfall;
-    }
-    on_air_short->store(shortfall);
     bool busy = false;
-    for (const auto& item : open)
+    bool downloading = false;
+    for (const auto& [hash, item] : by_hash) {
+        item->settle();
+        shortfall = item->short_of_next_seconds() || shortfall;
+        downloading = downloading || item->downloading();
+    }
+    for (const auto& [url, item] : items) {
         busy = busy || item->on_air_unfinished();
-    on_air_busy->store(busy);
-    for (const auto& item : joined) {
-        item->update_sources();
+        downloading = downloading || (item->in_use() && !item->joined_swarm());
+    }
+    air_short = shortfall;
+    if (air_busy.exchange(busy) && !busy) {
+        for (const auto& [url, item] : items)
+            item->on_air_changed();
+    }
+    for (const auto& [hash, item] : by_hash) {
+        if (item->downloading())
+            item->update_figures();  // whose bytes they were, while they come
         item->apply_deadlines(false);
     }
     retire_idle();
+    if (downloading)
+        arm_tick();
+    else
+        set_fetching(false);
+}
+
+void SwarmEngine::Impl::arm_save() {
+    save_timer.expires_after(save_interval);
+    save_timer.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+        auto self = weak.lock();
+        if (!self || ec || self->stopping)
+            return;
+        self->enforce_cache_size();
+        // What came since the last save; answered by alerts.
+        for (const auto& [hash, item] : self->by_hash) {
+            if (item->handle().is_valid())
+                item->handle().save_resume_data(lt::torrent_handle::only_if_modified);
+        }
+        self->arm_save();
+    });
 }
 
 void SwarmEngine::Impl::retire_idle() {
@@ -438,14 +465,9 @@ void SwarmEngine::Impl::retire_idle() {
     // opened again, they join from it.
     constexpr std::size_t max_idle = 12;
     std::vector<std::pair<Steady::time_point, std::string>> idle;
-    {
-        std::lock_guard lock(mutex);
-        for (const auto& [url, item] : items) {
-            if (item->handles > 0 || item->opening > 0)
-                continue;
-            std::lock_guard item_lock(item->mutex);
-            idle.emplace_back(item->idle_since, url);
-        }
+    for (const auto& [url, item] : items) {
+        if (!item->in_use())
+            idle.emplace_back(item->idle_since(), url);
     }
     if (idle.size() <= max_idle)
         return;
@@ -458,111 +480,26 @@ void SwarmEngine::Impl::retire_idle() {
 }
 
 bool SwarmEngine::Impl::leave_swarm(const std::string& url) {
-    std::shared_ptr<Item::State> item;
-    lt::torrent_handle h;
+    const auto found = items.find(url);
+    if (found == items.end() || found->second->in_use())
+        return false;  // played, or being opened
+    auto item = found->second;
     {
-        std::lock_guard lock(mutex);
-        const auto found = items.find(url);
-        if (found == items.end() || found->second->handles > 0 || found->second->opening > 0)
-            return false;  // played, or being opened
-        item = found->second;
-        {
-            std::lock_guard item_lock(item->mutex);
-            h = item->handle;
-            item->handle = lt::torrent_handle{};
-            item->have.clear();
-            item->unflushed.clear();
-        }
-        if (h.is_valid())
-            by_hash.erase(h.info_hashes().v1);
-        items.erase(found);
+        std::lock_guard lock(open_mutex);
+        const auto o = opened.find(url);
+        if (o == opened.end() || o->second->in_use())
+            return false;
+        opened.erase(o);
     }
-    if (h.is_valid())
+    const lt::torrent_handle h = item->handle();
+    if (h.is_valid()) {
+        by_hash.erase(h.info_hashes().v1);
         session->remove_torrent(h);
+    }
+    item->left();
     item->shutdown();
+    items.erase(found);
     return true;
-}
-
-void SwarmEngine::Impl::settle_unflushed(const std::shared_ptr<Item::State>& item) {
-    lt::torrent_handle h;
-    std::set<int> pending;
-    {
-        std::lock_guard lock(item->mutex);
-        if (item->unflushed.empty())
-            return;
-        h = item->handle;
-        pending = item->unflushed;
-    }
-    lt::typed_bitfield<lt::piece_index_t> written;
-    for (const int p : pending) {
-        if (on_disk(h, lt::piece_index_t{p})) {
-            if (written.size() <= p)
-                written.resize(p + 1, false);
-            written.set_bit(lt::piece_index_t{p});
-        }
-    }
-    if (written.none_set())
-        return;
-    {
-        std::lock_guard lock(item->mutex);
-        item->add_readable(written);
-    }
-    item->cv.notify_all();
-    notify();
-}
-
-void SwarmEngine::Impl::run() {
-    auto last_tick = Steady::now();
-    auto last_cache = Steady::now();
-    while (!stopping) {
-        session->wait_for_alert(std::chrono::milliseconds(100));
-        std::vector<lt::alert*> alerts;
-        session->pop_alerts(&alerts);
-        for (const lt::alert* a : alerts) {
-            handle_alert(a);
-        }
-        const auto now = Steady::now();
-        if (now - last_tick >= std::chrono::milliseconds(500)) {
-            last_tick = now;
-            tick();
-        }
-        if (now - last_cache >= std::chrono::seconds(30)) {
-            last_cache = now;
-            enforce_cache_size();
-            // What came since the last save; answered by alerts handled above.
-            for (const auto& h : session->get_torrents())
-                h.save_resume_data(lt::torrent_handle::only_if_modified);
-        }
-    }
-}
-
-void SwarmEngine::Impl::save_all_resume_data() {
-    std::vector<lt::torrent_handle> handles;
-    {
-        std::lock_guard lock(mutex);
-        for (const auto& [hash, item] : by_hash) {
-            std::lock_guard item_lock(item->mutex);
-            if (item->handle.is_valid())
-                handles.push_back(item->handle);
-        }
-    }
-    for (auto& h : handles) {
-        h.save_resume_data(lt::torrent_handle::only_if_modified);
-    }
-    const auto deadline = Steady::now() + std::chrono::seconds(3);
-    std::size_t answered = 0;
-    while (answered < handles.size() && Steady::now() < deadline) {
-        session->wait_for_alert(std::chrono::milliseconds(100));
-        std::vector<lt::alert*> alerts;
-        session->pop_alerts(&alerts);
-        for (const lt::alert* a : alerts) {
-            if (lt::alert_cast<lt::save_resume_data_alert>(a) != nullptr ||
-                lt::alert_cast<lt::save_resume_data_failed_alert>(a) != nullptr) {
-                ++answered;
-            }
-            handle_alert(a);
-        }
-    }
 }
 
 void SwarmEngine::Impl::enforce_cache_size() {
@@ -575,24 +512,17 @@ void SwarmEngine::Impl::enforce_cache_size() {
     std::vector<Entry> entries;
     std::uint64_t total = 0;
     std::error_code ec;
-    std::set<std::string> open_keys;
-    std::map<std::string, std::shared_ptr<Item::State>> by_key;
-    {
-        std::lock_guard lock(mutex);
-        for (const auto& [url, item] : items) {
-            by_key[url_key(url)] = item;
-            if (item->handles > 0)
-                open_keys.insert(url_key(url));
-        }
-    }
-    for (const auto& e : fs::directory_iterator(meta_dir(), ec)) {
+    std::map<std::string, std::string> url_by_key;
+    for (const auto& [url, item] : items)
+        url_by_key[url_key(url)] = url;
+    for (const auto& e : fs::directory_iterator(cache.items, ec)) {
         if (e.path().extension() != ".torrent")
             continue;
         lt::error_code lec;
         const lt::torrent_info info(slurp(e.path()), lec, lt::from_span);
         if (lec)
             continue;
-        const fs::path media = media_dir() / info.files().file_path(lt::file_index_t{0});
+        const fs::path media = cache.media / info.files().file_path(lt::file_index_t{0});
         const std::uint64_t bytes = fs::exists(media, ec) ? fs::file_size(media, ec) : 0;
         total += bytes;
         entries.push_back(
@@ -605,60 +535,98 @@ void SwarmEngine::Impl::enforce_cache_size() {
     for (const Entry& e : entries) {
         if (total <= options.cache_size)
             break;
-        if (open_keys.count(e.key) > 0)
-            continue;  // playing or about to
-        // Stop seeding it before its file goes.
-        if (const auto found = by_key.find(e.key);
-            found != by_key.end() && !leave_swarm(found->second->url))
-            continue;  // opened again meanwhile
-        for (const char* ext : {".torrent", ".item", ".layout", ".resume"}) {
-            fs::remove(meta_dir() / (e.key + ext), ec);
-        }
+        // Stop seeding it before its file goes; an item in use stays (playing or about to).
+        if (const auto found = url_by_key.find(e.key);
+            found != url_by_key.end() && !leave_swarm(found->second))
+            continue;
+        for (const char* ext : {".torrent", ".item", ".layout", ".resume"})
+            fs::remove(cache.items / (e.key + ext), ec);
         fs::remove(e.media, ec);
         total -= std::min(total, e.bytes);
         log().info("cache: evicted {} ({} bytes)", e.media.filename().string(), e.bytes);
     }
 }
 
-// ---- public surface ----------------------------------------------------------------------
+// ---- start and stop --------------------------------------------------------------------------
 
-SwarmEngine::SwarmEngine(SwarmOptions options) : impl_(std::make_shared<Impl>(std::move(options))) {
+void SwarmEngine::Impl::start() {
     std::error_code ec;
-    fs::create_directories(impl_->media_dir(), ec);
-    fs::create_directories(impl_->meta_dir(), ec);
-    lt::session_params params(listener_settings(impl_->options));
-    impl_->session = std::make_unique<lt::session>(std::move(params));
-    if (impl_->options.upload_rate_limit > 0)
-        rate_limit_every_peer(*impl_->session);
+    fs::create_directories(cache.media, ec);
+    fs::create_directories(cache.items, ec);
+    lt::session_params params(listener_settings(options));
+    session = std::make_unique<lt::session>(std::move(params));
+    dht_on = options.dht && !options.dht_bootstrap.empty();
+    if (options.upload_rate_limit > 0)
+        rate_limit_every_peer(*session);
     // Finds the peer that sent a corrupt piece and bans it (BEP-less, libtorrent's own).
-    impl_->session->add_extension(&lt::create_smart_ban_plugin);
-    impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
+    session->add_extension(&lt::create_smart_ban_plugin);
+    // Called on libtorrent's thread when alerts wait: a wake-up for the loop, nothing more.
+    session->set_alert_notify([weak = std::weak_ptr<Impl>(shared_from_this()), &l = loop] {
+        l.post([weak] {
+            if (auto self = weak.lock(); self && !self->stopping)
+                self->drain_alerts();
+        });
+    });
+    loop.post([weak = std::weak_ptr<Impl>(shared_from_this())] {
+        if (auto self = weak.lock())
+            self->arm_save();
+    });
+}
+
+void SwarmEngine::Impl::shutdown() {
+    stopping = true;
+    tick_timer.cancel();
+    save_timer.cancel();
+    for (const auto& [url, item] : items)
+        item->shutdown();
+}
+
+void SwarmEngine::Impl::save_all_resume_data() {
+    // After shutdown(), on the thread taking the engine apart: the loop no longer drains
+    // alerts, so this waits for the answers itself (a few seconds at most).
+    std::vector<lt::torrent_handle> handles;
+    for (const auto& [hash, item] : by_hash) {
+        if (item->handle().is_valid())
+            handles.push_back(item->handle());
+    }
+    for (auto& h : handles)
+        h.save_resume_data(lt::torrent_handle::only_if_modified);
+    const bool figures = log().should_log(spdlog::level::info);
+    if (figures)
+        session->post_session_stats();
+    const auto deadline = Steady::now() + std::chrono::seconds(3);
+    std::size_t answered = 0;
+    while ((answered < handles.size() || (figures && !stats_logged)) && Steady::now() < deadline) {
+        session->wait_for_alert(std::chrono::milliseconds(100));
+        std::vector<lt::alert*> alerts;
+        session->pop_alerts(&alerts);
+        for (const lt::alert* a : alerts) {
+            if (lt::alert_cast<lt::save_resume_data_alert>(a) != nullptr ||
+                lt::alert_cast<lt::save_resume_data_failed_alert>(a) != nullptr)
+                ++answered;
+            handle_alert(a);
+        }
+    }
+}
+
+// ---- public surface --------------------------------------------------------------------------
+
+SwarmEngine::SwarmEngine(SwarmOptions options, EventLoop& loop)
+    : impl_(std::make_shared<Impl>(std::move(options), loop)) {
+    impl_->start();
 }
 
 SwarmEngine::~SwarmEngine() {
-    std::vector<std::shared_ptr<Item::State>> all;
-    {
-        std::lock_guard lock(impl_->mutex);
-        for (const auto& [url, item] : impl_->items)
-            all.push_back(item);
-    }
-    for (const auto& item : all) {
-        item->shutdown();
-    }
-    impl_->stopping = true;
-    impl_->thread.join();
-    const bool figures = log().should_log(spdlog::level::info);
-    if (figures)
-        impl_->session->post_session_stats();
+    // Items and timers stop on the loop; what the loop still holds for the engine is
+    // dropped there. Then the session's last alerts are read here.
+    std::promise<void> stopped;
+    impl_->loop.post([impl = impl_, &stopped] {
+        impl->shutdown();
+        impl->session->set_alert_notify([] {});
+        stopped.set_value();
+    });
+    stopped.get_future().wait();
     impl_->save_all_resume_data();
-    const auto deadline = Steady::now() + std::chrono::seconds(1);
-    while (figures && !impl_->stats_logged && Steady::now() < deadline) {
-        impl_->session->wait_for_alert(std::chrono::milliseconds(100));
-        std::vector<lt::alert*> alerts;
-        impl_->session->pop_alerts(&alerts);
-        for (const lt::alert* a : alerts)
-            impl_->handle_alert(a);
-    }
     impl_->session.reset();
 }
 
@@ -671,93 +639,61 @@ std::shared_ptr<Item> SwarmEngine::open(const ItemRequest& request) {
     std::shared_ptr<Item::State> state;
     bool created = false;
     {
-        std::lock_guard lock(impl_->mutex);
-        auto& slot = impl_->items[request.media_url];
+        std::lock_guard lock(impl_->open_mutex);
+        auto& slot = impl_->opened[request.media_url];
         if (!slot) {
-            slot = std::make_shared<Item::State>(request, impl_->options);
+            slot = std::make_shared<Item::State>(request, impl_->options, impl_->loop,
+                                                 std::weak_ptr<ItemHost>(impl_));
             created = true;
         }
         state = slot;
-        ++state->opening;  // not retired while it is being opened (see retire_idle)
+        state->opening(1);  // not retired while it is being opened (see retire_idle)
     }
-    struct Opened {
-        Item::State& s;
-        ~Opened() { --s.opening; }
-    } opened{*state};
     if (created) {
-        std::weak_ptr<Impl> weak = impl_;
-        state->on_data = [weak] {
-            if (auto e = weak.lock())
-                e->notify();
-        };
-        state->on_air_short = impl_->on_air_short;
-        state->on_air_busy = impl_->on_air_busy;
-        state->on_origin_bytes = [weak](std::uint64_t n) {
-            if (auto e = weak.lock())
-                e->origin_total += n;
-        };
-        state->join_swarm =
-            [weak, state_weak = std::weak_ptr<Item::State>(state)](const SwarmMetadata& meta) {
-                auto e = weak.lock();
-                auto s = state_weak.lock();
-                if (e && s) {
-                    e->remember(s, meta);
-                    e->join(s, meta, false);
-                }
-            };
-        if (auto cached = impl_->recall(state)) {
-            impl_->join(state, *cached, true);
-        }
+        impl_->loop.post([impl = std::weak_ptr<Impl>(impl_), state] {
+            if (auto self = impl.lock())
+                self->adopt(state);
+        });
     }
-    return std::make_shared<Item>(state);  // the first handle starts the item's threads
+    auto item = std::make_shared<Item>(state);  // the first handle starts the item
+    state->opening(-1);
+    return item;
 }
 
 SwarmEngine::Stats SwarmEngine::stats() const {
     Stats s;
-    std::vector<std::shared_ptr<Item::State>> all;
-    {
-        std::lock_guard lock(impl_->mutex);
-        for (const auto& [url, item] : impl_->items)
-            all.push_back(item);
-        s.error = impl_->last_error;
-    }
-    for (const auto& item : all) {
-        std::lock_guard lock(item->mutex);
+    Impl& d = *impl_;
+    s.error = d.last_error;
+    // Byte counts and rates arrive with the next state_update_alert (no waiting here);
+    // whose bytes they were is known from the tick while items download, and refreshed here
+    // at most every few seconds for items that seed.
+    d.session->post_torrent_updates();
+    const auto now = Steady::now();
+    for (const auto& [url, item] : d.items) {
+        ItemFigures f = item->figures();
+        if (f.connections > 0 && now - f.refreshed > std::chrono::seconds(5)) {
+            item->update_figures();
+            f = item->figures();
+        }
         // libtorrent gives each torrent its own peer id, so a listener in several items'
         // swarms cannot be recognised across them: the largest swarm counts.
-        s.peers = std::max(s.peers, static_cast<int>(item->listeners.size()));
-        s.dht_peers = std::max(s.dht_peers, static_cast<int>(item->dht_listeners));
-        s.gateway = s.gateway || item->gateway_connected;
-        s.hash_failures += item->hash_failures;
-        s.bytes.peers += item->sources.peers;
-        s.bytes.gateway += item->sources.gateway;
-        s.bytes.origin += item->sources.origin;
-        s.bytes.uploaded += item->sources.uploaded;
-        s.bytes.redundant += item->sources.redundant;
-        s.items.emplace_back(item->url, item->sources);
-        s.connections += item->num_peers;
-        s.download_rate += item->download_rate;
-        s.upload_rate += item->upload_rate;
+        s.peers = std::max(s.peers, static_cast<int>(f.listeners));
+        s.dht_peers = std::max(s.dht_peers, static_cast<int>(f.dht_listeners));
+        s.gateway = s.gateway || f.gateway_connected;
+        s.hash_failures += f.hash_failures;
+        s.bytes.peers += f.sources.peers;
+        s.bytes.gateway += f.sources.gateway;
+        s.bytes.origin += f.sources.origin;
+        s.bytes.uploaded += f.sources.uploaded;
+        s.bytes.redundant += f.sources.redundant;
+        s.connections += f.connections;
+        s.download_rate += f.download_rate;
+        s.upload_rate += f.upload_rate;
+        s.items.emplace_back(url, f.sources);
     }
-    s.listen_port = impl_->session->listen_port();
-    s.dht = impl_->session->is_dht_running();
+    s.listen_port = d.listen_port;
+    s.dht = d.dht_on;
     return s;
-}
-
-void SwarmEngine::Impl::add_dht_node(const std::string& node) {
-    std::string nodes;
-    {
-        std::lock_guard lock(mutex);
-        if (!options.dht || !dht_nodes.insert(node).second)
-            return;
-        nodes = options.dht_bootstrap;
-        for (const std::string& n : dht_nodes)
-            nodes += (nodes.empty() ? "" : ",") + n;
-    }
-    log().info("dht: bootstrapping from {}", nodes);
-    lt::settings_pack s;
-    apply_dht_settings(s, nodes);
-    session->apply_settings(std::move(s));
 }
 
 }  // namespace alluvium::detail

@@ -2,14 +2,17 @@
 // swarm (libtorrent behind this header), with the origin as a rescue for bytes no peer has
 // in time. One engine per Tuner.
 //
-// Threads: the engine runs libtorrent's threads plus one thread of its own (alerts,
-// deadlines, statistics) and one per open item (gateway lookups, origin rescue). Every
-// public call is thread-safe and returns quickly; nothing here blocks on the network.
+// Threads: the engine keeps its state on the core's event loop (common/event_loop.hpp):
+// libtorrent's alerts are posted there as they come, each item's lookups, deadlines and
+// rescues run there, and blocking requests run on the loop's blocking threads. open() and
+// the Item calls are thread-safe and return quickly; nothing here blocks on the network.
 #pragma once
 
 #include <alluvium/gateway_client.hpp>
 #include <alluvium/media.hpp>
 #include <alluvium/time.hpp>
+
+#include "../common/event_loop.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -71,17 +74,19 @@ class Item;
 
 class SwarmEngine {
   public:
-    explicit SwarmEngine(SwarmOptions options);
-    ~SwarmEngine();  // saves resume data, stops every thread
+    // The engine's work runs on `loop`, which must outlive it.
+    SwarmEngine(SwarmOptions options, EventLoop& loop);
+    // Stops every item, saves resume data (a few seconds at most). Not on the loop thread.
+    ~SwarmEngine();
     SwarmEngine(const SwarmEngine&) = delete;
     SwarmEngine& operator=(const SwarmEngine&) = delete;
 
     // Starts getting an item (idempotent per media URL). The handle stays valid while held.
     [[nodiscard]] std::shared_ptr<Item> open(const ItemRequest& request);
 
-    // Called (on an engine thread) whenever new bytes of any item became readable. Must not
-    // block or call back into the engine. Once this returns, the previous callback is not
-    // running and is not called again: what it uses may go.
+    // Called (on the loop or a blocking thread) whenever new bytes of any item became
+    // readable. Must not block or call back into the engine. Once this returns, the previous
+    // callback is not running and is not called again: what it uses may go.
     void set_data_callback(std::function<void()> wake);
 
     struct Stats {
@@ -99,6 +104,7 @@ class SwarmEngine {
         // Per item open or seeded, by media URL: where its bytes came from.
         std::vector<std::pair<std::string, ByteSources>> items;
     };
+    // The figures now. On the loop thread only: it asks libtorrent.
     [[nodiscard]] Stats stats() const;
 
     struct Impl;
@@ -129,7 +135,7 @@ class Item {
     [[nodiscard]] std::string error() const;
     [[nodiscard]] const std::string& media_url() const;
 
-    struct State;
+    class State;
     explicit Item(std::shared_ptr<State> state);
     ~Item();
     Item(const Item&) = delete;

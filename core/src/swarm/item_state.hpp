@@ -1,16 +1,23 @@
-// The state behind one swarm Item (private to the swarm engine).
+// The state behind one swarm Item (private to the swarm engine, core/src/swarm/).
+//
+// Threads: an item lives on the core's event loop (core/src/common/event_loop.hpp). Its
+// lookups, deadlines, rescues and figures run there, and so do the engine's calls into it
+// (the methods marked "loop"). Readers (the producer, the local server's /items/<n>) call the
+// methods marked "any thread": they take the item's mutex, which no other file sees. Blocking
+// work (a gateway lookup, a byte range over HTTP) runs on the loop's blocking threads and
+// reports back to the loop.
 #pragma once
 
+#include "../common/event_loop.hpp"
 #include "engine.hpp"
 #include "range_set.hpp"
 
 #include <atomic>
-#include <condition_variable>
+#include <boost/asio/steady_timer.hpp>
 #include <libtorrent/torrent_handle.hpp>
 #include <map>
 #include <mutex>
 #include <set>
-#include <thread>
 
 namespace alluvium::detail {
 
@@ -19,165 +26,219 @@ namespace lt = libtorrent;
 // Stable file-name key of a media URL (SHA-1, hex).
 std::string url_key(const std::string& url);
 
-struct Item::State {
+// What an item asks of its engine (implemented by SwarmEngine::Impl). Called on the loop.
+class ItemHost {
+  public:
+    virtual ~ItemHost() = default;
+    // Metadata for the item came (from a gateway): join its swarm.
+    virtual void join(const std::shared_ptr<Item::State>& item, const SwarmMetadata& meta) = 0;
+    // New bytes of the item are readable (any thread).
+    virtual void data_arrived() = 0;
+    // Some item on air is unfinished (later items wait their turn) / short of its next
+    // seconds (later items come at a pace).
+    [[nodiscard]] virtual bool on_air_busy() const = 0;
+    [[nodiscard]] virtual bool on_air_short() const = 0;
+};
+
+// The swarm's figures of one item, as last read from libtorrent (loop).
+struct ItemFigures {
+    ByteSources sources;
+    int connections = 0;
+    std::size_t listeners = 0;      // other listeners connected (by peer id)
+    std::size_t dht_listeners = 0;  // of those, found through the DHT
+    bool gateway_connected = false;
+    std::uint64_t hash_failures = 0;
+    std::int64_t download_rate = 0;
+    std::int64_t upload_rate = 0;
+    std::chrono::steady_clock::time_point refreshed{};  // peers last asked of libtorrent
+};
+
+class Item::State : public std::enable_shared_from_this<Item::State> {
+  public:
     using Steady = std::chrono::steady_clock;
 
-    State(const ItemRequest& request, const SwarmOptions& options);
+    State(const ItemRequest& request, const SwarmOptions& options, EventLoop& loop,
+          std::weak_ptr<ItemHost> host);
     ~State();
     State(const State&) = delete;
     State& operator=(const State&) = delete;
 
-    void start();     // starts the lookup and rescue threads (again after park())
-    void park();      // stops them; the torrent keeps seeding
+    // ---- lifetime (loop) -------------------------------------------------------------
+    void start();     // the first handle came: look it up, watch its deadlines
+    void park();      // the last handle went: no lookups or rescues; the torrent keeps seeding
     void shutdown();  // park() and close the files; idempotent
+    // Handles counting (any thread): the first starts the item, the last parks it.
+    void handle_added();
+    void handle_dropped();
+    [[nodiscard]] bool in_use() const { return handles_ > 0 || opening_ > 0; }
+    void opening(int delta) { opening_ += delta; }
+    [[nodiscard]] Steady::time_point idle_since() const;
 
-    // Engine thread, twice a second.
-    void update_sources();
+    // ---- the swarm (loop) --------------------------------------------------------------
+    // Joined (the engine added the torrent): `have` holds what libtorrent already has.
+    void joined(const lt::torrent_handle& handle, const std::string& info_hash,
+                const lt::torrent_info& info, const lt::typed_bitfield<lt::piece_index_t>& have,
+                const SwarmMetadata& meta, int sentinel, const std::filesystem::path& file);
+    // The piece priorities and sentinel for joining now (what playback already needs).
+    void initial_priorities(int pieces, std::uint64_t piece_size,
+                            const lt::typed_bitfield<lt::piece_index_t>& have,
+                            std::vector<lt::download_priority_t>& priorities, int& sentinel) const;
+    void left();  // the engine removed the torrent
+    [[nodiscard]] const lt::torrent_handle& handle() const { return handle_; }
+    [[nodiscard]] bool joined_swarm() const { return handle_.is_valid(); }
+    void piece_finished(int piece);  // hashed; readable once on disk (settle)
+    void settle();                   // pieces on disk join `have`
+    void all_checked();              // a cached file was hashed: what it holds is readable
+    void hash_failed();
+
+    // The engine's tick, twice a second while items download: figures and deadlines.
+    // update_figures() asks libtorrent (peers, status); status_update() takes what a
+    // state_update_alert brought.
+    void update_figures();
+    void status_update(const lt::torrent_status& st);
     void apply_deadlines(bool force);
-    // Whether this item plays within the deadline window and some of its next seconds are
-    // not here yet: a tune-in, or a swarm falling behind. Items that play later wait.
-    [[nodiscard]] bool short_of_next_seconds();
-    // Whether this item plays within the deadline window and is not all here yet, from the
-    // reader's position to its end (or is still waiting for a gateway's first answer):
-    // items that play later are not looked up meanwhile (defer_lookup).
-    [[nodiscard]] bool on_air_unfinished();
+    [[nodiscard]] bool short_of_next_seconds() const;
+    [[nodiscard]] bool on_air_unfinished() const;
+    // Some item on air changed its state: a deferred lookup may go on.
+    void on_air_changed();
+    [[nodiscard]] ItemFigures figures() const;
+    // Joined, and a piece playback may still want is not here (from the first piece wanted).
+    [[nodiscard]] bool downloading() const;
 
-    // With `mutex` held. How far playback would have read by `at` at `rate` from the last
-    // need(): the horizon of what is needed by then (the reader itself is at need_offset).
-    [[nodiscard]] std::uint64_t playback_position(Steady::time_point at) const;
-    [[nodiscard]] std::uint64_t available_end(std::uint64_t offset) const;
-    [[nodiscard]] std::uint64_t known_size() const;
-    // With `mutex` held: piece `p` is due in `ms`; release the sentinel (see below).
-    void make_urgent(int p, int ms);
-    void release_sentinel();
-    [[nodiscard]] bool all_pieces() const;
-    // With `mutex` held: whether pieces [from, to) are all in `have`.
-    [[nodiscard]] bool all_here(std::size_t from, std::size_t to) const;
-    // With `mutex` held: whether a piece from the reader's through its next 4 s is missing.
-    [[nodiscard]] bool next_seconds_missing() const;
-    // With `mutex` held: how long until the reader's next byte plays (< 0: it is late).
-    [[nodiscard]] Milliseconds lead(Steady::time_point now) const;
-    // With `mutex` held: pieces `readable` says are on disk join `have` (and leave
-    // `unflushed`); the item is complete once every piece is readable.
-    template <typename Bitfield>
-    void add_readable(const Bitfield& readable) {
-        for (int i = 0; i < readable.size() && static_cast<std::size_t>(i) < have.size(); ++i) {
-            if (readable.get_bit(lt::piece_index_t{i})) {
-                have[static_cast<std::size_t>(i)] = true;
-                unflushed.erase(i);
-            }
-        }
-        if (all_pieces())
-            state = ItemState::complete;
-    }
+    // ---- what the stream reads (any thread) -------------------------------------------
+    std::size_t read(std::uint64_t offset, char* out, std::size_t max);
+    void need(std::uint64_t offset, std::uint64_t bytes_per_second, Milliseconds starts_in);
+    void need_header(std::uint64_t end);
+    [[nodiscard]] ItemState state() const;
+    [[nodiscard]] std::uint64_t size() const;
+    [[nodiscard]] std::optional<MediaLayout> layout() const;
+    [[nodiscard]] ByteSources sources() const;
+    [[nodiscard]] std::string error() const;
+    [[nodiscard]] std::uint64_t size_hint_or_zero() const { return size_hint_.value_or(0); }
 
     const std::string url;
     const std::string playlist;
-    const std::optional<std::uint64_t> size_hint;
-    const Milliseconds duration_hint;
-    const SwarmOptions options;
-
-    // Set by the engine before start().
-    std::function<void()> on_data;
-    std::function<void(std::uint64_t)> on_origin_bytes;
-    std::function<void(const SwarmMetadata&)> join_swarm;
-    // Set by the engine: some item on air is short of its next seconds, so an item that
-    // plays beyond the deadline window comes at a pace (see apply_deadlines).
-    std::shared_ptr<const std::atomic<bool>> on_air_short;
-    // Set by the engine: some item on air is unfinished (see on_air_unfinished).
-    std::shared_ptr<const std::atomic<bool>> on_air_busy;
-
-    mutable std::mutex mutex;
-    std::condition_variable cv;
-    ItemState state = ItemState::waiting;
-    std::string error;
-
-    // The swarm, once joined.
-    lt::torrent_handle handle;
-    std::string info_hash;   // of the swarm joined: 40 hex digits
-    std::vector<bool> have;  // verified pieces, written to `file`
-    // Pieces that passed their hash check while some of their blocks were still being
-    // written: libtorrent hashes from its store buffer, so a read of the file could still
-    // see holes. They join `have` once libtorrent says the piece is on disk.
-    std::set<int> unflushed;
-    std::uint64_t piece_size = 0;
-    std::uint64_t size = 0;
-    std::filesystem::path file;
-    int fd = -1;
-    std::string seed_endpoint;
-    std::optional<MediaLayout> layout;
-    bool deadlines_dirty = false;
-    int download_pace = 0;  // bytes/s, 0: none (set_download_limit)
-    bool focused = false;   // pieces beyond the deadline window held back (a tune-in)
-    bool warmed = false;    // the first seconds came: no more holding back
-    int lowest_wanted_piece = 0;
-    // libtorrent 2.0.8 crashes when the cancel_non_critical() that set_piece_deadline()
-    // posts runs after the torrent became a seed (its piece picker is gone; fixed upstream
-    // in 2.0.10). So while piece deadlines are in use one wanted piece, the sentinel, is
-    // held back (dont_download) and the torrent cannot become a seed. Near the end, or when
-    // playback reaches it, the sentinel is released once every posted cancel has run, and
-    // from then on urgency is set by piece priority alone (`urgent`).
-    int sentinel = -1;
-    std::set<int> urgent;
-
-    // Bytes from the origin (rescue), not verified by piece hashes: the origin is the source.
-    RangeSet rescued;
-    std::filesystem::path rescue_path;
-    int rescue_fd = -1;
-    std::uint64_t origin_size = 0;  // from Content-Range
-    // Pieces the origin gave whole, handed to libtorrent: it checks them against their hash,
-    // stops asking peers for them, and serves them to other listeners.
-    std::set<int> offered;
-    Steady::time_point swarming_since{};
-    // Without a swarm the origin is read ahead only once a gateway said the item is not
-    // hashed yet, or none answered: not while the first answer is on its way.
-    bool origin_allowed = false;
-    Steady::time_point looking_since{};  // when the lookups began
-    // The gateway whose metadata joined the swarm: the rescue path asks it for the bytes
-    // the swarm is late with; not again for a while once it could not answer.
-    std::string rescue_gateway;
-    Steady::time_point gateway_rescue_paused_until{};
-
-    // What playback needs.
-    bool need_set = false;
-    std::uint64_t need_offset = 0;
-    std::uint64_t rate = 0;  // bytes per second
-    Steady::time_point need_time{};
-    Milliseconds starts_in{0};
-    std::uint64_t header_need = 0;  // bytes [0, header_need) wanted now
-
-    // Figures.
-    ByteSources sources;
-    int num_peers = 0;                // connections
-    std::set<std::string> listeners;  // peer ids of the other listeners connected
-    std::size_t dht_listeners = 0;    // of those, found through the DHT
-    bool gateway_connected = false;
-    std::uint64_t hash_failures = 0;  // pieces that failed their hash check
-    std::int64_t download_rate = 0;
-    std::int64_t upload_rate = 0;
-    std::map<std::string, std::int64_t> peer_totals;  // connection -> payload received so far
-
-    std::atomic<bool> stopping{false};
-    std::atomic<int> handles{0};      // Item objects alive; 0 parks the threads
-    std::atomic<int> opening{0};      // SwarmEngine::open() calls under way
-    Steady::time_point idle_since{};  // when the last Item went (under `mutex`)
-    bool started = false;
-    bool closed = false;
-    std::mutex threads_mutex;  // start/park/shutdown
-    std::thread lookup_thread;
-    std::thread rescue_thread;
 
   private:
-    void lookup_loop();
-    void defer_lookup();  // lookup_loop's first step
-    void rescue_loop();
-    // Bytes [from, to) for the rescue path: from the gateway's copy once the swarm is
-    // joined, else (or when it cannot answer) from the origin.
-    bool fetch_rescue(std::uint64_t from, std::uint64_t to);
-    // Bytes from one source (`gateway` empty: the origin itself); false when none came.
+    // What playback needs (written by need(), read on the loop; under mutex_).
+    struct Need {
+        bool set = false;
+        std::uint64_t offset = 0;
+        std::uint64_t rate = 0;  // bytes per second
+        Steady::time_point at{};
+        Milliseconds starts_in{0};
+        std::uint64_t header = 0;  // bytes [0, header) wanted now
+    };
+    // What is readable, and from where (under mutex_).
+    struct Pieces {
+        ItemState state = ItemState::waiting;
+        std::string error;
+        std::vector<bool> have;  // verified pieces, on disk in `file`
+        std::uint64_t piece_size = 0;
+        std::uint64_t size = 0;
+        std::filesystem::path file;
+        int fd = -1;
+        std::optional<MediaLayout> layout;
+        RangeSet rescued;  // bytes from the rescue path (unverified: its source defines them)
+        int rescue_fd = -1;
+        std::uint64_t origin_size = 0;  // from the origin's Content-Range
+        ItemFigures figures;
+    };
+    // The swarm's side (loop only).
+    struct Swarm {
+        std::string info_hash;  // 40 hex digits
+        std::string seed_endpoint;
+        // Hashed while some blocks were still being written: libtorrent hashes from its
+        // store buffer, so a read of the file could still see holes. Readable once on disk.
+        std::set<int> unflushed;
+        // libtorrent 2.0.8 crashes when the cancel_non_critical() that set_piece_deadline()
+        // posts runs after the torrent became a seed (its piece picker is gone; fixed in
+        // 2.0.10). So while deadlines are in use one wanted piece, the sentinel, is held back
+        // and the torrent cannot become a seed. Near the end, or when playback reaches it,
+        // it is released once every posted cancel has run; urgency is then set by priority.
+        int sentinel = -1;
+        std::set<int> urgent;
+        int lowest_wanted_piece = -1;  // -1: not known yet
+        bool deadlines_dirty = false;
+        int download_pace = 0;  // bytes/s, 0: none
+        bool focused = false;   // pieces beyond the deadline window held back (a tune-in)
+        bool warmed = false;    // the first seconds came: no more holding back
+        Steady::time_point since{};
+        std::map<std::string, std::int64_t> peer_totals;  // connection -> payload so far
+        bool settle_armed = false;
+        boost::asio::steady_timer settle_timer;
+        explicit Swarm(boost::asio::io_context& io) : settle_timer(io) {}
+    };
+    // Lookups and the rescue path (loop only).
+    struct Fetching {
+        std::size_t gateway = 0;  // the next to ask (failover)
+        std::size_t failures_in_row = 0;
+        bool looking = false;   // a lookup is on a blocking thread
+        bool deferred = false;  // waiting for the item on air (on_air_changed)
+        Steady::time_point looking_since{};
+        // Without a swarm the origin is read ahead only once a gateway said the item is not
+        // hashed yet, or none answered: not while the first answer is on its way.
+        bool origin_allowed = false;
+        bool rescuing = false;         // a range is on a blocking thread
+        bool offered_earlier = false;  // what the origin gave before the swarm was joined
+        std::string rescue_gateway;    // the gateway whose metadata joined the swarm
+        Steady::time_point gateway_paused_until{};
+        std::set<int> offered;  // whole pieces handed to libtorrent (add_piece)
+        boost::asio::steady_timer lookup_timer;
+        boost::asio::steady_timer rescue_timer;
+        explicit Fetching(boost::asio::io_context& io) : lookup_timer(io), rescue_timer(io) {}
+    };
+
+    // Lookups.
+    void begin_lookup();
+    void lookup_answered(const std::string& base, const GatewayAnswer& answer);
+    [[nodiscard]] bool plays_later() const;  // beyond the deadline window, with an item on air busy
+    // The rescue path: when to look next, what to fetch, and fetching it.
+    void schedule_rescue();
+    void rescue_check();
+    void rescue_range(std::uint64_t from, std::uint64_t to, bool swarm);
+    void rescue_done(bool got, std::uint64_t from, std::uint64_t to, bool swarm);
+    // On a blocking thread: bytes [from, to) from one source (`gateway` empty: the origin).
     bool fetch_range(const std::string& from_url, const std::string& gateway, std::uint64_t from,
-                     std::uint64_t to);
+                     std::uint64_t to, const std::atomic<bool>& cancel);
     void offer_rescued(std::uint64_t from, std::uint64_t to);
+    // With mutex_ held.
+    [[nodiscard]] std::uint64_t known_size() const;
+    [[nodiscard]] std::uint64_t playback_position(Steady::time_point at) const;
+    [[nodiscard]] std::uint64_t available_end(std::uint64_t offset) const;
+    [[nodiscard]] bool all_pieces() const;
+    [[nodiscard]] bool all_here(std::size_t from, std::size_t to) const;
+    [[nodiscard]] bool next_seconds_missing() const;
+    [[nodiscard]] Milliseconds lead(Steady::time_point now) const;
+    template <typename Bitfield>
+    void add_readable(const Bitfield& readable);
+    // Loop.
+    void make_urgent(int piece, int ms);
+    void release_sentinel();
+    void wake_stream();
+
+    const std::optional<std::uint64_t> size_hint_;
+    const Milliseconds duration_hint_;
+    const SwarmOptions options_;
+    EventLoop& loop_;
+    const std::weak_ptr<ItemHost> host_;  // gone once the engine is
+
+    mutable std::mutex mutex_;  // need_, pieces_
+    Need need_;
+    Pieces pieces_;
+    Steady::time_point idle_since_{};
+
+    lt::torrent_handle handle_;  // loop
+    Swarm swarm_;
+    Fetching fetching_;
+
+    std::atomic<int> handles_{0};  // Item objects alive
+    std::atomic<int> opening_{0};  // SwarmEngine::open() calls under way
+    // Set when parked or shut down: blocking work in progress gives up.
+    std::shared_ptr<std::atomic<bool>> cancel_ = std::make_shared<std::atomic<bool>>(false);
+    bool started_ = false;  // loop
+    bool closed_ = false;   // loop
+    std::filesystem::path rescue_path_;
 };
 
 }  // namespace alluvium::detail

@@ -1,0 +1,452 @@
+// One item's gateway lookups and its rescue path: the bytes playback needs soon that the
+// swarm did not bring in time, from the gateway's copy, else from the origin. Both decide on
+// the loop and fetch on the loop's blocking threads (item_state.hpp).
+#include <alluvium/fetch.hpp>
+#include <alluvium/swarm_settings.hpp>
+#include <alluvium/url.hpp>
+
+#include "../common/log.hpp"
+#include "item_state.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <libtorrent/peer_info.hpp>
+#include <libtorrent/torrent_status.hpp>
+#include <string_view>
+
+namespace alluvium::detail {
+
+namespace {
+
+// How long a freshly joined swarm gets to deliver before the rescue path is taken (the
+// gateway's copy; the origin only when the gateway cannot answer).
+constexpr auto swarm_grace = std::chrono::seconds(2);
+// Without metadata, the origin is read this far ahead of playback.
+constexpr auto origin_lead = std::chrono::seconds(15);
+// How long the gateway's first answer is awaited before the origin gives what is due.
+constexpr auto lookup_grace = std::chrono::seconds(1);
+// After a range that brought nothing, the rescue path waits this long.
+constexpr auto rescue_retry = std::chrono::seconds(1);
+
+std::uint64_t bytes_for(std::uint64_t rate, Milliseconds d) {
+    return rate * static_cast<std::uint64_t>(std::max<std::int64_t>(d.count(), 0)) / 1000;
+}
+
+// "bytes 100-199/5000" -> 5000
+std::uint64_t total_from_content_range(const std::string& header) {
+    const auto slash = header.rfind('/');
+    if (slash == std::string::npos)
+        return 0;
+    try {
+        return std::stoull(header.substr(slash + 1));
+    } catch (...) {
+        return 0;
+    }
+}
+
+// What libtorrent is doing about `piece` (for the debug log of a rescue): blocks asked for
+// and here, and how many connected peers have it.
+std::string piece_report(const lt::torrent_handle& h, int piece) {
+    const lt::piece_index_t index{piece};
+    std::string state = "not asked for";
+    std::vector<lt::partial_piece_info> queue;
+    std::vector<lt::peer_info> peers;
+    try {
+        h.get_download_queue(queue);
+        h.get_peer_info(peers);
+    } catch (const lt::system_error&) {
+        return {};
+    }
+    for (const auto& q : queue) {
+        if (q.piece_index != index)
+            continue;
+        state = fmt::format("{} of {} blocks asked for, {} here", q.requested, q.blocks_in_piece,
+                            q.finished + q.writing);
+        for (int b = 0; b < q.blocks_in_piece; ++b) {
+            if (q.blocks[b].state != lt::block_info::requested)
+                continue;
+            for (const auto& p : peers) {
+                if (p.ip != q.blocks[b].peer())
+                    continue;
+                const bool gateway = std::string_view(p.pid.data(), p.pid.size())
+                                         .starts_with(gateway_peer_id_prefix);
+                state += fmt::format(" (from {}{}: {} B/s, {} blocks queued)",
+                                     p.ip.address().to_string(), gateway ? ", the gateway" : "",
+                                     p.payload_down_speed, p.download_queue_length);
+            }
+        }
+    }
+    if (h.have_piece(index))
+        state = "hashed, not yet on disk";
+    const auto holders = std::count_if(peers.begin(), peers.end(), [&](const lt::peer_info& p) {
+        return p.pieces.size() > piece && p.pieces.get_bit(index);
+    });
+    return fmt::format(" (piece {}: {}; {} of {} peers have it)", piece, state, holders,
+                       peers.size());
+}
+
+}  // namespace
+
+// ---- lookups --------------------------------------------------------------------------------
+
+bool Item::State::plays_later() const {
+    // An item that plays beyond the deadline window is not looked up until the item on air
+    // is all here: at a cold start the gateway's answers for every listener's later items,
+    // and the first copies of those items, filled its uplink while listeners were still
+    // tuning in, and their answers for the item on air came 1.5 to 3 s late.
+    const auto host = host_.lock();
+    std::lock_guard lock(mutex_);
+    return need_.set && host && host->on_air_busy() &&
+           lead(Steady::now()) > options_.deadline_window;
+}
+
+void Item::State::on_air_changed() {
+    if (fetching_.deferred && !plays_later())
+        begin_lookup();
+}
+
+void Item::State::begin_lookup() {
+    fetching_.deferred = false;
+    if (closed_ || handles_ == 0 || handle_.is_valid() || fetching_.looking)
+        return;
+    if (options_.gateways.empty()) {
+        fetching_.origin_allowed = true;  // no gateway: the origin gives what playback needs
+        schedule_rescue();
+        return;
+    }
+    if (plays_later()) {
+        fetching_.deferred = true;  // on_air_changed() or need() takes it up again
+        return;
+    }
+    if (fetching_.failures_in_row == 0 && fetching_.gateway == 0)
+        fetching_.looking_since = Steady::now();
+    fetching_.looking = true;
+    const std::string base = options_.gateways[fetching_.gateway % options_.gateways.size()];
+    auto answer = std::make_shared<GatewayAnswer>();
+    loop_.blocking(
+        [answer, base, url = url, playlist = playlist, cancel = cancel_] {
+            *answer = GatewayClient(base).lookup(url, playlist, Milliseconds{2000}, cancel.get());
+        },
+        [weak = weak_from_this(), answer, base, cancel = cancel_] {
+            auto self = weak.lock();
+            if (!self || cancel->load())
+                return;
+            self->fetching_.looking = false;
+            self->lookup_answered(base, *answer);
+        });
+}
+
+void Item::State::lookup_answered(const std::string& base, const GatewayAnswer& answer) {
+    if (answer.state == GatewayState::ready) {
+        if (auto host = host_.lock())
+            host->join(shared_from_this(), *answer.metadata);
+        if (handle_.is_valid()) {
+            fetching_.rescue_gateway = base;
+            return;
+        }
+        std::lock_guard lock(mutex_);
+        pieces_.error = "the gateway's metadata could not be used";
+    }
+    // Not hashed yet, or no answer: the origin is read until the swarm can be joined.
+    fetching_.origin_allowed = true;
+    schedule_rescue();
+    if (answer.state == GatewayState::pending) {
+        fetching_.failures_in_row = 0;
+        begin_lookup();  // the gateway already held the answer up to two seconds
+        return;
+    }
+    const std::size_t n = options_.gateways.size();
+    if (++fetching_.failures_in_row <= n) {
+        log().warn("{}: gateway {}: {}; {}", url, base, answer.message,
+                   n > 1 ? "trying the next gateway" : "playing from the origin");
+    }
+    ++fetching_.gateway;  // fail over to the next gateway
+    const auto pause =
+        fetching_.failures_in_row % n == 0 ? std::chrono::seconds(5) : std::chrono::seconds(0);
+    fetching_.lookup_timer.expires_after(pause);
+    fetching_.lookup_timer.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+        if (auto self = weak.lock(); self && !ec)
+            self->begin_lookup();
+    });
+}
+
+// ---- the rescue path -----------------------------------------------------------------------
+
+void Item::State::schedule_rescue() {
+    if (closed_ || handles_ == 0 || fetching_.rescuing)
+        return;
+    fetching_.rescue_timer.cancel();
+    rescue_check();
+}
+
+void Item::State::rescue_check() {
+    if (closed_ || handles_ == 0 || fetching_.rescuing)
+        return;
+    const auto now = Steady::now();
+    const bool swarm = handle_.is_valid();
+    const auto again_at = [this](Steady::time_point at) {
+        fetching_.rescue_timer.expires_at(at);
+        fetching_.rescue_timer.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+            if (auto self = weak.lock(); self && !ec)
+                self->rescue_check();
+        });
+    };
+    // While the gateway's first answer is on its way, only what plays within the margin
+    // comes from the origin, and only after a second: a tune-in does not wait long, and an
+    // audience tuning in at once does not each read the item from the origin.
+    const bool asking = !swarm && !fetching_.origin_allowed;
+    if (asking && now - fetching_.looking_since < lookup_grace)
+        return again_at(fetching_.looking_since + lookup_grace);
+    if (swarm && !fetching_.offered_earlier) {
+        fetching_.offered_earlier = true;
+        std::uint64_t held = 0;
+        {
+            std::lock_guard lock(mutex_);
+            held = pieces_.rescued.total() > 0 ? pieces_.size : 0;
+        }
+        offer_rescued(0, held);
+    }
+    // The swarm has only just been joined: let it deliver.
+    if (swarm && now - swarm_.since < swarm_grace)
+        return again_at(swarm_.since + swarm_grace);
+    const bool near_only = swarm || asking;
+    std::uint64_t from = 0;
+    std::uint64_t until = 0;
+    std::string why;  // for the debug log: when the bytes play, what the swarm was doing
+    int piece = -1;
+    {
+        std::lock_guard lock(mutex_);
+        if (!need_.set || pieces_.state == ItemState::failed ||
+            pieces_.state == ItemState::complete)
+            return;  // need() or a lookup's answer looks again
+        const std::uint64_t total = known_size();
+        // Header bytes first (Ogg's, before a mid-item start).
+        if (need_.header > 0 && available_end(0) < need_.header) {
+            from = available_end(0);
+            until = need_.header;
+        } else {
+            // The first byte from the reader's on that is not here, and whether it plays
+            // within the margin (or, without a swarm, within the origin's lead).
+            const Milliseconds ahead =
+                near_only ? options_.rescue_margin : Milliseconds{origin_lead};
+            std::uint64_t gap = need_.offset;
+            const std::uint64_t end = total > 0 ? total : UINT64_MAX;
+            while (gap < end) {
+                const std::uint64_t next = available_end(gap);
+                if (next == gap)
+                    break;
+                gap = next;
+            }
+            if (gap >= end)
+                return;  // everything to the end is here
+            const std::uint64_t horizon = std::min(playback_position(now + ahead), end);
+            if (gap >= horizon) {
+                // Look again when that byte comes within the margin.
+                const auto plays = need_.at + need_.starts_in +
+                                   Milliseconds{static_cast<std::int64_t>((gap - need_.offset) *
+                                                                          1000 / need_.rate)};
+                return again_at(std::max(now, plays - ahead) + Milliseconds{1});
+            }
+            from = gap;
+            // Without a swarm, read a generous run; with one, only until the swarm has bytes.
+            until = near_only
+                        ? horizon
+                        : gap + std::max<std::uint64_t>(
+                                    64 * 1024, bytes_for(need_.rate, std::chrono::seconds(10)));
+            if (swarm && pieces_.piece_size > 0) {
+                auto p = static_cast<std::size_t>(gap / pieces_.piece_size);
+                while (p < pieces_.have.size() && !pieces_.have[p] &&
+                       p * pieces_.piece_size < horizon)
+                    ++p;
+                until = std::min(until, std::max<std::uint64_t>(gap + 1, p * pieces_.piece_size));
+            }
+            if (total > 0)
+                until = std::min(until, total);
+            if (log().should_log(spdlog::level::debug)) {
+                piece = pieces_.piece_size > 0 ? static_cast<int>(gap / pieces_.piece_size) : -1;
+                why = fmt::format("which play in {} ms",
+                                  lead(now).count() + static_cast<long long>((gap - need_.offset) *
+                                                                             1000 / need_.rate));
+                if (swarm)
+                    why += fmt::format(
+                        ", {} ms in the swarm",
+                        std::chrono::duration_cast<Milliseconds>(now - swarm_.since).count());
+            }
+        }
+    }
+    if (!why.empty()) {
+        log().debug("{}: rescue: bytes {}-{}, {}{}", url, from, until, why,
+                    swarm && piece >= 0 ? piece_report(handle_, piece) : std::string());
+    }
+    rescue_range(from, until, swarm);
+}
+
+void Item::State::rescue_range(std::uint64_t from, std::uint64_t to, bool swarm) {
+    // Once the gateway has hashed the item it holds a copy: what the swarm did not bring in
+    // time comes from there, and the origin is read only when the gateway cannot answer
+    // (docs/ARCHITECTURE.md: the origin is the rescue path of an unreachable gateway).
+    // Not while the gateway's first answer is on its way: at a cold start those answers came
+    // late because the gateway's uplink was full, and ranges asked of it meanwhile filled
+    // it further (1.37 copies of the first item, median join 2.48 s; docs/SCALING.md).
+    std::string gateway;
+    std::string at;
+    if (swarm && Steady::now() >= fetching_.gateway_paused_until) {
+        gateway = !fetching_.rescue_gateway.empty() ? fetching_.rescue_gateway
+                  : !options_.gateways.empty()      ? options_.gateways.front()
+                                                    : std::string();
+        if (!gateway.empty())
+            at =
+                gateway + "/v1/media?url=" + percent_encode(url) + "&info_hash=" + swarm_.info_hash;
+    }
+    fetching_.rescuing = true;
+    auto result = std::make_shared<std::pair<bool, bool>>(false, false);  // got, gateway failed
+    loop_.blocking(
+        [self = shared_from_this(), result, at, gateway, from, to, cancel = cancel_] {
+            if (!at.empty()) {
+                if (self->fetch_range(at, gateway, from, to, *cancel)) {
+                    result->first = true;
+                    return;
+                }
+                result->second = true;
+            }
+            result->first = self->fetch_range(self->url, {}, from, to, *cancel);
+        },
+        [weak = weak_from_this(), result, from, to, swarm, cancel = cancel_] {
+            auto self = weak.lock();
+            if (!self || cancel->load())
+                return;
+            if (result->second)
+                self->fetching_.gateway_paused_until = Steady::now() + std::chrono::seconds(30);
+            self->rescue_done(result->first, from, to, swarm);
+        });
+}
+
+void Item::State::rescue_done(bool got, std::uint64_t from, std::uint64_t to, bool swarm) {
+    fetching_.rescuing = false;
+    if (!got) {
+        fetching_.rescue_timer.expires_after(rescue_retry);
+        fetching_.rescue_timer.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+            if (auto self = weak.lock(); self && !ec)
+                self->rescue_check();
+        });
+        return;
+    }
+    if (swarm)
+        offer_rescued(from, to);
+    rescue_check();
+}
+
+bool Item::State::fetch_range(const std::string& from_url, const std::string& gateway,
+                              std::uint64_t from, std::uint64_t to,
+                              const std::atomic<bool>& cancel) {
+    const bool origin = gateway.empty();
+    const std::string source = origin ? std::string("origin") : "gateway " + gateway;
+    std::uint64_t at = from;
+    std::uint64_t skip = 0;  // a server that ignores Range sends from byte 0
+    HttpRequest request;
+    request.url = from_url;
+    request.range_from = from;
+    request.range_to = to > from ? to - 1 : 0;  // only what is missing
+    request.max_body_bytes = std::uint64_t{1} << 40;
+    // A gateway that does not answer at once is passed over: the origin is still there.
+    request.connect_timeout = origin ? Milliseconds{5000} : Milliseconds{1000};
+    request.total_timeout = origin ? std::chrono::seconds(60) : std::chrono::seconds(5);
+    request.stall_timeout = origin ? std::chrono::seconds(10) : std::chrono::seconds(2);
+    request.cancel = &cancel;
+    request.on_head = [&](const HttpResponse& head) {
+        const std::uint64_t total = total_from_content_range(head.header("Content-Range"));
+        std::lock_guard lock(mutex_);
+        if (total > 0 && origin)
+            pieces_.origin_size = total;
+        if (head.status == 200) {
+            skip = from;
+            if (origin && pieces_.origin_size == 0) {
+                try {
+                    pieces_.origin_size = std::stoull(head.header("Content-Length"));
+                } catch (...) {
+                }
+            }
+        }
+    };
+    request.on_body = [&](std::string_view chunk) {
+        if (skip > 0) {
+            const auto n = std::min<std::uint64_t>(skip, chunk.size());
+            chunk.remove_prefix(static_cast<std::size_t>(n));
+            skip -= n;
+        }
+        if (chunk.empty())
+            return true;
+        {
+            std::lock_guard lock(mutex_);
+            if (pieces_.rescue_fd < 0 ||
+                ::pwrite(pieces_.rescue_fd, chunk.data(), chunk.size(), static_cast<off_t>(at)) !=
+                    static_cast<ssize_t>(chunk.size()))
+                return false;
+            pieces_.rescued.add(at, at + chunk.size());
+            (origin ? pieces_.figures.sources.origin : pieces_.figures.sources.gateway) +=
+                chunk.size();
+        }
+        at += chunk.size();
+        wake_stream();
+        return at < to;  // enough: stop the transfer
+    };
+    std::error_code ec;
+    std::string detail;
+    const HttpResponse response = http_request(request, ec, &detail);
+    if (at > from)
+        return true;  // got something (a stop by us is not a failure)
+    if (cancel.load())
+        return false;
+    if (ec) {
+        log().warn("{}: {}: {}", url, source, detail);
+    } else if (response.status != 206 && response.status != 200) {
+        log().warn("{}: {} answered HTTP {}", url, source, response.status);
+        if (origin &&
+            (response.status == 404 || response.status == 410 || response.status == 416)) {
+            std::lock_guard lock(mutex_);
+            if (pieces_.piece_size == 0) {  // no swarm to fall back on
+                pieces_.state = ItemState::failed;
+                pieces_.error = "the origin answered HTTP " + std::to_string(response.status);
+            }
+        }
+    }
+    return false;
+}
+
+void Item::State::offer_rescued(std::uint64_t from, std::uint64_t to) {
+    if (!handle_.is_valid())
+        return;
+    std::vector<std::pair<int, std::vector<char>>> whole;
+    {
+        std::lock_guard lock(mutex_);
+        const std::uint64_t piece = pieces_.piece_size;
+        if (piece == 0 || pieces_.rescue_fd < 0)
+            return;
+        for (auto p = from / piece; p * piece < to && p < pieces_.have.size(); ++p) {
+            const std::uint64_t start = p * piece;
+            const std::uint64_t end = std::min(start + piece, pieces_.size);
+            const auto index = static_cast<int>(p);
+            if (pieces_.have[p] || index == swarm_.sentinel || fetching_.offered.count(index) > 0 ||
+                pieces_.rescued.end_of(start) < end)
+                continue;
+            std::vector<char> bytes(static_cast<std::size_t>(end - start));
+            if (::pread(pieces_.rescue_fd, bytes.data(), bytes.size(), static_cast<off_t>(start)) !=
+                static_cast<ssize_t>(bytes.size()))
+                continue;
+            fetching_.offered.insert(index);
+            whole.emplace_back(index, std::move(bytes));
+        }
+    }
+    // Pieces the origin or the gateway gave whole, handed to libtorrent: it checks them
+    // against their hash, stops asking peers for them, and serves them to other listeners.
+    for (auto& [index, bytes] : whole) {
+        try {
+            handle_.add_piece(lt::piece_index_t{index}, std::move(bytes));
+        } catch (const lt::system_error& e) {
+            log().debug("{}: {}", url, e.what());
+        }
+    }
+}
+
+}  // namespace alluvium::detail

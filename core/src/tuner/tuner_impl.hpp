@@ -1,0 +1,110 @@
+// The Tuner's insides (private to core/src/tuner/): the running parts, the published status,
+// the events, and the work the Tuner does on the core's event loop.
+#pragma once
+
+#include <alluvium/http_server.hpp>
+#include <alluvium/tuner.hpp>
+
+#include "../common/event_loop.hpp"
+#include "../stream/producer.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <deque>
+#include <mutex>
+
+namespace alluvium {
+
+struct Tuner::Impl {
+    explicit Impl(TunerOptions o);
+
+    TunerOptions options;
+    std::function<TimePoint()> base_clock;
+    std::atomic<std::int64_t> offset_ms{0};
+    // A live station plays this far behind the (corrected) clock; decided when tuning.
+    std::atomic<std::int64_t> live_delay_ms{0};
+
+    // The running parts. The first tune() makes them and stop() takes them apart, each
+    // holding `control` throughout, so the two never interleave. The loop's work and the
+    // server's handlers use the parts without a lock: they start after the parts exist and
+    // stop before they go. The public readers never touch the parts: they read the published
+    // status (below).
+    std::mutex control;
+    std::unique_ptr<detail::EventLoop> loop;
+    std::unique_ptr<detail::SwarmEngine> engine;
+    std::unique_ptr<detail::Broadcast> broadcast;
+    std::unique_ptr<detail::Producer> producer;
+    std::unique_ptr<HttpServer> server;
+    std::string stream_url;
+    // Set by stop(): a playlist read in progress (tune() or a re-read) gives up at once.
+    std::atomic<bool> cancel{false};
+
+    // The status as last published (on the loop, and by tune()): status() copies it and
+    // never waits for the swarm. Null before the first tune() and after stop().
+    mutable std::mutex published_mutex;
+    std::shared_ptr<const TunerStatus> published;
+    std::chrono::steady_clock::time_point published_at{};
+    mutable std::atomic<bool> refresh_asked{false};  // a fresher status is on its way
+
+    mutable std::mutex mutex;  // playlist source, validators, events, item streams, flags
+    bool stopping = false;
+    bool tuned = false;
+    std::string source;  // file or URL
+    std::string etag;
+    std::string last_modified;
+    std::string playlist_error;
+    std::deque<TunerEvent> events;
+    std::mutex notify_mutex;
+    std::function<void()> notify;  // under notify_mutex
+    std::vector<std::weak_ptr<HttpStream>> item_streams;
+
+    // On the loop only: the playlist's re-reads, the swarm figures' event, and what the
+    // last events said of the air (so that each change is told once).
+    struct Watch {
+        explicit Watch(boost::asio::io_context& io) : refresh(io), figures(io) {}
+        boost::asio::steady_timer refresh;
+        boost::asio::steady_timer figures;
+        std::chrono::steady_clock::time_point last_read{};
+        bool reading = false;
+        bool have_item = false;
+        std::size_t last_index = 0;
+        TimePoint last_start{};
+        bool last_gap = false;
+        bool stalled = false;
+    };
+    std::unique_ptr<Watch> watch;
+
+    // The clock, corrected by the playlist server's Date.
+    [[nodiscard]] TimePoint clock() const { return base_clock() + Milliseconds{offset_ms.load()}; }
+    // The station time being played: the corrected clock, less a live station's delay.
+    [[nodiscard]] TimePoint now() const { return clock() - Milliseconds{live_delay_ms.load()}; }
+
+    void push(TunerEvent e);
+    // Reads the playlist (blocks); nullopt when unchanged (304) or on error (`error` set).
+    std::optional<detail::Program> load(std::string& error, bool conditional);
+    // Makes the loop, engine, broadcast, producer and server (with `control` held). False,
+    // with `detail`, when the stream cannot listen.
+    bool start_parts(std::error_code& ec, std::string* detail);
+    void start_server(std::error_code& ec);
+
+    // The loop's work.
+    void arm_refresh();
+    void refresh();
+    void arm_figures();
+    void air_changed();
+    // Builds the status from the running parts and publishes it (on the loop).
+    void publish_now();
+    [[nodiscard]] TunerStatus snapshot() const;
+    void publish(std::shared_ptr<const TunerStatus> status);
+    // Runs `fn` on the loop and waits for it (from any other thread).
+    void on_loop(const std::function<void()>& fn);
+
+    // The local server (routes.cpp).
+    void handle(HttpServerRequest&& request, HttpResponder responder);
+    // The CORS headers for a request from a page at `origin` (the Origin header): only the
+    // origin the user allowed (TunerOptions::allow_origin) may read the answers.
+    [[nodiscard]] HttpHeaders cors(const HttpServerRequest& request) const;
+    [[nodiscard]] std::string status_json() const;  // on the loop
+    void on_data();
+};
+
+}  // namespace alluvium
