@@ -6,26 +6,6 @@
 
 namespace alluvium {
 
-namespace detail {
-
-spdlog::logger& log() {
-    static std::shared_ptr<spdlog::logger> logger = [] {
-        if (auto existing = spdlog::get("alluvium")) {
-            return existing;
-        }
-        // Share the default logger's sinks so that the core writes where the program does.
-        auto created =
-            std::make_shared<spdlog::logger>("alluvium", spdlog::default_logger()->sinks().begin(),
-                                             spdlog::default_logger()->sinks().end());
-        created->set_level(spdlog::default_logger()->level());
-        spdlog::register_logger(created);
-        return created;
-    }();
-    return *logger;
-}
-
-}  // namespace detail
-
 void set_log_level(LogLevel level) {
     static constexpr spdlog::level::level_enum map[] = {spdlog::level::trace, spdlog::level::debug,
                                                         spdlog::level::info,  spdlog::level::warn,

@@ -55,11 +55,7 @@ std::uint64_t byte_rate(const MediaLayout& layout) {
 
 Producer::Producer(SwarmEngine& engine, Broadcast& broadcast, std::function<TimePoint()> clock,
                    ProducerOptions options)
-    : engine_(engine),
-      broadcast_(broadcast),
-      clock_(std::move(clock)),
-      options_(options),
-      remux_(std::make_unique<TsRemuxer>()) {
+    : engine_(engine), broadcast_(broadcast), clock_(std::move(clock)), options_(options) {
     thread_ = std::thread([this] { run(); });
 }
 
@@ -96,7 +92,13 @@ void Producer::wake() {
     }
     if (waiting)
         cv_.notify_all();
-    remux_->poke();
+    TsRemuxer* remux = nullptr;
+    {
+        std::lock_guard lock(mutex_);
+        remux = remux_.get();  // made once, on the producer's thread; gone only with it
+    }
+    if (remux != nullptr)
+        remux->poke();
 }
 
 void Producer::set_change_callback(std::function<void()> changed) {
@@ -166,8 +168,7 @@ void Producer::choose_format(const Program& program, const MediaLayout& layout) 
     }
     params_ = AudioParams{f, layout.codec, layout.sample_rate, layout.channels, layout.bit_rate};
     broadcast_.set_format(f);
-    silence_block_ = encode_silence(params_, silence_piece);
-    silence_length_ = silence_piece;
+    silence_block_.clear();  // encoded when first needed (silence())
     log().info("stream: {} ({} Hz, {} channels)", content_type_of(f), layout.sample_rate,
                layout.channels);
     std::lock_guard lock(mutex_);
@@ -234,6 +235,11 @@ bool Producer::enter(const Program& program, const Slot& slot, TimePoint now) {
         const Milliseconds from = offset < std::chrono::seconds(1) ? Milliseconds{0} : offset;
         if (epoch_ == TimePoint{})
             epoch_ = std::min(slot.start, cursor_time_) - std::chrono::seconds(10);
+        if (!remux_) {
+            auto made = std::make_unique<TsRemuxer>();  // loads the codec module
+            std::lock_guard lock(mutex_);
+            remux_ = std::move(made);
+        }
         remux_->start(
             c.item, from, byte_rate(c.layout),
             [clock = clock_, start = slot.start] {
@@ -450,6 +456,12 @@ bool Producer::play_ts(TimePoint now, TimePoint target) {
 }
 
 void Producer::silence(TimePoint until, const std::string& title, TimePoint now) {
+    if (silence_block_.empty() && params_.format != StreamFormat::none && !silence_tried_) {
+        // The codec module is loaded for this only: a station without gaps never needs it.
+        silence_tried_ = true;
+        silence_block_ = encode_silence(params_, silence_piece);
+        silence_length_ = silence_piece;
+    }
     if (params_.format == StreamFormat::none || silence_block_.empty()) {
         cursor_time_ = until;  // nothing to fill with yet: listeners wait
         return;

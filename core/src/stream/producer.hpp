@@ -140,9 +140,12 @@ class Producer {
     bool produced_ = false;  // the first bytes are out: from now on, falling behind is a stall
     AudioParams params_;
     std::string silence_block_;
+    bool silence_tried_ = false;
     Milliseconds silence_length_{0};
-    std::unique_ptr<TsRemuxer> remux_;  // an MPEG-TS stream
-    TimePoint epoch_{};                 // stream time 0 of an MPEG-TS stream
+    // An MPEG-TS stream's remuxer: made by the producer's thread at its first video airing
+    // (set under mutex_, which wake() reads it under).
+    std::unique_ptr<TsRemuxer> remux_;
+    TimePoint epoch_{};  // stream time 0 of an MPEG-TS stream
 
     ProducerStatus status_;  // guarded by mutex_
     TimePoint stall_began_{};

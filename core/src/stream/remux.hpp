@@ -10,6 +10,8 @@
 
 #include <alluvium/time.hpp>
 
+#include "../codec/codec.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -19,14 +21,8 @@ namespace alluvium::detail {
 
 class Item;
 
-struct TsChunk {
-    std::string bytes;     // whole 188-byte transport packets
-    Milliseconds from{0};  // item time of the first packet muxed
-    Milliseconds to{0};    // item time after the last one
-    bool sync = false;     // starts on a video keyframe (any packet when there is no video)
-    bool tables = false;   // starts with the PAT and PMT as well (before each keyframe)
-};
-
+// Thread-safe as its calls say: start(), stop() and take() from the producer's thread;
+// poke() from any thread.
 class TsRemuxer {
   public:
     TsRemuxer();
@@ -42,13 +38,10 @@ class TsRemuxer {
     void stop();
     void poke();  // new bytes of the item may be readable
 
-    enum class Take {
-        chunk,    // `out` holds the next chunk
-        not_due,  // the next packet plays at or after `until`
-        waiting,  // the item's bytes are not here yet
-        end,      // every packet of the airing is out
-        error,    // the airing cannot go on this stream: error() says why
-    };
+    using Take = Remuxer::Take;
+    // chunk: `out` holds the next chunk; not_due: the next packet plays at or after `until`;
+    // waiting: the item's bytes are not here yet; end: every packet of the airing is out;
+    // error: the airing cannot go on this stream (error() says why).
     // Muxes the packets due before item time `until` whose stream time is `base` + item
     // time. A chunk ends before each video keyframe, so that joiners can start on one.
     Take take(Milliseconds until, Milliseconds base, TsChunk& out);
@@ -58,10 +51,8 @@ class TsRemuxer {
     // first chunk.
     [[nodiscard]] std::shared_ptr<const std::string> tables() const;
 
-    struct Impl;
-
   private:
-    std::unique_ptr<Impl> impl_;
+    std::unique_ptr<Remuxer> impl_;  // null without the codec module
 };
 
 }  // namespace alluvium::detail
