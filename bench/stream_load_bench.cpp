@@ -7,6 +7,7 @@
 // delivered rate against the stream's, the longest gap between reads (p50/p99 over players),
 // slow readers dropped, /status requests per second and latency p50/p99, and the listener
 // process's peak memory and CPU time.
+#include <alluvium/cli_support.hpp>
 #include <alluvium/fetch.hpp>
 
 #include "figures.hpp"
@@ -44,15 +45,21 @@ struct Player {
 };
 
 const std::string stream_request = "GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+// As Winamp, VLC and mpv ask: ICY titles every 16000 bytes in the stream.
+const std::string icy_request =
+    "GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\nIcy-MetaData: 1\r\n\r\n";
 
-// Connects `n` players, then reads all of them with one poll() loop until `until`.
-std::vector<Player> run_players(int port, unsigned n, Clock::time_point until) {
+// Connects `n` players, the first `icy` of them asking for ICY metadata, then reads all of
+// them with one poll() loop until `until`.
+std::vector<Player> run_players(int port, unsigned n, unsigned icy, Clock::time_point until) {
     std::vector<Player> players(n);
-    for (Player& p : players) {
+    for (std::size_t i = 0; i < players.size(); ++i) {
+        Player& p = players[i];
         p.fd = connect_loopback(port);
         p.connected = Clock::now();
+        const std::string& request = i < icy ? icy_request : stream_request;
         if (p.fd >= 0)
-            send(p.fd, stream_request.data(), stream_request.size(), MSG_NOSIGNAL);
+            send(p.fd, request.data(), request.size(), MSG_NOSIGNAL);
         else
             p.closed = true;
     }
@@ -112,14 +119,20 @@ int main(int argc, char** argv) {
     unsigned players = 200;
     unsigned slow = 20;
     unsigned status_clients = 4;
+    double icy_share = 0.5;
     double seconds = 30;
     std::string out = "bench-results/stream_load.txt";
     app.add_option("--players", players)->capture_default_str();
     app.add_option("--slow", slow)->capture_default_str();
     app.add_option("--status-clients", status_clients)->capture_default_str();
+    app.add_option("--icy-share", icy_share, "Share of players asking for ICY metadata")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 1.0));
     app.add_option("--seconds", seconds)->capture_default_str();
     app.add_option("--out", out)->capture_default_str();
     CLI11_PARSE(app, argc, argv);
+    alluvium::cli::raise_open_file_limit();  // a socket per player
+    const auto icy = static_cast<unsigned>(icy_share * players + 0.5);
 
     const Binaries bin{ALLUVIUM_BROADCASTER, ALLUVIUM_GATEWAY, ALLUVIUM_TUNE};
     const std::vector<ToneItem> items = {
@@ -159,7 +172,7 @@ int main(int argc, char** argv) {
             }
         });
     }
-    const std::vector<Player> result = run_players(tune->port(), players, until);
+    const std::vector<Player> result = run_players(tune->port(), players, icy, until);
     for (auto& t : threads)
         t.join();
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
@@ -182,9 +195,10 @@ int main(int argc, char** argv) {
         all_latency.insert(all_latency.end(), l.begin(), l.end());
 
     std::ostringstream report;
-    report << "# stream server load: " << players << " players, " << slow
-           << " slow readers (2 KB/s), " << status_clients << " /status clients, " << seconds
-           << " s, 128 kbit/s MP3\n"
+    const double cpu = bench::cpu_seconds(tune->pid()) - cpu_before;
+    report << "# stream server load: " << players << " players (" << icy << " with ICY metadata), "
+           << slow << " slow readers (2 KB/s), " << status_clients << " /status clients, "
+           << seconds << " s, 128 kbit/s MP3\n"
            << "players served to the end: " << (players - failed) << " of " << players << "\n"
            << "connect -> first byte ms p50 / p99: " << bench::percentile(first_ms, 0.5) << " / "
            << bench::percentile(first_ms, 0.99) << "\n"
@@ -199,8 +213,8 @@ int main(int argc, char** argv) {
            << ", latency ms p50 / p99: " << bench::percentile(all_latency, 0.5) << " / "
            << bench::percentile(all_latency, 0.99) << ", failures: " << status_failures << "\n"
            << "listener peak RSS KiB: " << bench::peak_rss_kib(tune->pid()) << "\n"
-           << "listener CPU s during the run: " << bench::cpu_seconds(tune->pid()) - cpu_before
-           << " in " << elapsed << " s\n";
+           << "listener CPU s during the run: " << cpu << " in " << elapsed << " s ("
+           << 100.0 * cpu / elapsed << " % of one core)\n";
     bench::publish_report(report.str(), out);
     return failed == 0 ? 0 : 1;
 }

@@ -133,6 +133,30 @@ void MainWindow::buildUi() {
 
     // Top: stations | picture | swarm.
     auto* top = new QSplitter(Qt::Horizontal, central);
+    buildStationsPanel(top);
+    picture_ = new QStackedWidget(top);
+    cover_ = new CoverView(picture_);
+    cover_->setObjectName("cover");
+    video_ = new QWidget(picture_);
+    video_->setObjectName("video");
+    video_->setStyleSheet("background: black");
+    picture_->addWidget(cover_);
+    picture_->addWidget(video_);
+    buildSwarmPanel(top);
+    top->addWidget(sidePanel_);
+    top->addWidget(picture_);
+    top->addWidget(swarmPanel_);
+    top->setStretchFactor(1, 1);
+    top->setSizes({220, 800, 240});
+    outer->addWidget(top, 3);
+
+    // Bottom: what plays now, its progress, the schedule, the state.
+    buildNowPanel(central);
+    outer->addWidget(bottomPanel_, 2);
+    setCentralWidget(central);
+}
+
+void MainWindow::buildStationsPanel(QWidget* top) {
     sidePanel_ = new QWidget(top);
     auto* side = new QVBoxLayout(sidePanel_);
     side->setContentsMargins(0, 0, 0, 0);
@@ -153,16 +177,9 @@ void MainWindow::buildUi() {
     buttons->addWidget(add);
     buttons->addWidget(remove);
     side->addLayout(buttons);
+}
 
-    picture_ = new QStackedWidget(top);
-    cover_ = new CoverView(picture_);
-    cover_->setObjectName("cover");
-    video_ = new QWidget(picture_);
-    video_->setObjectName("video");
-    video_->setStyleSheet("background: black");
-    picture_->addWidget(cover_);
-    picture_->addWidget(video_);
-
+void MainWindow::buildSwarmPanel(QWidget* top) {
     swarmPanel_ = new QWidget(top);
     auto* swarm = new QFormLayout(swarmPanel_);
     swarm->addRow(new QLabel("<b>Swarm</b>", swarmPanel_));
@@ -182,14 +199,9 @@ void MainWindow::buildUi() {
     swarm->addRow("Upload", upValue_);
     swarm->addRow("Bytes", shareValue_);
     swarm->addRow("Buffer", bufferValue_);
-    top->addWidget(sidePanel_);
-    top->addWidget(picture_);
-    top->addWidget(swarmPanel_);
-    top->setStretchFactor(1, 1);
-    top->setSizes({220, 800, 240});
-    outer->addWidget(top, 3);
+}
 
-    // Bottom: what plays now, its progress, the schedule, the state.
+void MainWindow::buildNowPanel(QWidget* central) {
     bottomPanel_ = new QWidget(central);
     auto* bottom = new QVBoxLayout(bottomPanel_);
     bottom->setContentsMargins(0, 0, 0, 0);
@@ -227,8 +239,6 @@ void MainWindow::buildUi() {
     bottom->addLayout(now);
     bottom->addWidget(schedule_, 1);
     bottom->addWidget(banner_);
-    outer->addWidget(bottomPanel_, 2);
-    setCentralWidget(central);
 }
 
 void MainWindow::buildActions() {

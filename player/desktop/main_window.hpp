@@ -55,6 +55,9 @@ class MainWindow : public QMainWindow {
 
   private:
     void buildUi();
+    void buildStationsPanel(QWidget* top);
+    void buildSwarmPanel(QWidget* top);
+    void buildNowPanel(QWidget* central);
     void buildActions();
     void apply(const ViewState& v);
     void applySchedule(const std::vector<ScheduleRow>& rows);

@@ -82,12 +82,8 @@ void print_json(const json& j) {
     std::printf("%s\n", j.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    CLI::App app{
-        "alluvium-tune: listen to an Alluvium station through a local Icecast-compatible stream"};
-    app.set_version_flag("--version", std::string("alluvium-tune ") + version_string());
+// The options as typed; checked and moved into TunerOptions once parsed.
+struct Arguments {
     TunerOptions options;
     std::string playlist;
     std::vector<std::string> gateways;
@@ -98,8 +94,13 @@ int main(int argc, char** argv) {
     bool json_lines = false;
     bool no_clock = false;
     unsigned lead_ms = 4000;
-    app.add_option("playlist", playlist, "Station playlist: an http(s) URL or a file")->required();
-    app.add_option("-g,--gateway", gateways,
+};
+
+void add_options(CLI::App& app, Arguments& a) {
+    TunerOptions& options = a.options;
+    app.add_option("playlist", a.playlist, "Station playlist: an http(s) URL or a file")
+        ->required();
+    app.add_option("-g,--gateway", a.gateways,
                    "Gateway URL (repeatable, tried in order; default http://127.0.0.1:8767)");
     app.add_option("-p,--port", options.stream_port, "Local stream port (0: any free port)")
         ->capture_default_str();
@@ -107,8 +108,8 @@ int main(int argc, char** argv) {
     app.add_option("--allow-origin", options.allow_origin,
                    "A web origin (https://host) whose pages may read /status and the stream "
                    "from scripts (default: none)");
-    app.add_option("--cache-dir", cache_dir, "Media cache (default ~/.cache/alluvium)");
-    app.add_option("--cache-size", cache_size, "Media kept on disk, e.g. 2G")
+    app.add_option("--cache-dir", a.cache_dir, "Media cache (default ~/.cache/alluvium)");
+    app.add_option("--cache-size", a.cache_size, "Media kept on disk, e.g. 2G")
         ->capture_default_str();
     app.add_flag("!--no-dht", options.dht,
                  "Stay out of the DHT even when a gateway offers it (peers from trackers only)");
@@ -116,94 +117,132 @@ int main(int argc, char** argv) {
                    "DHT nodes to join through, host:port,... (besides gateways' seeds)");
     app.add_option("--bt-listen", options.bt_listen, "BitTorrent listen interfaces")
         ->capture_default_str();
-    app.add_option("--upload-limit", upload_limit,
+    app.add_option("--upload-limit", a.upload_limit,
                    "Upload to peers, bytes/s, e.g. 100k (0: none); a little under your uplink")
         ->capture_default_str();
-    app.add_option("--lead", lead_ms, "Milliseconds the stream is produced ahead of the schedule")
+    app.add_option("--lead", a.lead_ms, "Milliseconds the stream is produced ahead of the schedule")
         ->capture_default_str();
     app.add_option("--live-delay", options.live_delay_segments,
                    "Segments a live station plays behind its newest one (0: at the edge)")
         ->capture_default_str()
         ->check(CLI::Range(0u, 100u));
-    app.add_flag("--no-clock-correction", no_clock,
+    app.add_flag("--no-clock-correction", a.no_clock,
                  "Trust the local clock over the playlist server's Date");
-    app.add_flag("--json", json_lines, "Events and status as JSON lines on standard output");
-    app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off")
+    app.add_flag("--json", a.json_lines, "Events and status as JSON lines on standard output");
+    app.add_option("--log-level", a.log_level, "trace, debug, info, warn, error, off")
         ->capture_default_str();
-    alluvium::cli::add_standard_flags(app, "alluvium-tune");
-    CLI11_PARSE(app, argc, argv);
+}
 
-    const auto level = parse_log_level(log_level);
-    const auto size = alluvium::cli::parse_size(cache_size);
-    const auto upload = alluvium::cli::parse_size(upload_limit);
+// Checks what was typed and completes the options; false (said on stderr) when wrong.
+bool apply(Arguments& a) {
+    const auto level = parse_log_level(a.log_level);
+    const auto size = alluvium::cli::parse_size(a.cache_size);
+    const auto upload = alluvium::cli::parse_size(a.upload_limit);
     if (!level || !size || !upload) {
         std::fprintf(stderr, "alluvium-tune: %s\n",
                      !level  ? "unknown log level"
                      : !size ? "cache size must be like 2G"
                              : "upload limit must be bytes/s like 100k");
-        return 2;
+        return false;
     }
     spdlog::set_default_logger(spdlog::stderr_color_mt("tune"));
     set_log_level(*level);
     spdlog::set_pattern("%H:%M:%S.%e %^%l%$ %v");
-    if (!gateways.empty())
-        options.gateways = gateways;
-    if (!cache_dir.empty())
-        options.cache_dir = cache_dir;
+    TunerOptions& options = a.options;
+    if (!a.gateways.empty())
+        options.gateways = a.gateways;
+    if (!a.cache_dir.empty())
+        options.cache_dir = a.cache_dir;
     options.cache_size = *size;
     options.upload_limit = *upload;
-    options.correct_clock = !no_clock;
-    options.lead = std::chrono::milliseconds(lead_ms);
+    options.correct_clock = !a.no_clock;
+    options.lead = std::chrono::milliseconds(a.lead_ms);
+    return true;
+}
 
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+void print_events(Tuner& tuner, bool json_lines, bool tty) {
+    for (const TunerEvent& e : tuner.take_events()) {
+        if (json_lines) {
+            print_json(event_json(e));
+        } else if (e.kind == TunerEventKind::now_playing || e.kind == TunerEventKind::stall ||
+                   e.kind == TunerEventKind::playlist_error) {
+            std::printf("%s%s: %s\n", tty ? "\r\033[K" : "", to_string(e.kind),
+                        printable(e.title.empty() ? e.message : e.title).c_str());
+        }
+    }
+}
 
-    Tuner tuner(options);
-    std::error_code ec;
-    std::string detail;
-    const std::string url = tuner.tune(playlist, ec, &detail);
-    if (url.empty()) {
-        std::fprintf(stderr, "alluvium-tune: %s\n", detail.c_str());
-        return 1;
-    }
-    if (json_lines) {
-        print_json({{"event", "stream"}, {"url", url}});
-    } else {
-        std::printf("stream: %s\n", url.c_str());
-    }
-    std::fflush(stdout);
+// Until SIGINT or SIGTERM (blocked in `signals`): events as they come (the Tuner's notify
+// raises SIGUSR1 at this thread), the status at the pace a reader wants it: each second on
+// a terminal, each 5 s as JSON, each 10 s in a log.
+void report(Tuner& tuner, const sigset_t& signals, bool json_lines) {
+    using Clock = std::chrono::steady_clock;
     const bool tty = isatty(STDOUT_FILENO) != 0 && !json_lines;
-    int tick = 0;
+    const auto every = std::chrono::seconds(tty ? 1 : json_lines ? 5 : 10);
+    auto next_status = Clock::now() + every;
     while (true) {
-        timespec one_second{1, 0};
-        const int sig = sigtimedwait(&signals, nullptr, &one_second);
+        const auto left = std::max(Clock::duration{0}, next_status - Clock::now());
+        const auto s = std::chrono::duration_cast<std::chrono::seconds>(left);
+        const timespec timeout{static_cast<time_t>(s.count()),
+                               static_cast<long>((left - s) / std::chrono::nanoseconds(1))};
+        const int sig = sigtimedwait(&signals, nullptr, &timeout);
         if (sig == SIGINT || sig == SIGTERM)
             break;
-        ++tick;
-        for (const TunerEvent& e : tuner.take_events()) {
-            if (json_lines) {
-                print_json(event_json(e));
-            } else if (e.kind == TunerEventKind::now_playing || e.kind == TunerEventKind::stall ||
-                       e.kind == TunerEventKind::playlist_error) {
-                std::printf("%s%s: %s\n", tty ? "\r\033[K" : "", to_string(e.kind),
-                            printable(e.title.empty() ? e.message : e.title).c_str());
-            }
-        }
-        const TunerStatus s = tuner.status();
-        if (json_lines && tick % 5 == 0) {
-            print_json(status_json(s));
-        } else if (tty) {
-            std::printf("\r\033[K%s", printable(status_line(s)).c_str());
-        } else if (!json_lines && tick % 10 == 0) {
-            std::printf("%s\n", printable(status_line(s)).c_str());
+        print_events(tuner, json_lines, tty);
+        if (Clock::now() >= next_status) {
+            next_status += every;
+            const TunerStatus st = tuner.status();
+            if (json_lines)
+                print_json(status_json(st));
+            else
+                std::printf(tty ? "\r\033[K%s" : "%s\n", printable(status_line(st)).c_str());
         }
         std::fflush(stdout);
     }
     if (tty)
         std::printf("\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{
+        "alluvium-tune: listen to an Alluvium station through a local Icecast-compatible stream"};
+    app.set_version_flag("--version", std::string("alluvium-tune ") + version_string());
+    Arguments a;
+    add_options(app, a);
+    alluvium::cli::add_standard_flags(app, "alluvium-tune");
+    CLI11_PARSE(app, argc, argv);
+    if (!apply(a))
+        return 2;
+    alluvium::cli::raise_open_file_limit();  // a player per socket
+
+    // Blocked in every thread (the Tuner's inherit the mask); this one takes them.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+    Tuner tuner(a.options);
+    const pthread_t reporter = pthread_self();
+    tuner.set_notify([reporter] { pthread_kill(reporter, SIGUSR1); });
+    std::error_code ec;
+    std::string detail;
+    const std::string url = tuner.tune(a.playlist, ec, &detail);
+    if (url.empty()) {
+        std::fprintf(stderr, "alluvium-tune: %s\n", detail.c_str());
+        return 1;
+    }
+    if (a.json_lines) {
+        print_json({{"event", "stream"}, {"url", url}});
+    } else {
+        std::printf("stream: %s\n", url.c_str());
+    }
+    std::fflush(stdout);
+    report(tuner, signals, a.json_lines);
+    tuner.set_notify({});
     const TunerStatus s = tuner.status();
     tuner.stop();
     std::fprintf(stderr,

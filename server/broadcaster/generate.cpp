@@ -1,5 +1,6 @@
 // `generate`: probe media, lay the items out in time and write the playlist.
 #include <alluvium/fetch.hpp>
+#include <alluvium/file.hpp>
 #include <alluvium/media.hpp>
 #include <alluvium/playlist.hpp>
 #include <alluvium/url.hpp>
@@ -101,6 +102,41 @@ UpdateSchedule refresh_schedule(unsigned seconds) {
     return {UpdatePeriod::yearly, std::max(1u, 31536000u / seconds)};
 }
 
+// --start: "now" (rounded to the second: start times are for people to read too) or a
+// W3C date-time.
+std::optional<TimePoint> start_of(const std::string& start) {
+    if (start == "now")
+        return std::chrono::floor<std::chrono::seconds>(now_utc());
+    std::string why;
+    auto t = parse_w3cdtf(start, &why);
+    if (!t)
+        std::fprintf(stderr, "generate: --start '%s': %s\n", start.c_str(), why.c_str());
+    return t;
+}
+
+// The item for one input, or nothing (said on stderr) when it cannot be read as media.
+std::optional<Item> item_of(const std::string& input, const std::string& base) {
+    std::error_code ec;
+    std::string detail;
+    const auto info = probe_media(input, ec, &detail);
+    if (!info) {
+        std::fprintf(stderr, "%s: cannot read as media: %s (%s)\n", input.c_str(),
+                     ec.message().c_str(), detail.c_str());
+        return std::nullopt;
+    }
+    Item item;
+    item.media_url =
+        is_url(input) ? input : base + percent_encode(fs::path(input).filename().string());
+    item.title = !info->title.empty() ? info->title : fs::path(input).stem().string();
+    item.creator = info->artist;
+    item.mime_type = info->mime_type;
+    if (info->size_bytes > 0) {
+        item.length_bytes = info->size_bytes;
+    }
+    item.duration = info->duration;
+    return item;
+}
+
 }  // namespace
 
 int generate(const GenerateOptions& options) {
@@ -114,20 +150,9 @@ int generate(const GenerateOptions& options) {
                      "where they will be published\n");
         return 2;
     }
-    // "now" is rounded to the second: start times are for people to read too.
-    std::optional<TimePoint> start =
-        options.start == "now"
-            ? std::optional<TimePoint>(std::chrono::floor<std::chrono::seconds>(now_utc()))
-            : std::nullopt;
-    if (!start) {
-        std::string why;
-        start = parse_w3cdtf(options.start, &why);
-        if (!start) {
-            std::fprintf(stderr, "generate: --start '%s': %s\n", options.start.c_str(),
-                         why.c_str());
-            return 2;
-        }
-    }
+    const std::optional<TimePoint> start = start_of(options.start);
+    if (!start)
+        return 2;
     const std::string base = with_slash(options.base_url);
     Playlist playlist;
     playlist.title = options.title;
@@ -145,33 +170,18 @@ int generate(const GenerateOptions& options) {
     const Progress progress(inputs.size(), options.quiet);
     TimePoint cursor = *start;
     for (std::size_t i = 0; i < inputs.size(); ++i) {
-        const std::string& input = inputs[i];
-        progress.step(i, input);
-        std::error_code ec;
-        std::string detail;
-        const auto info = probe_media(input, ec, &detail);
-        if (!info) {
+        progress.step(i, inputs[i]);
+        auto item = item_of(inputs[i], base);
+        if (!item) {
             progress.done();
-            std::fprintf(stderr, "%s: cannot read as media: %s (%s)\n", input.c_str(),
-                         ec.message().c_str(), detail.c_str());
             ok = false;
             continue;
         }
-        Item item;
-        item.media_url =
-            is_url(input) ? input : base + percent_encode(fs::path(input).filename().string());
-        item.title = !info->title.empty() ? info->title : fs::path(input).stem().string();
-        item.creator = info->artist;
-        item.mime_type = info->mime_type;
-        if (info->size_bytes > 0) {
-            item.length_bytes = info->size_bytes;
-        }
-        item.duration = info->duration;
         if (!options.loop) {
-            item.start = cursor;
+            item->start = cursor;
         }
-        cursor += info->duration;
-        playlist.items.push_back(std::move(item));
+        cursor += *item->duration;  // item_of always sets it
+        playlist.items.push_back(std::move(*item));
     }
     progress.done();
     if (!ok) {
@@ -182,27 +192,16 @@ int generate(const GenerateOptions& options) {
         std::fwrite(xml.data(), 1, xml.size(), stdout);
         return 0;
     }
-    // Write beside the target and rename, so a web server never serves half a playlist.
-    const fs::path target(options.output);
-    const fs::path temporary = target.string() + ".tmp";
-    {
-        std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-        out.write(xml.data(), static_cast<std::streamsize>(xml.size()));
-        if (!out) {
-            std::fprintf(stderr, "%s: cannot write\n", temporary.c_str());
-            return 2;
-        }
-    }
-    std::error_code ec;
-    fs::rename(temporary, target, ec);
-    if (ec) {
-        std::fprintf(stderr, "%s: cannot rename into place: %s\n", target.c_str(),
-                     ec.message().c_str());
+    // Whole, so a web server never serves half a playlist.
+    std::string error;
+    if (!replace_file(options.output, xml, &error)) {
+        std::fprintf(stderr, "%s\n", error.c_str());
         return 2;
     }
     if (!options.quiet) {
-        std::fprintf(stderr, "wrote %s: %zu items, %s%s\n", target.c_str(), playlist.items.size(),
-                     format_duration(cursor - *start).c_str(), options.loop ? ", looping" : "");
+        std::fprintf(stderr, "wrote %s: %zu items, %s%s\n", options.output.c_str(),
+                     playlist.items.size(), format_duration(cursor - *start).c_str(),
+                     options.loop ? ", looping" : "");
     }
     return 0;
 }

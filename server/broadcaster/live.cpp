@@ -5,6 +5,7 @@
 #include "commands.hpp"
 #include "live_station.hpp"
 #include "segmenter.hpp"
+#include "stop_signal.hpp"
 
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -22,10 +23,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::atomic<bool> stop_requested{false};
+StopSignal& stop_signal() {
+    static StopSignal s;
+    return s;
+}
 
 extern "C" void on_stop_signal(int) {
-    stop_requested = true;
+    stop_signal().request();
 }
 
 TimePoint wall_now() {
@@ -64,15 +68,43 @@ class GatewayNotifier {
 };
 
 bool waits(Milliseconds d) {
-    const auto until = std::chrono::steady_clock::now() + d;
-    while (!stop_requested && std::chrono::steady_clock::now() < until)
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    return !stop_requested;
+    return stop_signal().sleep_until(std::chrono::steady_clock::now() + d);
+}
+
+struct Tally {
+    unsigned segments = 0;
+    std::uint64_t bytes = 0;
+};
+
+// Adds each segment the source gives to the playlist and tells the gateways, until the
+// source ends or stalls.
+void publish(Segmenter& segmenter, LiveStation& station, GatewayNotifier& gateways, Tally& tally,
+             bool quiet, bool tty) {
+    while (auto s = segmenter.next()) {
+        station.add(
+            {s->number, s->file.filename().string(), s->mime_type, s->bytes, s->duration, s->start},
+            wall_now());
+        gateways.tell(station.playlist().items.back().media_url, station.playlist_url());
+        ++tally.segments;
+        tally.bytes += s->bytes;
+        if (quiet)
+            continue;
+        // On a terminal one line, rewritten; in a log file a line per segment.
+        std::fprintf(stderr,
+                     "%slive: %u segments, %.1f MB | last #%u %.2f s %llu B | window %zu "
+                     "segments | source ok%s",
+                     tty ? "\r\x1b[K" : "", tally.segments, static_cast<double>(tally.bytes) / 1e6,
+                     s->number, static_cast<double>(s->duration.count()) / 1000.0,
+                     static_cast<unsigned long long>(s->bytes), station.playlist().items.size(),
+                     tty ? "" : "\n");
+        std::fflush(stderr);
+    }
 }
 
 }  // namespace
 
 int live(const LiveCommandOptions& options) {
+    (void)stop_signal();  // made before a handler can need it
     std::signal(SIGINT, on_stop_signal);
     std::signal(SIGTERM, on_stop_signal);
     std::error_code ec;
@@ -87,7 +119,7 @@ int live(const LiveCommandOptions& options) {
     seg.dir = options.station.dir;
     seg.length = options.station.segment_length;
     seg.first_number = station.next_number();
-    seg.cancel = &stop_requested;
+    seg.cancel = &stop_signal();
     const bool file_source = seg.input != "-" && fs::is_regular_file(seg.input, ec);
     if (options.pace == "on" || (options.pace == "auto" && file_source))
         seg.pace = true;
@@ -97,10 +129,9 @@ int live(const LiveCommandOptions& options) {
                      seg.first_number);
 
     const bool tty = isatty(STDERR_FILENO) == 1;
-    unsigned written = 0;
-    std::uint64_t bytes = 0;
+    Tally tally;
     bool had_source = false;
-    while (!stop_requested) {
+    while (!stop_signal().requested()) {
         std::unique_ptr<Segmenter> segmenter;
         try {
             segmenter = std::make_unique<Segmenter>(seg);
@@ -118,27 +149,9 @@ int live(const LiveCommandOptions& options) {
         spdlog::log(had_source ? spdlog::level::warn : spdlog::level::info, "live: {} {}: {}",
                     had_source ? "source back," : "reading", seg.input, segmenter->describe());
         had_source = true;
-        while (auto s = segmenter->next()) {
-            station.add({s->number, s->file.filename().string(), s->mime_type, s->bytes,
-                         s->duration, s->start},
-                        wall_now());
-            gateways.tell(station.playlist().items.back().media_url, station.playlist_url());
-            ++written;
-            bytes += s->bytes;
-            if (!options.quiet) {
-                // On a terminal one line, rewritten; in a log file a line per segment.
-                std::fprintf(stderr,
-                             "%slive: %u segments, %.1f MB | last #%u %.2f s %llu B | window %zu "
-                             "segments | source ok%s",
-                             tty ? "\r\x1b[K" : "", written, static_cast<double>(bytes) / 1e6,
-                             s->number, static_cast<double>(s->duration.count()) / 1000.0,
-                             static_cast<unsigned long long>(s->bytes),
-                             station.playlist().items.size(), tty ? "" : "\n");
-                std::fflush(stderr);
-            }
-        }
+        publish(*segmenter, station, gateways, tally, options.quiet, tty);
         seg.first_number = segmenter->next_number();
-        if (stop_requested)
+        if (stop_signal().requested())
             break;
         if (!options.quiet && tty)
             std::fprintf(stderr, "\n");
@@ -159,7 +172,7 @@ int live(const LiveCommandOptions& options) {
     }
     if (!options.quiet && tty)
         std::fprintf(stderr, "\n");
-    spdlog::info("live: {} segments written to {}", written, options.station.dir.string());
+    spdlog::info("live: {} segments written to {}", tally.segments, options.station.dir.string());
     return 0;
 }
 

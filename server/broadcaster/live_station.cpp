@@ -1,6 +1,8 @@
 // The rolling playlist of a live station.
 #include "live_station.hpp"
 
+#include <alluvium/file.hpp>
+
 #include <cctype>
 #include <fstream>
 #include <sstream>
@@ -97,16 +99,10 @@ void LiveStation::expire(TimePoint now) {
 }
 
 void LiveStation::write() const {
-    const fs::path target = playlist_path();
-    const fs::path temp = options_.dir / ("." + options_.playlist_name + ".part");
-    {
-        std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-        out << write_playlist(playlist_);
-        out.flush();
-        if (!out)
-            throw std::runtime_error(temp.string() + ": cannot write the playlist");
-    }
-    fs::rename(temp, target);  // atomic: readers see the old file or the new one
+    // Whole: readers see the old playlist or the new one.
+    std::string error;
+    if (!replace_file(playlist_path(), write_playlist(playlist_), &error))
+        throw std::runtime_error(error);
 }
 
 }  // namespace alluvium::broadcaster

@@ -1,6 +1,8 @@
 // Cutting a live source into self-contained segments with libavformat (no re-encoding).
 #include "segmenter.hpp"
 
+#include "stop_signal.hpp"
+
 extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -101,7 +103,7 @@ struct Segmenter::Impl {
 
     static int interrupted(void* self) {
         const auto* i = static_cast<Impl*>(self);
-        const bool cancelled = i->o.cancel != nullptr && i->o.cancel->load();
+        const bool cancelled = i->o.cancel != nullptr && i->o.cancel->requested();
         return cancelled || Steady::now() > i->read_deadline ? 1 : 0;
     }
 
@@ -267,7 +269,7 @@ struct Segmenter::Impl {
                 const int rc = av_read_frame(in, p);
                 if (rc < 0) {
                     stopped = true;
-                    const bool cancelled = o.cancel != nullptr && o.cancel->load();
+                    const bool cancelled = o.cancel != nullptr && o.cancel->requested();
                     reason =
                         cancelled           ? "stopped"
                         : rc == AVERROR_EOF ? "the source ended"
@@ -296,9 +298,11 @@ struct Segmenter::Impl {
                 }
                 if (o.pace) {
                     const auto due = anchor_steady + std::chrono::microseconds(us - anchor_us);
-                    while (Steady::now() < due && !(o.cancel != nullptr && o.cancel->load()))
-                        std::this_thread::sleep_until(
-                            std::min(due, Steady::now() + std::chrono::milliseconds(100)));
+                    // Real time: the packet's deadline (a stop request ends the wait).
+                    if (o.cancel != nullptr)
+                        o.cancel->sleep_until(due);
+                    else
+                        std::this_thread::sleep_until(due);
                 }
                 const bool cut_point = p->stream_index != video || (p->flags & AV_PKT_FLAG_KEY);
                 if (cut_point && out != nullptr && us - first_us >= length_us) {

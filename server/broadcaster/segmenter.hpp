@@ -19,6 +19,8 @@
 
 namespace alluvium::broadcaster {
 
+class StopSignal;
+
 struct SegmenterOptions {
     std::string input;                // path, URL, device, or "-" for standard input
     std::string input_format;         // libavformat demuxer name ("v4l2", "alsa"); empty: guess
@@ -27,8 +29,8 @@ struct SegmenterOptions {
     std::filesystem::path dir;        // where segments are published
     std::string prefix = "segment-";  // file names: prefix + 6-digit number + extension
     unsigned first_number = 1;
-    Milliseconds stall_timeout{10000};          // a read that blocks this long: the source stalled
-    const std::atomic<bool>* cancel = nullptr;  // when true, a blocked read gives up at once
+    Milliseconds stall_timeout{10000};   // a read that blocks this long: the source stalled
+    const StopSignal* cancel = nullptr;  // once requested, a blocked read gives up at once
 };
 
 struct Segment {

@@ -1,6 +1,7 @@
 // The gateway's work: deciding what may be fetched, fetching each URL once (single
 // flight), caching with LRU eviction, seeding, and answering waiting listeners.
 #include <alluvium/fetch.hpp>
+#include <alluvium/file.hpp>
 #include <alluvium/playlist.hpp>
 #include <alluvium/url.hpp>
 
@@ -146,6 +147,9 @@ void Gateway::stop() {
     }
     // Background work first (fetches notice `stopping` within a second), then the seed,
     // whose "stopped" announces the tracker still answers, then the HTTP server.
+    {
+        std::lock_guard lock(impl_->mutex);  // the reaper is waiting or has yet to look
+    }
     impl_->waiters_changed.notify_all();
     impl_->reaper.join();
     impl_->work.join();
@@ -486,21 +490,9 @@ void Gateway::Impl::write_tracker_whitelist() {
     for (const StoredItem& item : store->by_last_access())
         text += item.meta.info_hash_hex() + "\n";
     std::lock_guard lock(whitelist_mutex);
-    const auto& path = config.tracker_whitelist;
-    auto tmp = path;
-    tmp += ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out << text;
-        if (!out) {
-            spdlog::error("tracker whitelist: cannot write {}", tmp.string());
-            return;
-        }
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec)
-        spdlog::error("tracker whitelist: cannot replace {}: {}", path.string(), ec.message());
+    std::string error;
+    if (!replace_file(config.tracker_whitelist, text, &error))
+        spdlog::error("tracker whitelist: {}", error);
 }
 
 std::optional<std::pair<std::string, std::uint16_t>> Gateway::Impl::seed_endpoint() const {
@@ -562,7 +554,15 @@ void Gateway::Impl::answer_waiters(const std::string& url) {
 void Gateway::Impl::reap_waiters() {
     std::unique_lock lock(mutex);
     while (!stopping) {
-        waiters_changed.wait_for(lock, std::chrono::milliseconds(50));
+        // Asleep until the first waiter's deadline; a new waiter or stop() wakes it earlier.
+        if (waiters.empty()) {
+            waiters_changed.wait(lock);
+        } else {
+            const auto first = std::min_element(
+                waiters.begin(), waiters.end(),
+                [](const Waiter& a, const Waiter& b) { return a.deadline < b.deadline; });
+            waiters_changed.wait_until(lock, first->deadline);
+        }
         const auto now = SteadyClock::now();
         auto split = std::stable_partition(waiters.begin(), waiters.end(),
                                            [&](const Waiter& w) { return w.deadline > now; });

@@ -151,29 +151,26 @@ int prime(const std::string& gateway_url, const std::string& playlist, unsigned 
     return ready == state.size() ? 0 : 1;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    CLI::App app{"alluvium-gateway: swarm metadata, tracker and seed for Alluvium stations"};
-    app.set_version_flag("--version", std::string("alluvium-gateway ") + version_string());
-    app.set_config("--config", "",
-                   "Configuration file (TOML: key = value, names as the long options)");
-    GatewayConfig config;
+// What is read as text and checked once the command line is parsed (sizes as 512M, 10G).
+struct ServeArguments {
     std::string cache_size = "10G";
     std::string max_item_size = "2G";
     std::string origin_rate = "0";
     std::string upload_limit = "0";
     std::string data_dir;
     std::string log_level = "info";
+};
+
+void add_serve_options(CLI::App& app, GatewayConfig& config, ServeArguments& a) {
     app.add_option("--listen", config.listen, "HTTP address (API and tracker)")
         ->capture_default_str();
     app.add_option("--public-url", config.public_url,
                    "URL listeners use to reach this gateway (default http://LISTEN)");
-    app.add_option("--data-dir", data_dir,
+    app.add_option("--data-dir", a.data_dir,
                    "Cache database and media (default ~/.local/state/alluvium-gateway)");
-    app.add_option("--cache-size", cache_size, "Media kept on disk, e.g. 10G")
+    app.add_option("--cache-size", a.cache_size, "Media kept on disk, e.g. 10G")
         ->capture_default_str();
-    app.add_option("--max-item-size", max_item_size, "Larger media are refused")
+    app.add_option("--max-item-size", a.max_item_size, "Larger media are refused")
         ->capture_default_str();
     app.add_option("--allow-origin", config.allow_origins,
                    "Fetch any URL under this origin (repeatable)");
@@ -210,14 +207,45 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--fetch-jobs", config.fetch_jobs, "Origin fetches at once")
         ->capture_default_str();
-    app.add_option("--origin-rate-limit", origin_rate,
+    app.add_option("--origin-rate-limit", a.origin_rate,
                    "Bytes/s from one origin, all its fetches together (0: none)")
         ->capture_default_str();
-    app.add_option("--upload-limit", upload_limit,
+    app.add_option("--upload-limit", a.upload_limit,
                    "Upload bytes/s to listeners, the seed and /v1/media ranges together (0: none)")
         ->capture_default_str();
-    app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off")
+    app.add_option("--log-level", a.log_level, "trace, debug, info, warn, error, off")
         ->capture_default_str();
+}
+
+// The sizes into the configuration; false (said on stderr) when one is not a size.
+bool read_sizes(const ServeArguments& a, GatewayConfig& config) {
+    for (auto [text, target, name] :
+         {std::tuple{&a.cache_size, &config.cache_size, "--cache-size"},
+          std::tuple{&a.max_item_size, &config.max_item_size, "--max-item-size"},
+          std::tuple{&a.origin_rate, &config.origin_rate_limit, "--origin-rate-limit"},
+          std::tuple{&a.upload_limit, &config.upload_limit, "--upload-limit"}}) {
+        const auto bytes = alluvium::cli::parse_size(*text);
+        if (!bytes) {
+            std::fprintf(stderr, "alluvium-gateway: %s '%s' is not a size (like 512M or 10G)\n",
+                         name, text->c_str());
+            return false;
+        }
+        *target = *bytes;
+    }
+    config.data_dir = a.data_dir;
+    return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"alluvium-gateway: swarm metadata, tracker and seed for Alluvium stations"};
+    app.set_version_flag("--version", std::string("alluvium-gateway ") + version_string());
+    app.set_config("--config", "",
+                   "Configuration file (TOML: key = value, names as the long options)");
+    GatewayConfig config;
+    ServeArguments sizes;
+    add_serve_options(app, config, sizes);
 
     std::string gateway_url = "http://127.0.0.1:8767";
     std::string playlist;
@@ -238,9 +266,9 @@ int main(int argc, char** argv) {
     alluvium::cli::add_standard_flags(app, "alluvium-gateway");
     CLI11_PARSE(app, argc, argv);
 
-    const auto level = parse_log_level(log_level);
+    const auto level = parse_log_level(sizes.log_level);
     if (!level) {
-        std::fprintf(stderr, "alluvium-gateway: unknown log level '%s'\n", log_level.c_str());
+        std::fprintf(stderr, "alluvium-gateway: unknown log level '%s'\n", sizes.log_level.c_str());
         return 2;
     }
     spdlog::set_default_logger(spdlog::stderr_color_mt("gateway"));
@@ -253,20 +281,9 @@ int main(int argc, char** argv) {
         if (*status_cmd) {
             return status(gateway_url);
         }
-        for (auto [text, target, name] :
-             {std::tuple{&cache_size, &config.cache_size, "--cache-size"},
-              std::tuple{&max_item_size, &config.max_item_size, "--max-item-size"},
-              std::tuple{&origin_rate, &config.origin_rate_limit, "--origin-rate-limit"},
-              std::tuple{&upload_limit, &config.upload_limit, "--upload-limit"}}) {
-            const auto bytes = alluvium::cli::parse_size(*text);
-            if (!bytes) {
-                std::fprintf(stderr, "alluvium-gateway: %s '%s' is not a size (like 512M or 10G)\n",
-                             name, text->c_str());
-                return 2;
-            }
-            *target = *bytes;
-        }
-        config.data_dir = data_dir;
+        if (!read_sizes(sizes, config))
+            return 2;
+        alluvium::cli::raise_open_file_limit();  // a listener per socket
         return serve(std::move(config));
     } catch (const std::exception& e) {
         std::fprintf(stderr, "alluvium-gateway: %s\n", e.what());

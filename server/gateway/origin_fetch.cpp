@@ -109,19 +109,20 @@ bool hash_file(const std::filesystem::path& file, std::uint64_t size, const std:
 
 }  // namespace
 
-OriginResult fetch_from_origin(const OriginFetch& job) {
-    std::error_code fs_ec;
-    std::filesystem::create_directories(job.tmp_dir, fs_ec);
-    std::filesystem::create_directories(job.cache_dir, fs_ec);
-    const std::filesystem::path part = job.tmp_dir / temp_name();
-    std::FILE* out = std::fopen(part.c_str(), "wb");
-    if (out == nullptr) {
-        return failure(500, "cannot write " + part.string());
-    }
-    ProgressLog progress("fetching", job.url);
+namespace {
+
+// One GET of the origin into an open file.
+struct Download {
+    HttpResponse response;
+    std::error_code ec;
+    std::string detail;
     std::uint64_t received = 0;
     bool write_failed = false;
+};
 
+Download download(const OriginFetch& job, std::FILE* out) {
+    Download d;
+    ProgressLog progress("fetching", job.url);
     HttpRequest request;
     request.url = job.url;
     request.if_none_match = job.etag;
@@ -150,67 +151,84 @@ OriginResult fetch_from_origin(const OriginFetch& job) {
             return false;
         }
         if (std::fwrite(chunk.data(), 1, chunk.size(), out) != chunk.size()) {
-            write_failed = true;
+            d.write_failed = true;
             return false;
         }
-        received += chunk.size();
+        d.received += chunk.size();
         if (job.received != nullptr) {
-            *job.received = received;
+            *job.received = d.received;
         }
-        progress.update(received, job.total != nullptr ? job.total->load() : 0);
+        progress.update(d.received, job.total != nullptr ? job.total->load() : 0);
         return true;
     };
-    std::error_code ec;
-    std::string detail;
-    const HttpResponse response = http_request(request, ec, &detail);
+    d.response = http_request(request, d.ec, &d.detail);
+    return d;
+}
+
+// What the listener is told when the download gave no new file; nothing when it did.
+std::optional<OriginResult> unusable(const Download& d, const OriginFetch& job) {
+    if (d.ec == errc::too_large) {
+        return failure(413, "the item is larger than the configured limit of " +
+                                std::to_string(job.max_size) + " bytes");
+    }
+    if (d.ec == errc::refused)
+        return failure(403, "refused: " + d.detail);
+    if (d.ec)
+        return failure(502, "origin unreachable: " + d.detail);
+    const long status = d.response.status;
+    if (status == 304) {
+        OriginResult same;
+        same.kind = OriginResult::Kind::not_modified;
+        same.fresh_for = freshness_of(d.response);
+        return same;
+    }
+    if (status == 429 || status == 503) {
+        OriginResult busy =
+            failure(503, "the origin is overloaded (HTTP " + std::to_string(status) + ")");
+        busy.retry_after = retry_after(d.response.header("Retry-After"), now_utc());
+        return busy;
+    }
+    if (status < 200 || status > 299) {
+        return failure(status == 404 || status == 410 ? 404 : 502,
+                       "the origin answered HTTP " + std::to_string(status));
+    }
+    if (d.received == 0)
+        return failure(502, "the origin sent an empty file");
+    return std::nullopt;
+}
+
+}  // namespace
+
+OriginResult fetch_from_origin(const OriginFetch& job) {
+    std::error_code fs_ec;
+    std::filesystem::create_directories(job.tmp_dir, fs_ec);
+    std::filesystem::create_directories(job.cache_dir, fs_ec);
+    const std::filesystem::path part = job.tmp_dir / temp_name();
+    std::FILE* out = std::fopen(part.c_str(), "wb");
+    if (out == nullptr) {
+        return failure(500, "cannot write " + part.string());
+    }
+    const Download d = download(job, out);
     const bool closed = std::fclose(out) == 0;
     const auto cleanup = [&] { std::filesystem::remove(part, fs_ec); };
-    OriginResult result;
-    result.origin_bytes = received;
-    if (write_failed || !closed) {
+    if (d.write_failed || !closed) {
         cleanup();
         return failure(507, "the cache disk refused the write (full?)");
     }
-    if (ec) {
+    if (auto answer = unusable(d, job)) {
         cleanup();
-        if (ec == errc::too_large) {
-            return failure(413, "the item is larger than the configured limit of " +
-                                    std::to_string(job.max_size) + " bytes");
-        }
-        if (ec == errc::refused) {
-            return failure(403, "refused: " + detail);
-        }
-        return failure(502, "origin unreachable: " + detail);
+        answer->origin_bytes = d.received;
+        return *answer;
     }
-    if (response.status == 304) {
-        cleanup();
-        result.kind = OriginResult::Kind::not_modified;
-        result.fresh_for = freshness_of(response);
-        return result;
-    }
-    if (response.status == 429 || response.status == 503) {
-        cleanup();
-        OriginResult busy =
-            failure(503, "the origin is overloaded (HTTP " + std::to_string(response.status) + ")");
-        busy.retry_after = retry_after(response.header("Retry-After"), now_utc());
-        return busy;
-    }
-    if (response.status < 200 || response.status > 299) {
-        cleanup();
-        return failure(response.status == 404 || response.status == 410 ? 404 : 502,
-                       "the origin answered HTTP " + std::to_string(response.status));
-    }
-    if (received == 0) {
-        cleanup();
-        return failure(502, "the origin sent an empty file");
-    }
+    OriginResult result;
+    result.origin_bytes = d.received;
     if (job.hashing != nullptr) {
         *job.hashing = true;
     }
     if (job.total != nullptr) {
-        *job.total = received;
+        *job.total = d.received;
     }
-    if (!hash_file(part, received, job.url, job, result.meta)) {
+    if (!hash_file(part, d.received, job.url, job, result.meta)) {
         cleanup();
         return failure(500, "hashing failed");
     }
@@ -229,9 +247,9 @@ OriginResult fetch_from_origin(const OriginFetch& job) {
         spdlog::debug("{}: no media layout ({})", job.url, media_ec.message());
     }
     result.kind = OriginResult::Kind::fetched;
-    result.fresh_for = freshness_of(response);
-    result.etag = response.etag;
-    result.last_modified = response.last_modified;
+    result.fresh_for = freshness_of(d.response);
+    result.etag = d.response.etag;
+    result.last_modified = d.response.last_modified;
     return result;
 }
 

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <libtorrent/add_torrent_params.hpp>
 #include <libtorrent/alert_types.hpp>
@@ -19,6 +20,7 @@
 #include <libtorrent/torrent_info.hpp>
 #include <libtorrent/torrent_status.hpp>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace alluvium::gateway {
@@ -29,8 +31,23 @@ struct Seeder::Impl {
     std::unique_ptr<lt::session> session;
     std::mutex mutex;
     std::map<std::string, lt::torrent_handle> torrents;  // raw info-hash -> handle
-    std::atomic<bool> stopping{false};
     std::thread alerts;
+
+    // The alert thread sleeps until libtorrent has alerts, bytes sent beside the swarm
+    // leave the last second (the seed may take more again), or the seeder stops.
+    std::mutex wake_mutex;  // guards the three below
+    std::condition_variable wake;
+    bool alerts_waiting = false;
+    bool beside_added = false;
+    bool stopping = false;
+
+    void poke(bool Impl::*what) {
+        {
+            std::lock_guard lock(wake_mutex);
+            this->*what = true;
+        }
+        wake.notify_one();
+    }
 
     // The upload limit shared with what is sent beside the swarm (sent_beside).
     std::int64_t upload_limit = 0;
@@ -59,24 +76,43 @@ struct Seeder::Impl {
         session->apply_settings(std::move(s));
     }
 
+    // When the oldest byte beside the swarm stops counting; none: no deadline.
+    std::optional<std::chrono::steady_clock::time_point> beside_expiry() {
+        std::lock_guard lock(beside_mutex);
+        if (beside.empty())
+            return std::nullopt;
+        return beside.front().first + std::chrono::seconds(1) + std::chrono::milliseconds(1);
+    }
+
     void drain_alerts() {
+        std::unique_lock lock(wake_mutex);
         while (!stopping) {
-            // With an upload limit, the seed's share of it follows what went beside it
-            // every 100 ms at most.
-            session->wait_for_alert(std::chrono::milliseconds(upload_limit > 0 ? 100 : 500));
+            const auto ready = [this] { return alerts_waiting || beside_added || stopping; };
+            if (const auto expiry = beside_expiry())
+                wake.wait_until(lock, *expiry, ready);
+            else
+                wake.wait(lock, ready);
+            alerts_waiting = false;
+            beside_added = false;
+            lock.unlock();
             share_upload_limit();
-            std::vector<lt::alert*> batch;
-            session->pop_alerts(&batch);
-            for (const lt::alert* a : batch) {
-                if (lt::alert_cast<lt::listen_failed_alert>(a) != nullptr ||
-                    lt::alert_cast<lt::file_error_alert>(a) != nullptr ||
-                    lt::alert_cast<lt::torrent_error_alert>(a) != nullptr) {
-                    spdlog::error("seeder: {}", a->message());
-                } else if (lt::alert_cast<lt::listen_succeeded_alert>(a) != nullptr) {
-                    spdlog::info("seeder: {}", a->message());
-                } else {
-                    spdlog::debug("seeder: {}", a->message());
-                }
+            log_alerts();
+            lock.lock();
+        }
+    }
+
+    void log_alerts() {
+        std::vector<lt::alert*> batch;
+        session->pop_alerts(&batch);
+        for (const lt::alert* a : batch) {
+            if (lt::alert_cast<lt::listen_failed_alert>(a) != nullptr ||
+                lt::alert_cast<lt::file_error_alert>(a) != nullptr ||
+                lt::alert_cast<lt::torrent_error_alert>(a) != nullptr) {
+                spdlog::error("seeder: {}", a->message());
+            } else if (lt::alert_cast<lt::listen_succeeded_alert>(a) != nullptr) {
+                spdlog::info("seeder: {}", a->message());
+            } else {
+                spdlog::debug("seeder: {}", a->message());
             }
         }
     }
@@ -101,12 +137,14 @@ Seeder::Seeder(const SeederOptions& options) : impl_(std::make_unique<Impl>()) {
     if (options.spread) {
         add_spread_policy(*impl_->session);
     }
+    // Called on a libtorrent thread: only wakes the alert thread.
+    impl_->session->set_alert_notify([impl = impl_.get()] { impl->poke(&Impl::alerts_waiting); });
     impl_->alerts = std::thread([impl = impl_.get()] { impl->drain_alerts(); });
 }
 
 Seeder::~Seeder() {
-    impl_->stopping = true;
-    impl_->session->post_torrent_updates();  // wakes wait_for_alert
+    impl_->session->set_alert_notify([] {});
+    impl_->poke(&Impl::stopping);
     impl_->alerts.join();
 }
 
@@ -151,11 +189,15 @@ void Seeder::remove(const std::string& info_hash) {
 void Seeder::sent_beside(std::uint64_t bytes) {
     if (impl_->upload_limit <= 0)
         return;
+    bool first = false;
     {
         std::lock_guard lock(impl_->beside_mutex);
+        first = impl_->beside.empty();
         impl_->beside.emplace_back(std::chrono::steady_clock::now(), bytes);
     }
     impl_->share_upload_limit();
+    if (first)  // the alert thread learns when these stop counting
+        impl_->poke(&Impl::beside_added);
 }
 
 std::int64_t Seeder::upload_limit_now() {

@@ -4,6 +4,8 @@
 // (`--man-include`, for help2man). Header-only, not installed.
 #pragma once
 
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdint>
@@ -55,6 +57,16 @@ inline std::optional<std::uint64_t> parse_size(const std::string& text) {
         return std::nullopt;
     }
     return static_cast<std::uint64_t>(bytes);
+}
+
+// A server's players and peers each hold a socket: the soft limit on open files (1024 on
+// many systems) rises to the hard one, as Icecast and nginx do.
+inline void raise_open_file_limit() {
+    rlimit r{};
+    if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+        r.rlim_cur = r.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &r);
+    }
 }
 
 namespace detail {

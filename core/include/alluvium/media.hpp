@@ -19,8 +19,7 @@ struct ALLUVIUM_EXPORT MediaInfo {
     std::string mime_type;  // e.g. "audio/mpeg", "video/webm"
     std::uint64_t size_bytes = 0;
     Milliseconds duration{0};
-    bool duration_scanned = false;  // true: measured packet by packet, not estimated
-    std::int64_t bit_rate = 0;      // bits per second, 0 when unknown
+    std::int64_t bit_rate = 0;  // bits per second, 0 when unknown
     bool has_audio = false;
     bool has_video = false;
     std::string audio_codec;  // e.g. "mp3", "vorbis", "opus", "aac"

@@ -12,6 +12,15 @@ void name_this_thread(const std::string& name) {
     pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
 }
 
+ThreadNameScope::ThreadNameScope(const std::string& name) {
+    pthread_getname_np(pthread_self(), previous_, sizeof previous_);
+    name_this_thread(name);
+}
+
+ThreadNameScope::~ThreadNameScope() {
+    pthread_setname_np(pthread_self(), previous_);
+}
+
 EventLoop::EventLoop(std::string name, unsigned blocking_threads)
     : guard_(std::make_unique<
              boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
@@ -31,7 +40,7 @@ EventLoop::EventLoop(std::string name, unsigned blocking_threads)
     loop_id_ = thread_.get_id();
     for (unsigned i = 0; i < blocking_threads; ++i) {
         workers_.emplace_back([this, name] {
-            name_this_thread(name.substr(0, 9) + "-io");
+            name_this_thread(name.substr(0, name.find('-') + 1) + "io");
             run_blocking();
         });
     }

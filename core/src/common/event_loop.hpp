@@ -62,4 +62,18 @@ class EventLoop {
 // Names the calling thread (as `top` and `/proc/<pid>/task/*/comm` show it; 15 characters).
 void name_this_thread(const std::string& name);
 
+// Names the calling thread for as long as it lives, then gives the old name back. A thread
+// takes its maker's name: libtorrent's threads are made under one of these, so that `top`
+// (and bench/idle_bench.cpp) tells them from the core's.
+class ThreadNameScope {
+  public:
+    explicit ThreadNameScope(const std::string& name);
+    ~ThreadNameScope();
+    ThreadNameScope(const ThreadNameScope&) = delete;
+    ThreadNameScope& operator=(const ThreadNameScope&) = delete;
+
+  private:
+    char previous_[16] = {};
+};
+
 }  // namespace alluvium::detail

@@ -157,23 +157,9 @@ bool is_url(std::string_view text) noexcept {
     return starts("http://") || starts("https://");
 }
 
-HttpResponse http_request(const HttpRequest& request, std::error_code& ec, std::string* detail) {
-    init_curl();
-    ec.clear();
-    HttpResponse response;
-    if (!is_url(request.url)) {
-        set_error(ec, detail, errc::invalid_argument, "not an http:// or https:// URL");
-        return response;
-    }
-    std::unique_ptr<CURL, CurlFree> curl(curl_easy_init());
-    if (!curl) {
-        set_error(ec, detail, errc::network_error, "cannot create a libcurl handle");
-        return response;
-    }
-    Transfer transfer;
-    transfer.response = &response;
-    transfer.request = &request;
-    transfer.handle = curl.get();
+namespace {
+
+std::unique_ptr<curl_slist, SlistFree> request_headers(const HttpRequest& request) {
     std::unique_ptr<curl_slist, SlistFree> headers;
     const auto add_header = [&](const std::string& line) {
         headers.reset(curl_slist_append(headers.release(), line.c_str()));
@@ -187,8 +173,24 @@ HttpResponse http_request(const HttpRequest& request, std::error_code& ec, std::
     for (const auto& [name, value] : request.headers) {
         add_header(name + ": " + value);
     }
-    char error_buffer[CURL_ERROR_SIZE] = {};
-    CURL* c = curl.get();
+    return headers;
+}
+
+// The request's method and body; false when the method is not one we send.
+bool set_method(CURL* c, const HttpRequest& request) {
+    curl_easy_setopt(c, CURLOPT_NOBODY, request.head_only || request.method == "HEAD" ? 1L : 0L);
+    if (request.method == "POST") {
+        curl_easy_setopt(c, CURLOPT_POST, 1L);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+                         static_cast<curl_off_t>(request.body.size()));
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.body.c_str());  // not copied
+        return true;
+    }
+    return request.method == "GET" || request.method == "HEAD";
+}
+
+// Everything else about the transfer (libcurl copies the strings it is given).
+void set_options(CURL* c, const HttpRequest& request, Transfer& transfer, char* error_buffer) {
     const std::string agent = std::string("Alluvium/") + version_string();
     curl_easy_setopt(c, CURLOPT_URL, request.url.c_str());
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -206,16 +208,6 @@ HttpResponse http_request(const HttpRequest& request, std::error_code& ec, std::
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &transfer);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &transfer);
-    curl_easy_setopt(c, CURLOPT_NOBODY, request.head_only || request.method == "HEAD" ? 1L : 0L);
-    if (request.method == "POST") {
-        curl_easy_setopt(c, CURLOPT_POST, 1L);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
-                         static_cast<curl_off_t>(request.body.size()));
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.body.c_str());
-    } else if (request.method != "GET" && request.method != "HEAD") {
-        set_error(ec, detail, errc::invalid_argument, "unsupported method " + request.method);
-        return response;
-    }
     if (request.cancel != nullptr) {
         curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
         curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
@@ -223,10 +215,10 @@ HttpResponse http_request(const HttpRequest& request, std::error_code& ec, std::
     }
     curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_connected);
     curl_easy_setopt(c, CURLOPT_PREREQDATA, &transfer);
-    const std::string range =
-        std::to_string(request.range_from) + "-" +
-        (request.range_to > 0 ? std::to_string(request.range_to) : std::string());
     if (request.range_from > 0 || request.range_to > 0) {
+        const std::string range =
+            std::to_string(request.range_from) + "-" +
+            (request.range_to > 0 ? std::to_string(request.range_to) : std::string());
         curl_easy_setopt(c, CURLOPT_RANGE, range.c_str());
     }
     // Refuses at once when Content-Length already says too much.
@@ -240,40 +232,65 @@ HttpResponse http_request(const HttpRequest& request, std::error_code& ec, std::
         curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
                          std::max(1L, static_cast<long>(request.stall_timeout.count() / 1000)));
     }
+}
+
+// Why a finished transfer failed, if it did.
+bool failed(CURLcode rc, const Transfer& transfer, const HttpRequest& request,
+            const char* error_buffer, std::error_code& ec, std::string* detail) {
+    if (transfer.refused_address) {
+        set_error(ec, detail, errc::refused,
+                  "the address " + transfer.refused_ip + " is not allowed");
+    } else if (rc == CURLE_ABORTED_BY_CALLBACK && request.cancel != nullptr &&
+               request.cancel->load()) {
+        set_error(ec, detail, errc::refused, "cancelled");
+    } else if (transfer.refused_by_sink) {
+        set_error(ec, detail, errc::refused, "the transfer was stopped by its receiver");
+    } else if (transfer.overflow || rc == CURLE_FILESIZE_EXCEEDED) {
+        set_error(
+            ec, detail, errc::too_large,
+            "the response is larger than " + std::to_string(request.max_body_bytes) + " bytes");
+    } else if (rc != CURLE_OK) {
+        set_error(ec, detail, errc::network_error,
+                  error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(rc));
+    } else {
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+HttpResponse http_request(const HttpRequest& request, std::error_code& ec, std::string* detail) {
+    init_curl();
+    ec.clear();
+    HttpResponse response;
+    if (!is_url(request.url)) {
+        set_error(ec, detail, errc::invalid_argument, "not an http:// or https:// URL");
+        return response;
+    }
+    std::unique_ptr<CURL, CurlFree> curl(curl_easy_init());
+    if (!curl) {
+        set_error(ec, detail, errc::network_error, "cannot create a libcurl handle");
+        return response;
+    }
+    Transfer transfer;
+    transfer.response = &response;
+    transfer.request = &request;
+    transfer.handle = curl.get();
+    CURL* c = curl.get();
+    if (!set_method(c, request)) {
+        set_error(ec, detail, errc::invalid_argument, "unsupported method " + request.method);
+        return response;
+    }
+    char error_buffer[CURL_ERROR_SIZE] = {};
+    set_options(c, request, transfer, error_buffer);
+    const auto headers = request_headers(request);
     if (headers) {
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
     }
     const CURLcode rc = curl_easy_perform(c);
-    if (transfer.refused_address) {
-        set_error(ec, detail, errc::refused,
-                  "the address " + transfer.refused_ip + " is not allowed");
+    if (failed(rc, transfer, request, error_buffer, ec, detail))
         return response;
-    }
-    if (rc == CURLE_ABORTED_BY_CALLBACK && request.cancel != nullptr && request.cancel->load()) {
-        set_error(ec, detail, errc::refused, "cancelled");
-        return response;
-    }
-    if (transfer.refused_by_sink) {
-        set_error(ec, detail, errc::refused, "the transfer was stopped by its receiver");
-        return response;
-    }
-    if (transfer.overflow) {
-        set_error(
-            ec, detail, errc::too_large,
-            "the response is larger than " + std::to_string(request.max_body_bytes) + " bytes");
-        return response;
-    }
-    if (rc == CURLE_FILESIZE_EXCEEDED) {
-        set_error(
-            ec, detail, errc::too_large,
-            "the response is larger than " + std::to_string(request.max_body_bytes) + " bytes");
-        return response;
-    }
-    if (rc != CURLE_OK) {
-        set_error(ec, detail, errc::network_error,
-                  error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(rc));
-        return response;
-    }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
     char* effective = nullptr;
     curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &effective);

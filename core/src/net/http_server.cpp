@@ -4,6 +4,7 @@
 #include <alluvium/text.hpp>
 #include <alluvium/url.hpp>
 
+#include "../common/event_loop.hpp"
 #include "../common/log.hpp"
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include <boost/beast/http.hpp>
 #include <cctype>
 #include <charconv>
+#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -92,6 +94,15 @@ struct HttpServer::Impl {
     std::atomic<bool> stopped{false};
     std::atomic<std::size_t> connections{0};   // sessions alive
     std::atomic<std::size_t> open_sockets{0};  // sessions whose socket is still open
+    std::mutex closed_mutex;                   // with all_closed: stop() waits for the last
+    std::condition_variable all_closed;
+
+    void socket_closed() {
+        if (--open_sockets == 0) {
+            std::lock_guard lock(closed_mutex);
+            all_closed.notify_all();
+        }
+    }
     std::mutex sessions_mutex;
     std::unordered_map<const Session*, std::weak_ptr<Session>> sessions;
     std::uint16_t port = 0;
@@ -124,7 +135,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     ~Session() {
         if (!closed_) {
-            --server_->open_sockets;
+            server_->socket_closed();
         }
         {
             std::lock_guard lock(server_->sessions_mutex);
@@ -339,7 +350,7 @@ class Session : public std::enable_shared_from_this<Session> {
         beast::error_code ignored;
         stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
         stream_.close();
-        --server_->open_sockets;
+        server_->socket_closed();
     }
 
     std::string remote_address() {
@@ -466,7 +477,10 @@ std::unique_ptr<HttpServer> HttpServer::start(const HttpServerOptions& options, 
     impl->port = acceptor.local_endpoint().port();
     impl->accept(impl);
     for (unsigned i = 0; i < std::max(1u, options.threads); ++i) {
-        impl->threads.emplace_back([ioc = &impl->ioc] { ioc->run(); });
+        impl->threads.emplace_back([ioc = &impl->ioc] {
+            detail::name_this_thread("alluvium-http");
+            ioc->run();
+        });
     }
     ec.clear();
     return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
@@ -506,9 +520,10 @@ void HttpServer::stop() {
     });
     // Let the closes run, then stop whatever is left (handlers still working hold their
     // sessions; their answers are dropped).
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    while (impl_->open_sockets > 0 && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    {
+        std::unique_lock lock(impl_->closed_mutex);
+        impl_->all_closed.wait_for(lock, std::chrono::seconds(2),
+                                   [&] { return impl_->open_sockets == 0; });
     }
     impl_->ioc.stop();
     for (auto& t : impl_->threads) {

@@ -276,80 +276,36 @@ Milliseconds Producer::plays_in(TimePoint now) const {
     return std::max(Milliseconds{0}, std::chrono::duration_cast<Milliseconds>(cursor_time_ - now));
 }
 
-// Appends what is due of the current airing; false when the bytes are not here yet.
-bool Producer::play(TimePoint now, TimePoint target) {
-    Cursor& c = cursor_;
-    if (c.format == StreamFormat::ts) {
-        return play_ts(now, target);
-    }
-    if (c.format == StreamFormat::none || c.format != params_.format) {
-        // This item cannot follow the stream's format byte for byte.
-        cannot_play(now, target, "(" + c.layout.container + ")");
-        return true;
-    }
-    if (c.byte >= c.end) {
-        cursor_time_ = std::max(cursor_time_, c.slot.end);
-        c.active = false;
-        return true;
-    }
-    // Headers first when starting an Ogg item mid-way.
-    if (c.first && c.format == StreamFormat::ogg && c.byte > 0 && !c.headers) {
-        std::string head(c.layout.header_end > 0 ? c.layout.header_end : 64 * 1024, '\0');
-        std::size_t got = 0;
-        while (got < head.size()) {
-            const std::size_t n = c.item->read(got, head.data() + got, head.size() - got);
-            if (n == 0)
-                break;
-            got += n;
-        }
-        head.resize(got);
-        const auto end = c.layout.header_end > 0 ? std::optional<std::size_t>(c.layout.header_end)
-                                                 : ogg_header_end(head);
-        if (!end || got < *end) {
-            return false;  // the header pages are not here yet
-        }
-        head.resize(*end);
-        c.headers = std::make_shared<const std::string>(std::move(head));
-    }
-    const auto due = target - c.slot.start;
-    const std::uint64_t want = std::min(c.end, c.layout.byte_at(due) + 1);
-    if (want <= c.byte) {
-        return true;
-    }
-    std::string data(static_cast<std::size_t>(want - c.byte), '\0');
+// The whole of [from, from + count) that is readable now, from its start.
+std::string Producer::read_item(std::uint64_t from, std::uint64_t count) const {
+    std::string data(static_cast<std::size_t>(count), '\0');
     std::size_t got = 0;
     while (got < data.size()) {
-        const std::size_t n = c.item->read(c.byte + got, data.data() + got, data.size() - got);
+        const std::size_t n = cursor_.item->read(from + got, data.data() + got, data.size() - got);
         if (n == 0)
             break;
         got += n;
     }
     data.resize(got);
-    if (got == 0) {
+    return data;
+}
+
+// An Ogg item started mid-way: its header pages, kept for the cursor; false while missing.
+bool Producer::read_ogg_headers() {
+    Cursor& c = cursor_;
+    std::string head = read_item(0, c.layout.header_end > 0 ? c.layout.header_end : 64 * 1024);
+    const auto end = c.layout.header_end > 0 ? std::optional<std::size_t>(c.layout.header_end)
+                                             : ogg_header_end(head);
+    if (!end || head.size() < *end)
         return false;
-    }
-    if (!produced_ && c.byte + got < want &&
-        c.slot.start + c.layout.time_at(c.byte + got) < now + options_.preroll) {
-        return false;  // a fresh stream: not enough in hand yet
-    }
-    if (c.format == StreamFormat::ogg && c.byte == 0 && !c.headers) {
-        // Played from its first byte: keep the header pages for listeners joining later.
-        const auto end = c.layout.header_end > 0 ? std::optional<std::size_t>(c.layout.header_end)
-                                                 : ogg_header_end(data);
-        if (end && *end <= data.size()) {
-            c.headers = std::make_shared<const std::string>(data.substr(0, *end));
-        }
-    }
-    std::size_t skip = 0;
-    if (c.first && !c.exact && c.byte > c.layout.data_start &&
-        !(c.format == StreamFormat::ogg && c.byte <= c.layout.header_end)) {
-        // An estimated start offset: begin at the first real frame.
-        const auto frame = find_frame(c.format, data);
-        if (!frame) {
-            return data.size() < 64 * 1024 ? false : (c.byte += data.size(), true);
-        }
-        skip = *frame;
-    }
+    head.resize(*end);
+    c.headers = std::make_shared<const std::string>(std::move(head));
+    return true;
+}
+
+// The chunk for `got` bytes read at the cursor, of which the first `skip` are left out.
+Chunk Producer::make_chunk(const std::string& data, std::size_t got, std::size_t skip) const {
+    const Cursor& c = cursor_;
     Chunk chunk;
     chunk.play_at = c.slot.start + c.layout.time_at(c.byte + skip);
     chunk.length = c.layout.time_at(c.byte + got) - c.layout.time_at(c.byte + skip);
@@ -375,6 +331,63 @@ bool Producer::play(TimePoint now, TimePoint target) {
     if (chunk.length <= Milliseconds{0}) {
         chunk.length = Milliseconds{1};
     }
+    return chunk;
+}
+
+// Appends what is due of the current airing; false when the bytes are not here yet.
+bool Producer::play(TimePoint now, TimePoint target) {
+    Cursor& c = cursor_;
+    if (c.format == StreamFormat::ts) {
+        return play_ts(now, target);
+    }
+    if (c.format == StreamFormat::none || c.format != params_.format) {
+        // This item cannot follow the stream's format byte for byte.
+        cannot_play(now, target, "(" + c.layout.container + ")");
+        return true;
+    }
+    if (c.byte >= c.end) {
+        cursor_time_ = std::max(cursor_time_, c.slot.end);
+        c.active = false;
+        return true;
+    }
+    // Headers first when starting an Ogg item mid-way.
+    if (c.first && c.format == StreamFormat::ogg && c.byte > 0 && !c.headers &&
+        !read_ogg_headers()) {
+        return false;  // the header pages are not here yet
+    }
+    const auto due = target - c.slot.start;
+    const std::uint64_t want = std::min(c.end, c.layout.byte_at(due) + 1);
+    if (want <= c.byte) {
+        return true;
+    }
+    std::string data = read_item(c.byte, want - c.byte);
+    const std::size_t got = data.size();
+    if (got == 0) {
+        return false;
+    }
+    if (!produced_ && c.byte + got < want &&
+        c.slot.start + c.layout.time_at(c.byte + got) < now + options_.preroll) {
+        return false;  // a fresh stream: not enough in hand yet
+    }
+    if (c.format == StreamFormat::ogg && c.byte == 0 && !c.headers) {
+        // Played from its first byte: keep the header pages for listeners joining later.
+        const auto end = c.layout.header_end > 0 ? std::optional<std::size_t>(c.layout.header_end)
+                                                 : ogg_header_end(data);
+        if (end && *end <= data.size()) {
+            c.headers = std::make_shared<const std::string>(data.substr(0, *end));
+        }
+    }
+    std::size_t skip = 0;
+    if (c.first && !c.exact && c.byte > c.layout.data_start &&
+        !(c.format == StreamFormat::ogg && c.byte <= c.layout.header_end)) {
+        // An estimated start offset: begin at the first real frame.
+        const auto frame = find_frame(c.format, data);
+        if (!frame) {
+            return data.size() < 64 * 1024 ? false : (c.byte += data.size(), true);
+        }
+        skip = *frame;
+    }
+    Chunk chunk = make_chunk(data, got, skip);
     c.first = false;
     c.byte += got;
     cursor_time_ = chunk.play_at + chunk.length;
@@ -516,24 +529,40 @@ TimePoint Producer::step(TimePoint now) {
         cursor_time_ = now;
         cursor_.active = false;
     }
-    // At least `lead` ahead, and enough for Icecast's 64 KB burst at low bit rates.
+    const Milliseconds lead = lead_for(*program);
+    const TimePoint target = now + lead;
+    const bool waiting = fill(*program, now, target);
+    track_stall(now);
+    const OnAir here = program->schedule.at(now, 3);
+    TimePoint next = next_deadline(here, waiting, lead, now);
+    next = std::max(next, now + std::chrono::milliseconds(20));
+    publish(*program, here, waiting);
+    return next;
+}
+
+// At least `lead` ahead, and enough for Icecast's 64 KB burst at low bit rates.
+Milliseconds Producer::lead_for(const Program& program) const {
     Milliseconds lead = options_.lead;
     if (cursor_.active) {
         lead = std::max(lead, Milliseconds{static_cast<std::int64_t>(burst_bytes * 1000 /
                                                                      byte_rate(cursor_.layout))});
         lead = std::min(lead, Milliseconds{15000});
     }
-    if (program->max_lead)
-        lead = std::min(lead, *program->max_lead);
-    const TimePoint target = now + lead;
+    if (program.max_lead)
+        lead = std::min(lead, *program.max_lead);
+    return lead;
+}
+
+// Appends up to `target`; true when it stopped waiting for bytes of the item on air.
+bool Producer::fill(const Program& program, TimePoint now, TimePoint target) {
     bool waiting = false;  // for bytes of the item on air
     for (int guard = 0; guard < 64 && cursor_time_ < target; ++guard) {
-        const OnAir air = program->schedule.at(cursor_time_, options_.prefetch);
+        const OnAir air = program.schedule.at(cursor_time_, options_.prefetch);
         if (air.state == AirState::playing) {
             if (!cursor_.active || cursor_.slot.item != air.current->item ||
                 cursor_.slot.start != air.current->start) {
-                enter(*program, *air.current, now);
-                prefetch(*program, air, now);
+                enter(program, *air.current, now);
+                prefetch(program, air, now);
             }
             if (!play(now, target)) {
                 waiting = true;
@@ -544,15 +573,18 @@ TimePoint Producer::step(TimePoint now) {
             const TimePoint next =
                 air.next.empty() ? target : std::min(target, air.next.front().start);
             if (air.state == AirState::gap || air.state == AirState::before_start) {
-                prefetch(*program, air, now);
+                prefetch(program, air, now);
             }
-            silence(next, air.state == AirState::gap ? "" : program->playlist.title, now);
+            silence(next, air.state == AirState::gap ? "" : program.playlist.title, now);
             if (params_.format == StreamFormat::none)
                 break;
         }
     }
-    track_stall(now);
-    const OnAir here = program->schedule.at(now, 3);
+    return waiting;
+}
+
+TimePoint Producer::next_deadline(const OnAir& here, bool waiting, Milliseconds lead,
+                                  TimePoint now) const {
     // The next deadline: the head needs topping up, the schedule moves on, or (waiting for
     // bytes) a stall would begin or end in a jump back onto the schedule.
     TimePoint next = here.current        ? here.current->end
@@ -568,7 +600,11 @@ TimePoint Producer::step(TimePoint now) {
     } else {
         next = std::min(next, cursor_time_ - lead + options_.granularity);
     }
-    next = std::max(next, now + std::chrono::milliseconds(20));
+    return next;
+}
+
+// Publishes what is on air, tells of a change, and lets go of items no longer near.
+void Producer::publish(const Program& program, const OnAir& here, bool waiting) {
     // Items let go are destroyed after the lock: closing one may wait for work that wakes
     // this producer (a deadlock otherwise).
     std::vector<std::shared_ptr<Item>> released;
@@ -584,15 +620,15 @@ TimePoint Producer::step(TimePoint now) {
         changed = changed_;
     }
     status_.air = here;
-    status_.title = here.current ? program->playlist.items[here.current->item].display_title() : "";
+    status_.title = here.current ? program.playlist.items[here.current->item].display_title() : "";
     // Items no longer near the schedule are let go (the engine keeps seeding what it has).
     for (auto it = open_.begin(); it != open_.end();) {
         bool wanted = cursor_.active && cursor_.item && cursor_.item->media_url() == it->first;
         for (const Slot& s : here.next) {
-            wanted = wanted || program->playlist.items[s.item].media_url == it->first;
+            wanted = wanted || program.playlist.items[s.item].media_url == it->first;
         }
         if (here.current)
-            wanted = wanted || program->playlist.items[here.current->item].media_url == it->first;
+            wanted = wanted || program.playlist.items[here.current->item].media_url == it->first;
         if (wanted) {
             ++it;
         } else {
@@ -603,7 +639,6 @@ TimePoint Producer::step(TimePoint now) {
     lock.unlock();
     if (changed)
         changed();
-    return next;
 }
 
 }  // namespace alluvium::detail

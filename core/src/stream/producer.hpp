@@ -106,6 +106,15 @@ class Producer {
     TimePoint step(TimePoint now);
     bool enter(const Program& program, const Slot& slot, TimePoint now);
     bool play(TimePoint now, TimePoint target);
+    [[nodiscard]] std::string read_item(std::uint64_t from, std::uint64_t count) const;
+    bool read_ogg_headers();
+    [[nodiscard]] Chunk make_chunk(const std::string& data, std::size_t got,
+                                   std::size_t skip) const;
+    [[nodiscard]] Milliseconds lead_for(const Program& program) const;
+    bool fill(const Program& program, TimePoint now, TimePoint target);
+    [[nodiscard]] TimePoint next_deadline(const OnAir& here, bool waiting, Milliseconds lead,
+                                          TimePoint now) const;
+    void publish(const Program& program, const OnAir& here, bool waiting);
     bool play_ts(TimePoint now, TimePoint target);
     void cannot_play(TimePoint now, TimePoint target, const std::string& why);
     void silence(TimePoint until, const std::string& title, TimePoint now);

@@ -2,6 +2,7 @@
 // state lives on the core's event loop; libtorrent's alerts are posted there as they come.
 #include "engine.hpp"
 
+#include <alluvium/file.hpp>
 #include <alluvium/swarm_settings.hpp>
 #include <alluvium/text.hpp>
 
@@ -56,6 +57,10 @@ lt::settings_pack listener_settings(const SwarmOptions& o) {
     s.set_int(lt::settings_pack::piece_timeout, 5);
     s.set_int(lt::settings_pack::request_timeout, 5);
     s.set_int(lt::settings_pack::upload_rate_limit, static_cast<int>(o.upload_rate_limit));
+    // A station is a few hundred kB/s at most: two disk threads, not libtorrent's ten (each
+    // of which wakes once a second when idle).
+    s.set_int(lt::settings_pack::aio_threads, 2);
+    s.set_int(lt::settings_pack::hashing_threads, 1);
     if (o.dht && !o.dht_bootstrap.empty())
         apply_dht_settings(s, o.dht_bootstrap);
     return s;
@@ -81,26 +86,14 @@ std::string slurp(const fs::path& p) {
     return s.str();
 }
 
-void write_atomically(const fs::path& p, const std::string& bytes) {
-    const fs::path tmp = p.string() + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-        if (!out)
-            return;
-    }
-    std::error_code ec;
-    fs::rename(tmp, p, ec);
-}
-
 void Cache::remember(const std::string& url, const SwarmMetadata& meta) const {
     std::error_code ec;
     fs::create_directories(items, ec);
-    write_atomically(path(url, ".torrent"), meta.torrent);
-    write_atomically(path(url, ".item"),
-                     "size " + std::to_string(meta.size) + "\nseed " + meta.seed + "\n");
+    replace_file(path(url, ".torrent"), meta.torrent);
+    replace_file(path(url, ".item"),
+                 "size " + std::to_string(meta.size) + "\nseed " + meta.seed + "\n");
     if (meta.layout)
-        write_atomically(path(url, ".layout"), media_layout_to_json(*meta.layout));
+        replace_file(path(url, ".layout"), media_layout_to_json(*meta.layout));
 }
 
 std::optional<SwarmMetadata> Cache::recall(const std::string& url,
@@ -341,7 +334,7 @@ void SwarmEngine::Impl::handle_alert(const lt::alert* a) {
     } else if (const auto* rd = lt::alert_cast<lt::save_resume_data_alert>(a)) {
         if (auto item = item_of(rd->handle)) {
             const std::vector<char> buf = lt::write_resume_data_buf(rd->params);
-            write_atomically(cache.path(item->url, ".resume"), std::string(buf.begin(), buf.end()));
+            replace_file(cache.path(item->url, ".resume"), std::string(buf.begin(), buf.end()));
         }
     } else if (const auto* hf = lt::alert_cast<lt::hash_failed_alert>(a)) {
         // A peer sent bytes that do not match the piece's hash: dropped, fetched again.
@@ -554,7 +547,10 @@ void SwarmEngine::Impl::start() {
     fs::create_directories(cache.media, ec);
     fs::create_directories(cache.items, ec);
     lt::session_params params(listener_settings(options));
-    session = std::make_unique<lt::session>(std::move(params));
+    {
+        const ThreadNameScope name("libtorrent");  // its threads take this name
+        session = std::make_unique<lt::session>(std::move(params));
+    }
     dht_on = options.dht && !options.dht_bootstrap.empty();
     if (options.upload_rate_limit > 0)
         rate_limit_every_peer(*session);
@@ -597,7 +593,8 @@ void SwarmEngine::Impl::save_all_resume_data() {
     const auto deadline = Steady::now() + std::chrono::seconds(3);
     std::size_t answered = 0;
     while ((answered < handles.size() || (figures && !stats_logged)) && Steady::now() < deadline) {
-        session->wait_for_alert(std::chrono::milliseconds(100));
+        session->wait_for_alert(std::chrono::duration_cast<lt::time_duration>(
+            std::max(deadline - Steady::now(), Steady::duration{0})));
         std::vector<lt::alert*> alerts;
         session->pop_alerts(&alerts);
         for (const lt::alert* a : alerts) {

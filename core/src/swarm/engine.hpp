@@ -31,7 +31,6 @@ struct SwarmOptions {
     std::vector<std::string> gateways;      // gateway base URLs, tried in order
     std::string listen_interfaces = "0.0.0.0:6881";
     std::int64_t upload_rate_limit = 0;  // bytes/s, 0: none
-    std::int64_t download_rate_limit = 0;
     // Ask the origin for bytes that playback needs within this time and no peer has.
     Milliseconds rescue_margin{3000};
     // Deadlines are set for this much playback ahead of the read position.

@@ -12,6 +12,7 @@
 #include "engine.hpp"
 #include "range_set.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/steady_timer.hpp>
 #include <libtorrent/torrent_handle.hpp>
@@ -22,6 +23,11 @@
 namespace alluvium::detail {
 
 namespace lt = libtorrent;
+
+// What `rate` bytes a second come to over `d` (none for a negative span).
+inline std::uint64_t bytes_for(std::uint64_t rate, Milliseconds d) {
+    return rate * static_cast<std::uint64_t>(std::max<std::int64_t>(d.count(), 0)) / 1000;
+}
 
 // Stable file-name key of a media URL (SHA-1, hex).
 std::string url_key(const std::string& url);
@@ -195,6 +201,17 @@ class Item::State : public std::enable_shared_from_this<Item::State> {
     [[nodiscard]] bool plays_later() const;  // beyond the deadline window, with an item on air busy
     // The rescue path: when to look next, what to fetch, and fetching it.
     void schedule_rescue();
+    // The next bytes the rescue path should fetch ([from, until)), or when to look again.
+    struct RescueGap {
+        std::uint64_t from = 0;
+        std::uint64_t until = 0;
+        std::optional<Steady::time_point> later;
+        std::string why;  // for the debug log: when they play, how long in the swarm
+        int piece = -1;
+    };
+    void rescue_at(Steady::time_point at);
+    [[nodiscard]] RescueGap rescue_gap(Steady::time_point now, bool swarm,
+                                       bool near_only) const;  // mutex_ held
     void rescue_check();
     void rescue_range(std::uint64_t from, std::uint64_t to, bool swarm);
     void rescue_done(bool got, std::uint64_t from, std::uint64_t to, bool swarm);
@@ -215,6 +232,9 @@ class Item::State : public std::enable_shared_from_this<Item::State> {
     // Loop.
     void make_urgent(int piece, int ms);
     void release_sentinel();
+    [[nodiscard]] bool few_left(const std::vector<bool>& have) const;
+    int set_pace(Milliseconds lead, std::uint64_t rate);
+    void focus(const std::vector<bool>& have, int last, bool missing);
     void wake_stream();
 
     const std::optional<std::uint64_t> size_hint_;

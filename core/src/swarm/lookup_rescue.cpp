@@ -29,10 +29,6 @@ constexpr auto lookup_grace = std::chrono::seconds(1);
 // After a range that brought nothing, the rescue path waits this long.
 constexpr auto rescue_retry = std::chrono::seconds(1);
 
-std::uint64_t bytes_for(std::uint64_t rate, Milliseconds d) {
-    return rate * static_cast<std::uint64_t>(std::max<std::int64_t>(d.count(), 0)) / 1000;
-}
-
 // "bytes 100-199/5000" -> 5000
 std::uint64_t total_from_content_range(const std::string& header) {
     const auto slash = header.rfind('/');
@@ -180,24 +176,25 @@ void Item::State::schedule_rescue() {
     rescue_check();
 }
 
+void Item::State::rescue_at(Steady::time_point at) {
+    fetching_.rescue_timer.expires_at(at);
+    fetching_.rescue_timer.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+        if (auto self = weak.lock(); self && !ec)
+            self->rescue_check();
+    });
+}
+
 void Item::State::rescue_check() {
     if (closed_ || handles_ == 0 || fetching_.rescuing)
         return;
     const auto now = Steady::now();
     const bool swarm = handle_.is_valid();
-    const auto again_at = [this](Steady::time_point at) {
-        fetching_.rescue_timer.expires_at(at);
-        fetching_.rescue_timer.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
-            if (auto self = weak.lock(); self && !ec)
-                self->rescue_check();
-        });
-    };
     // While the gateway's first answer is on its way, only what plays within the margin
     // comes from the origin, and only after a second: a tune-in does not wait long, and an
     // audience tuning in at once does not each read the item from the origin.
     const bool asking = !swarm && !fetching_.origin_allowed;
     if (asking && now - fetching_.looking_since < lookup_grace)
-        return again_at(fetching_.looking_since + lookup_grace);
+        return rescue_at(fetching_.looking_since + lookup_grace);
     if (swarm && !fetching_.offered_earlier) {
         fetching_.offered_earlier = true;
         std::uint64_t held = 0;
@@ -209,77 +206,79 @@ void Item::State::rescue_check() {
     }
     // The swarm has only just been joined: let it deliver.
     if (swarm && now - swarm_.since < swarm_grace)
-        return again_at(swarm_.since + swarm_grace);
-    const bool near_only = swarm || asking;
-    std::uint64_t from = 0;
-    std::uint64_t until = 0;
-    std::string why;  // for the debug log: when the bytes play, what the swarm was doing
-    int piece = -1;
+        return rescue_at(swarm_.since + swarm_grace);
+    RescueGap gap;
     {
         std::lock_guard lock(mutex_);
         if (!need_.set || pieces_.state == ItemState::failed ||
             pieces_.state == ItemState::complete)
             return;  // need() or a lookup's answer looks again
-        const std::uint64_t total = known_size();
-        // Header bytes first (Ogg's, before a mid-item start).
-        if (need_.header > 0 && available_end(0) < need_.header) {
-            from = available_end(0);
-            until = need_.header;
-        } else {
-            // The first byte from the reader's on that is not here, and whether it plays
-            // within the margin (or, without a swarm, within the origin's lead).
-            const Milliseconds ahead =
-                near_only ? options_.rescue_margin : Milliseconds{origin_lead};
-            std::uint64_t gap = need_.offset;
-            const std::uint64_t end = total > 0 ? total : UINT64_MAX;
-            while (gap < end) {
-                const std::uint64_t next = available_end(gap);
-                if (next == gap)
-                    break;
-                gap = next;
-            }
-            if (gap >= end)
-                return;  // everything to the end is here
-            const std::uint64_t horizon = std::min(playback_position(now + ahead), end);
-            if (gap >= horizon) {
-                // Look again when that byte comes within the margin.
-                const auto plays = need_.at + need_.starts_in +
-                                   Milliseconds{static_cast<std::int64_t>((gap - need_.offset) *
-                                                                          1000 / need_.rate)};
-                return again_at(std::max(now, plays - ahead) + Milliseconds{1});
-            }
-            from = gap;
-            // Without a swarm, read a generous run; with one, only until the swarm has bytes.
-            until = near_only
-                        ? horizon
-                        : gap + std::max<std::uint64_t>(
-                                    64 * 1024, bytes_for(need_.rate, std::chrono::seconds(10)));
-            if (swarm && pieces_.piece_size > 0) {
-                auto p = static_cast<std::size_t>(gap / pieces_.piece_size);
-                while (p < pieces_.have.size() && !pieces_.have[p] &&
-                       p * pieces_.piece_size < horizon)
-                    ++p;
-                until = std::min(until, std::max<std::uint64_t>(gap + 1, p * pieces_.piece_size));
-            }
-            if (total > 0)
-                until = std::min(until, total);
-            if (log().should_log(spdlog::level::debug)) {
-                piece = pieces_.piece_size > 0 ? static_cast<int>(gap / pieces_.piece_size) : -1;
-                why = fmt::format("which play in {} ms",
-                                  lead(now).count() + static_cast<long long>((gap - need_.offset) *
-                                                                             1000 / need_.rate));
-                if (swarm)
-                    why += fmt::format(
-                        ", {} ms in the swarm",
-                        std::chrono::duration_cast<Milliseconds>(now - swarm_.since).count());
-            }
-        }
+        gap = rescue_gap(now, swarm, swarm || asking);
     }
-    if (!why.empty()) {
-        log().debug("{}: rescue: bytes {}-{}, {}{}", url, from, until, why,
-                    swarm && piece >= 0 ? piece_report(handle_, piece) : std::string());
+    if (gap.later)
+        return rescue_at(*gap.later);
+    if (gap.from >= gap.until)
+        return;  // everything to the end is here
+    if (log().should_log(spdlog::level::debug)) {
+        log().debug("{}: rescue: bytes {}-{}, {}{}", url, gap.from, gap.until, gap.why,
+                    swarm && gap.piece >= 0 ? piece_report(handle_, gap.piece) : std::string());
     }
-    rescue_range(from, until, swarm);
+    rescue_range(gap.from, gap.until, swarm);
+}
+
+Item::State::RescueGap Item::State::rescue_gap(Steady::time_point now, bool swarm,
+                                               bool near_only) const {
+    RescueGap out;
+    const std::uint64_t total = known_size();
+    // Header bytes first (Ogg's, before a mid-item start).
+    if (need_.header > 0 && available_end(0) < need_.header) {
+        out.from = available_end(0);
+        out.until = need_.header;
+        return out;
+    }
+    // The first byte from the reader's on that is not here, and whether it plays within the
+    // margin (or, without a swarm, within the origin's lead).
+    const Milliseconds ahead = near_only ? options_.rescue_margin : Milliseconds{origin_lead};
+    std::uint64_t gap = need_.offset;
+    const std::uint64_t end = total > 0 ? total : UINT64_MAX;
+    while (gap < end) {
+        const std::uint64_t next = available_end(gap);
+        if (next == gap)
+            break;
+        gap = next;
+    }
+    if (gap >= end)
+        return out;  // everything to the end is here
+    const std::uint64_t horizon = std::min(playback_position(now + ahead), end);
+    const auto plays_in =
+        Milliseconds{static_cast<std::int64_t>((gap - need_.offset) * 1000 / need_.rate)};
+    if (gap >= horizon) {
+        // Look again when that byte comes within the margin.
+        out.later = std::max(now, need_.at + need_.starts_in + plays_in - ahead) + Milliseconds{1};
+        return out;
+    }
+    out.from = gap;
+    // Without a swarm, read a generous run; with one, only until the swarm has bytes.
+    out.until = near_only ? horizon
+                          : gap + std::max<std::uint64_t>(
+                                      64 * 1024, bytes_for(need_.rate, std::chrono::seconds(10)));
+    if (swarm && pieces_.piece_size > 0) {
+        auto p = static_cast<std::size_t>(gap / pieces_.piece_size);
+        while (p < pieces_.have.size() && !pieces_.have[p] && p * pieces_.piece_size < horizon)
+            ++p;
+        out.until = std::min(out.until, std::max<std::uint64_t>(gap + 1, p * pieces_.piece_size));
+    }
+    if (total > 0)
+        out.until = std::min(out.until, total);
+    if (log().should_log(spdlog::level::debug)) {
+        out.piece = pieces_.piece_size > 0 ? static_cast<int>(gap / pieces_.piece_size) : -1;
+        out.why = fmt::format("which play in {} ms", (lead(now) + plays_in).count());
+        if (swarm)
+            out.why +=
+                fmt::format(", {} ms in the swarm",
+                            std::chrono::duration_cast<Milliseconds>(now - swarm_.since).count());
+    }
+    return out;
 }
 
 void Item::State::rescue_range(std::uint64_t from, std::uint64_t to, bool swarm) {
@@ -404,11 +403,14 @@ bool Item::State::fetch_range(const std::string& from_url, const std::string& ga
         log().warn("{}: {} answered HTTP {}", url, source, response.status);
         if (origin &&
             (response.status == 404 || response.status == 410 || response.status == 416)) {
-            std::lock_guard lock(mutex_);
-            if (pieces_.piece_size == 0) {  // no swarm to fall back on
+            {
+                std::lock_guard lock(mutex_);
+                if (pieces_.piece_size != 0)
+                    return false;  // the swarm to fall back on
                 pieces_.state = ItemState::failed;
                 pieces_.error = "the origin answered HTTP " + std::to_string(response.status);
             }
+            wake_stream();  // a reader waiting for bytes learns that none will come
         }
     }
     return false;

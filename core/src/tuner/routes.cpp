@@ -118,88 +118,101 @@ void Tuner::Impl::handle(HttpServerRequest&& request, HttpResponder responder) {
         return responder.respond(HttpServerResponse::text(421, "not addressed to this host\n"));
     }
     if (path == "/stream" || path == "/stream.mp3" || path == "/stream.ogg" ||
-        path == "/stream.aac") {
-        const auto station = [this] {
-            const auto p = producer->program();
-            StationInfo info;
-            if (p) {
-                info.name = p->playlist.title;
-                info.description = p->playlist.description;
-                info.url = p->playlist.link;
-            }
-            return info;
-        };
-        const bool icy = request.header("Icy-MetaData") == "1";
-        if (head) {
-            // Headers only (Icecast answers HEAD with 400; players that probe get a useful answer).
-            HttpServerResponse r;
-            r.headers.emplace_back("Content-Type", content_type_of(broadcast->format()));
-            r.headers.emplace_back("icy-name", station().name);
-            return responder.respond(std::move(r));
+        path == "/stream.aac")
+        return serve_stream(request, std::move(responder), head);
+    if (path.rfind("/items/", 0) == 0)
+        return serve_item(request, std::move(responder));
+    if (path == "/status")
+        return serve_status(request, std::move(responder));
+    if (path == "/")
+        return serve_page(std::move(responder));
+    responder.respond(HttpServerResponse::text(404, "not found\n"));
+}
+
+void Tuner::Impl::serve_stream(const HttpServerRequest& request, HttpResponder responder,
+                               bool head) {
+    const auto station = [this] {
+        const auto p = producer->program();
+        StationInfo info;
+        if (p) {
+            info.name = p->playlist.title;
+            info.description = p->playlist.description;
+            info.url = p->playlist.link;
         }
-        auto s = std::make_shared<StationStream>(
-            *broadcast, station, [this] { return now(); }, icy,
-            request.remote_address + ":" + std::to_string(request.remote_port), cors(request));
-        s->attach(s);
-        HttpStreamOptions o;
-        o.send_buffer_bytes = 32 * 1024;  // a stuck player cannot hide megabytes in the kernel
-        return responder.stream(std::move(s), o);
-    }
-    if (path.rfind("/items/", 0) == 0) {
-        const auto program = producer->program();
-        std::size_t index = 0;
-        try {
-            std::size_t used = 0;
-            index = std::stoul(path.substr(7), &used);
-            if (used != path.size() - 7)
-                throw std::invalid_argument("trailing");
-        } catch (...) {
-            return responder.respond(HttpServerResponse::text(404, "no such item\n"));
-        }
-        if (!program || index >= program->playlist.items.size()) {
-            return responder.respond(HttpServerResponse::text(404, "no such item\n"));
-        }
-        auto item = producer->item(index);
-        const auto layout = item->layout();
-        const std::uint64_t rate = layout ? byte_rate(*layout) : 16000;
-        auto s = std::make_shared<ItemStream>(item, program->playlist.items[index].mime_type,
-                                              request.header("Range"), rate, cors(request));
-        {
-            std::lock_guard lock(mutex);
-            item_streams.push_back(s);
-        }
-        return responder.stream(std::move(s));
-    }
-    if (path == "/status") {
-        // Built on the loop, where the swarm's figures are; answered from there.
-        auto answer = std::make_shared<HttpResponder>(std::move(responder));
-        loop->post([this, answer, headers = cors(request)]() mutable {
-            HttpServerResponse r =
-                HttpServerResponse::text(200, status_json() + "\n", "application/json");
-            r.headers.emplace_back("Cache-Control", "no-store");
-            for (auto& h : headers)
-                r.headers.push_back(std::move(h));
-            answer->respond(std::move(r));
-        });
-        return;
-    }
-    if (path == "/") {
-        const auto st = producer->status();
-        const auto program = producer->program();
-        // Titles come from the playlist and the media: text, never markup.
-        const std::string title = html_escape(program ? program->playlist.title : "");
-        std::string page =
-            "<!doctype html><meta charset=utf-8><title>Alluvium</title><h1>" + title +
-            "</h1><p>Now: " + html_escape(st.title) +
-            "</p><p><a href=\"/stream\">/stream</a> &middot; "
-            "<a href=\"/status\">/status</a></p><audio controls src=\"/stream\"></audio>\n";
-        HttpServerResponse r = HttpServerResponse::text(200, page, "text/html; charset=utf-8");
-        r.headers.emplace_back("Content-Security-Policy",
-                               "default-src 'self'; script-src 'none'; object-src 'none'");
-        r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+        return info;
+    };
+    const bool icy = request.header("Icy-MetaData") == "1";
+    if (head) {
+        // Headers only (Icecast answers HEAD with 400; players that probe get a useful answer).
+        HttpServerResponse r;
+        r.headers.emplace_back("Content-Type", content_type_of(broadcast->format()));
+        r.headers.emplace_back("icy-name", station().name);
         return responder.respond(std::move(r));
     }
-    responder.respond(HttpServerResponse::text(404, "not found\n"));
+    auto s = std::make_shared<StationStream>(
+        *broadcast, station, [this] { return now(); }, icy,
+        request.remote_address + ":" + std::to_string(request.remote_port), cors(request));
+    s->attach(s);
+    HttpStreamOptions o;
+    o.send_buffer_bytes = 32 * 1024;  // a stuck player cannot hide megabytes in the kernel
+    return responder.stream(std::move(s), o);
+}
+
+void Tuner::Impl::serve_item(const HttpServerRequest& request, HttpResponder responder) {
+    const std::string& path = request.path;
+    const auto program = producer->program();
+    std::size_t index = 0;
+    try {
+        std::size_t used = 0;
+        index = std::stoul(path.substr(7), &used);
+        if (used != path.size() - 7)
+            throw std::invalid_argument("trailing");
+    } catch (...) {
+        return responder.respond(HttpServerResponse::text(404, "no such item\n"));
+    }
+    if (!program || index >= program->playlist.items.size()) {
+        return responder.respond(HttpServerResponse::text(404, "no such item\n"));
+    }
+    auto item = producer->item(index);
+    const auto layout = item->layout();
+    const std::uint64_t rate = layout ? byte_rate(*layout) : 16000;
+    auto s = std::make_shared<ItemStream>(item, program->playlist.items[index].mime_type,
+                                          request.header("Range"), rate, cors(request));
+    {
+        std::lock_guard lock(mutex);
+        item_streams.push_back(s);
+    }
+    return responder.stream(std::move(s));
+}
+
+void Tuner::Impl::serve_status(const HttpServerRequest& request, HttpResponder responder) {
+    // Built on the loop, where the swarm's figures are; answered from there.
+    auto answer = std::make_shared<HttpResponder>(std::move(responder));
+    loop->post([this, answer, headers = cors(request)]() mutable {
+        HttpServerResponse r =
+            HttpServerResponse::text(200, status_json() + "\n", "application/json");
+        r.headers.emplace_back("Cache-Control", "no-store");
+        for (auto& h : headers)
+            r.headers.push_back(std::move(h));
+        answer->respond(std::move(r));
+    });
+}
+
+void Tuner::Impl::serve_page(HttpResponder responder) {
+    const auto st = producer->status();
+    const auto program = producer->program();
+    // Titles come from the playlist and the media: text, never markup.
+    const std::string title = html_escape(program ? program->playlist.title : "");
+    std::string page =
+        "<!doctype html><meta charset=utf-8><title>Alluvium</title><h1>" + title +
+        "</h1><p>Now: " + html_escape(st.title) +
+        "</p><p><a href=\"/stream\">/stream</a> &middot; "
+        "<a href=\"/status\">/status</a></p><audio controls src=\"/stream\"></audio>\n";
+    HttpServerResponse r = HttpServerResponse::text(200, page, "text/html; charset=utf-8");
+    r.headers.emplace_back("Content-Security-Policy",
+                           "default-src 'self'; script-src 'none'; object-src 'none'");
+    r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+    return responder.respond(std::move(r));
 }
 
 HttpHeaders Tuner::Impl::cors(const HttpServerRequest& request) const {

@@ -105,73 +105,16 @@ void Tuner::Impl::on_loop(const std::function<void()>& fn) {
 
 std::optional<Program> Tuner::Impl::load(std::string& error, bool conditional) {
     std::string src;
-    std::string known_etag;
-    std::string known_modified;
     {
         std::lock_guard lock(mutex);
         src = source;
-        known_etag = conditional ? etag : "";
-        known_modified = conditional ? last_modified : "";
     }
     const ReadOptions limits;
-    std::string body;
-    if (is_url(src)) {
-        HttpRequest request;
-        request.url = src;
-        request.max_body_bytes = limits.max_bytes;
-        request.if_none_match = known_etag;
-        request.if_modified_since = known_modified;
-        request.total_timeout = std::chrono::seconds(30);
-        request.cancel = &cancel;
-        std::error_code ec;
-        std::string detail;
-        const TimePoint asked = base_clock();
-        const HttpResponse response = http_request(request, ec, &detail);
-        const TimePoint answered = base_clock();
-        if (ec) {
-            error = src + ": " + detail;
-            return std::nullopt;
-        }
-        if (options.correct_clock) {
-            // The station's web server knows the time; a listener's clock may not.
-            if (const auto date = parse_http_date(response.header("Date"))) {
-                const TimePoint local = asked + (answered - asked) / 2;
-                const auto offset = std::chrono::duration_cast<Milliseconds>(*date - local);
-                // Date has whole seconds: only a larger difference is a wrong clock.
-                const auto applied = std::chrono::abs(offset) > std::chrono::milliseconds(1500)
-                                         ? offset
-                                         : Milliseconds{0};
-                if (applied.count() != offset_ms.load()) {
-                    if (applied.count() != 0) {
-                        log().info("clock: {} off the station's server; corrected",
-                                   format_duration(applied));
-                    }
-                    offset_ms = applied.count();
-                }
-            }
-        }
-        if (response.status == 304) {
-            return std::nullopt;
-        }
-        if (response.status != 200) {
-            error = src + ": HTTP " + std::to_string(response.status);
-            return std::nullopt;
-        }
-        std::lock_guard lock(mutex);
-        etag = response.etag;
-        last_modified = response.last_modified;
-        body = response.body;
-    } else {
-        std::error_code ec;
-        std::string detail;
-        const Document doc = load_document(src, limits.max_bytes, ec, &detail);
-        if (ec) {
-            error = src + ": " + detail;
-            return std::nullopt;
-        }
-        body = doc.body;
-    }
-    ReadResult read = read_playlist(body, src, limits);
+    auto body = is_url(src) ? fetch_playlist(src, limits.max_bytes, conditional, error)
+                            : read_playlist_file(src, limits.max_bytes, error);
+    if (!body)
+        return std::nullopt;
+    ReadResult read = read_playlist(*body, src, limits);
     if (!read.ok()) {
         error = read.diagnostics.empty() ? src + ": invalid playlist"
                                          : read.diagnostics.front().to_string();
@@ -201,6 +144,73 @@ std::optional<Program> Tuner::Impl::load(std::string& error, bool conditional) {
         program.max_lead = std::max<Milliseconds>(spare, Milliseconds{500});
     }
     return program;
+}
+
+std::optional<std::string> Tuner::Impl::read_playlist_file(const std::string& src,
+                                                           std::size_t max_bytes,
+                                                           std::string& error) {
+    std::error_code ec;
+    std::string detail;
+    Document doc = load_document(src, max_bytes, ec, &detail);
+    if (ec) {
+        error = src + ": " + detail;
+        return std::nullopt;
+    }
+    return std::move(doc.body);
+}
+
+// Unchanged since the last read (304), or an error: no body; `error` tells which.
+std::optional<std::string> Tuner::Impl::fetch_playlist(const std::string& src,
+                                                       std::size_t max_bytes, bool conditional,
+                                                       std::string& error) {
+    HttpRequest request;
+    request.url = src;
+    request.max_body_bytes = max_bytes;
+    if (conditional) {
+        std::lock_guard lock(mutex);
+        request.if_none_match = etag;
+        request.if_modified_since = last_modified;
+    }
+    request.total_timeout = std::chrono::seconds(30);
+    request.cancel = &cancel;
+    std::error_code ec;
+    std::string detail;
+    const TimePoint asked = base_clock();
+    HttpResponse response = http_request(request, ec, &detail);
+    const TimePoint answered = base_clock();
+    if (ec) {
+        error = src + ": " + detail;
+        return std::nullopt;
+    }
+    if (options.correct_clock)
+        correct_clock(response, asked + (answered - asked) / 2);
+    if (response.status == 304)
+        return std::nullopt;
+    if (response.status != 200) {
+        error = src + ": HTTP " + std::to_string(response.status);
+        return std::nullopt;
+    }
+    std::lock_guard lock(mutex);
+    etag = response.etag;
+    last_modified = response.last_modified;
+    return std::move(response.body);
+}
+
+// The station's web server knows the time; a listener's clock may not.
+void Tuner::Impl::correct_clock(const HttpResponse& response, TimePoint local) {
+    const auto date = parse_http_date(response.header("Date"));
+    if (!date)
+        return;
+    const auto offset = std::chrono::duration_cast<Milliseconds>(*date - local);
+    // Date has whole seconds: only a larger difference is a wrong clock.
+    const auto applied =
+        std::chrono::abs(offset) > std::chrono::milliseconds(1500) ? offset : Milliseconds{0};
+    if (applied.count() != offset_ms.load()) {
+        if (applied.count() != 0) {
+            log().info("clock: {} off the station's server; corrected", format_duration(applied));
+        }
+        offset_ms = applied.count();
+    }
 }
 
 // ---- the loop's work -----------------------------------------------------------------------

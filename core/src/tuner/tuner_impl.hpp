@@ -2,6 +2,7 @@
 // the events, and the work the Tuner does on the core's event loop.
 #pragma once
 
+#include <alluvium/fetch.hpp>
 #include <alluvium/http_server.hpp>
 #include <alluvium/tuner.hpp>
 
@@ -81,6 +82,11 @@ struct Tuner::Impl {
     void push(TunerEvent e);
     // Reads the playlist (blocks); nullopt when unchanged (304) or on error (`error` set).
     std::optional<detail::Program> load(std::string& error, bool conditional);
+    std::optional<std::string> fetch_playlist(const std::string& src, std::size_t max_bytes,
+                                              bool conditional, std::string& error);
+    static std::optional<std::string> read_playlist_file(const std::string& src,
+                                                         std::size_t max_bytes, std::string& error);
+    void correct_clock(const HttpResponse& response, TimePoint local);
     // Makes the loop, engine, broadcast, producer and server (with `control` held). False,
     // with `detail`, when the stream cannot listen.
     bool start_parts(std::error_code& ec, std::string* detail);
@@ -100,6 +106,10 @@ struct Tuner::Impl {
 
     // The local server (routes.cpp).
     void handle(HttpServerRequest&& request, HttpResponder responder);
+    void serve_stream(const HttpServerRequest& request, HttpResponder responder, bool head);
+    void serve_item(const HttpServerRequest& request, HttpResponder responder);
+    void serve_status(const HttpServerRequest& request, HttpResponder responder);
+    void serve_page(HttpResponder responder);
     // The CORS headers for a request from a page at `origin` (the Origin header): only the
     // origin the user allowed (TunerOptions::allow_origin) may read the answers.
     [[nodiscard]] HttpHeaders cors(const HttpServerRequest& request) const;

@@ -163,7 +163,6 @@ std::optional<MediaInfo> libav_probe(const std::string& path_or_url, std::error_
         if (best >= 0 && av_seek_frame(fmt.get(), -1, 0, AVSEEK_FLAG_BYTE) >= 0) {
             if (const auto scanned = scan_duration(fmt.get(), best)) {
                 info.duration = *scanned;
-                info.duration_scanned = true;
             }
         }
     }
@@ -172,6 +171,55 @@ std::optional<MediaInfo> libav_probe(const std::string& path_or_url, std::error_
     }
     return info;
 }
+
+namespace {
+
+// What reading every packet of one stream found: where its timestamps begin and end, and
+// where its last packet ends in the file.
+struct PacketSpan {
+    bool found = false;
+    std::int64_t first_ts = AV_NOPTS_VALUE;
+    std::int64_t last_end_ts = AV_NOPTS_VALUE;
+    std::int64_t last_pos_end = -1;
+};
+
+// Reads every packet, filling the layout's data start and its time index.
+PacketSpan index_packets(AVFormatContext* fmt, int stream, MediaLayout& layout) {
+    const AVStream* st = fmt->streams[stream];
+    const AVRational ms{1, 1000};
+    PacketSpan span;
+    PacketPtr pkt(av_packet_alloc());
+    while (av_read_frame(fmt, pkt.get()) >= 0) {
+        if (pkt->stream_index == stream && pkt->pos >= 0) {
+            const std::int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
+            if (!span.found) {
+                layout.data_start = static_cast<std::uint64_t>(pkt->pos);
+                span.found = true;
+            }
+            if (ts != AV_NOPTS_VALUE) {
+                if (span.first_ts == AV_NOPTS_VALUE)
+                    span.first_ts = ts;
+                const std::int64_t t_ms = av_rescale_q(ts - span.first_ts, st->time_base, ms);
+                // One index point per interval: the first packet at or after it.
+                while (static_cast<std::int64_t>(layout.index.size()) *
+                           layout.index_interval.count() <=
+                       t_ms) {
+                    layout.index.push_back(static_cast<std::uint64_t>(pkt->pos));
+                }
+                span.last_end_ts =
+                    std::max(span.last_end_ts, ts + std::max<std::int64_t>(pkt->duration, 0));
+            }
+            // Ogg packets share pages; the page end is found at the next page start.
+            if (layout.container != "ogg") {
+                span.last_pos_end = std::max(span.last_pos_end, pkt->pos + pkt->size);
+            }
+        }
+        av_packet_unref(pkt.get());
+    }
+    return span;
+}
+
+}  // namespace
 
 std::optional<MediaLayout> libav_index(const std::string& path, std::error_code& ec,
                                        std::string* detail) {
@@ -207,49 +255,20 @@ std::optional<MediaLayout> libav_index(const std::string& path, std::error_code&
     layout.bit_rate = fmt->bit_rate;
     layout.data_end = info->size_bytes;
 
-    PacketPtr pkt(av_packet_alloc());
-    std::int64_t first_ts = AV_NOPTS_VALUE;
-    std::int64_t last_end_ts = AV_NOPTS_VALUE;
-    std::int64_t last_pos_end = -1;
-    bool first = true;
-    const AVRational ms{1, 1000};
-    while (av_read_frame(fmt.get(), pkt.get()) >= 0) {
-        if (pkt->stream_index == stream && pkt->pos >= 0) {
-            const std::int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
-            if (first) {
-                layout.data_start = static_cast<std::uint64_t>(pkt->pos);
-                first = false;
-            }
-            if (ts != AV_NOPTS_VALUE) {
-                if (first_ts == AV_NOPTS_VALUE)
-                    first_ts = ts;
-                const std::int64_t t_ms = av_rescale_q(ts - first_ts, st->time_base, ms);
-                // One index point per interval: the first packet at or after it.
-                while (static_cast<std::int64_t>(layout.index.size()) *
-                           layout.index_interval.count() <=
-                       t_ms) {
-                    layout.index.push_back(static_cast<std::uint64_t>(pkt->pos));
-                }
-                last_end_ts = std::max(last_end_ts, ts + std::max<std::int64_t>(pkt->duration, 0));
-            }
-            // Ogg packets share pages; the page end is found at the next page start.
-            if (layout.container != "ogg") {
-                last_pos_end = std::max(last_pos_end, pkt->pos + pkt->size);
-            }
-        }
-        av_packet_unref(pkt.get());
-    }
-    if (first || first_ts == AV_NOPTS_VALUE) {
+    const PacketSpan span = index_packets(fmt.get(), stream, layout);
+    if (!span.found || span.first_ts == AV_NOPTS_VALUE) {
         return fail("no audio packets");
     }
-    layout.duration = Milliseconds{av_rescale_q(last_end_ts - first_ts, st->time_base, ms)};
+    const AVRational ms{1, 1000};
+    layout.duration =
+        Milliseconds{av_rescale_q(span.last_end_ts - span.first_ts, st->time_base, ms)};
     if (layout.container == "ogg") {
         // Vorbis and Opus need their header pages before any audio page.
         layout.header_end = layout.data_start;
         layout.data_start = 0;
-    } else if (last_pos_end > 0) {
-        layout.data_end =
-            std::min<std::uint64_t>(static_cast<std::uint64_t>(last_pos_end), info->size_bytes);
+    } else if (span.last_pos_end > 0) {
+        layout.data_end = std::min<std::uint64_t>(static_cast<std::uint64_t>(span.last_pos_end),
+                                                  info->size_bytes);
     }
     if (!layout.index.empty()) {
         layout.index[0] = layout.container == "ogg" ? layout.header_end : layout.data_start;
