@@ -2,13 +2,24 @@
 # The README's test command: installs what is needed, builds from scratch and runs
 #  1. every test suite through ctest, built with warnings as errors (preset ci);
 #  2. the unit and integration tests again under AddressSanitizer + UBSan (preset asan);
-#  3. every fuzzer for a bounded time (from the asan build).
+#  3. the unit and integration tests again under ThreadSanitizer (preset tsan), with every
+#     report of every process (the programs the tests start included) counted: zero pass;
+#  4. every fuzzer for a bounded time (from the asan build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-rm -rf build/ci build/asan
+rm -rf build/ci build/asan build/tsan
 bash scripts/build.sh ci
 ctest --preset ci -j"$(nproc)"
 bash scripts/build.sh asan
 ctest --preset asan -j"$(nproc)"
+bash scripts/build.sh tsan
+reports="$PWD/build/tsan/tsan-reports"
+mkdir -p "$reports"
+ALLUVIUM_TSAN_OPTIONS="log_path=$reports/report" ctest --preset tsan -j"$(nproc)"
+if compgen -G "$reports/report.*" >/dev/null; then
+    cat "$reports"/report.*
+    echo "ThreadSanitizer: $(ls "$reports" | wc -l) process(es) reported races (above)" >&2
+    exit 1
+fi
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-30}" build/asan
