@@ -77,6 +77,8 @@ std::optional<std::string> GatewayConfig::finish() {
     if (max_item_size > cache_size) {
         max_item_size = cache_size;
     }
+    if (work_threads == 0)
+        work_threads = 1;
     if (fetch_jobs == 0) {
         fetch_jobs = 1;
     }

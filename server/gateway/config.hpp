@@ -30,6 +30,9 @@ struct GatewayConfig {
     std::uint64_t upload_limit = 0;            // bytes/s to listeners (seed and /v1/media), 0: none
     std::string seed_policy = "spread";        // "spread" or "plain" (spread_policy.hpp)
     unsigned http_threads = 2;
+    // Threads for the work that blocks beside the loop: lookups that read a playlist, the
+    // cache reads of /v1/media, the status page.
+    unsigned work_threads = 4;
 
     // The seed's address as the tracker lists it; empty when unknown (then the seed's own
     // announces put it in the tracker).

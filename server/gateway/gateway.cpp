@@ -53,6 +53,7 @@ Gateway::Impl::Impl(GatewayConfig c)
       tracker(TrackerOptions{std::chrono::seconds(config.announce_interval),
                              std::chrono::seconds(std::max(5u, config.announce_interval / 3)),
                              200}),
+      work(config.work_threads),
       fetches(std::make_unique<net::thread_pool>(config.fetch_jobs)) {}
 
 std::unique_ptr<Gateway> Gateway::start(GatewayConfig config, std::string& error) {
@@ -108,7 +109,7 @@ std::unique_ptr<Gateway> Gateway::start(GatewayConfig config, std::string& error
         error = "cannot listen on " + impl->config.listen + ": " + ec.message();
         return nullptr;
     }
-    impl->reaper = std::thread([raw] { raw->reap_waiters(); });
+    impl->loop_thread = std::thread([raw] { raw->loop.run(); });
     // Playlists the operator named, and those learnt before a restart, are read again in
     // the background so that their items are allowed.
     for (const std::string& p : impl->config.playlists) {
@@ -145,18 +146,18 @@ void Gateway::stop() {
     if (impl_->stopping.exchange(true)) {
         return;
     }
-    // Background work first (fetches notice `stopping` within a second), then the seed,
-    // whose "stopped" announces the tracker still answers, then the HTTP server.
-    {
-        std::lock_guard lock(impl_->mutex);  // the reaper is waiting or has yet to look
-    }
-    impl_->waiters_changed.notify_all();
-    impl_->reaper.join();
+    // Background work first (fetches notice `stopping` within a second; what they end
+    // posts to the loop), then the loop, then the seed, whose "stopped" announces the tracker
+    // still answers, then the HTTP server.
     impl_->work.join();
     impl_->fetches->join();
+    net::post(impl_->loop, [impl = impl_.get()] {
+        impl->waiters.clear();  // their connections close unanswered
+        impl->loop_guard.reset();
+    });
+    impl_->loop_thread.join();
     impl_->seeder.reset();
     impl_->server->stop();
-    impl_->waiters.clear();
     spdlog::info("gateway stopped");
 }
 
@@ -187,7 +188,7 @@ void Gateway::Impl::resume_cache() {
 
 std::optional<std::string> Gateway::Impl::read_playlist(const std::string& url, bool trusted) {
     {
-        std::lock_guard lock(mutex);
+        std::lock_guard lock(playlist_reads_mutex);
         auto& last = playlist_reads[url];
         const auto now = SteadyClock::now();
         if (last != SteadyClock::time_point{} && now - last < playlist_reread_gap &&
@@ -283,42 +284,56 @@ void Gateway::Impl::lookup(const HttpServerRequest& request, HttpResponder respo
         spdlog::warn("refused {} for {}: {}", *url, request.remote_address, decision.reason);
         return responder.respond(error_response(403, *url, "refused", decision.reason));
     }
-    bool pending = false;
+    bool fetching = false;
     if (cached) {
         store->touch(*url, unix_now());
         // Fresh for as long as the origin said (Cache-Control, Expires), else for
-        // --revalidate-after.
+        // --revalidate-after; a caller that waits gets the revalidated answer.
         const std::int64_t lifetime = cached->fresh_for >= 0
                                           ? cached->fresh_for
                                           : static_cast<std::int64_t>(config.revalidate_after);
-        const bool stale = unix_now() - cached->validated_at >= lifetime;
-        if (stale && decision.allowed) {
-            ensure_job(*url, decision, cached);
-            pending = wait_ms > 0;  // a caller that waits gets the revalidated answer
-        }
-    } else {
-        std::unique_lock lock(mutex);
-        const auto failed = failures.find(*url);
-        if (failed != failures.end() && SteadyClock::now() < failed->second.until &&
-            jobs.count(*url) == 0) {
-            const Failure f = failed->second;
-            lock.unlock();
-            return responder.respond(error_response(f.status, *url, "failed", f.message));
-        }
-        lock.unlock();
-        ensure_job(*url, decision, std::nullopt);
-        pending = wait_ms > 0;
+        fetching = unix_now() - cached->validated_at >= lifetime && decision.allowed;
     }
-    if (pending) {
-        std::lock_guard lock(mutex);
-        if (jobs.count(*url) > 0) {
-            waiters.push_back({*url, kind, SteadyClock::now() + std::chrono::milliseconds(wait_ms),
-                               std::move(responder)});
-            waiters_changed.notify_all();
+    net::post(loop, [this, url = *url, kind, res = std::move(responder), fetching, wait_ms,
+                     decision, cached]() mutable {
+        if (!cached) {
+            const auto failed = failures.find(url);
+            if (failed != failures.end() && SteadyClock::now() < failed->second.until &&
+                jobs.count(url) == 0) {
+                return res.respond(
+                    error_response(failed->second.status, url, "failed", failed->second.message));
+            }
+            fetching = true;
+        }
+        if (fetching)
+            ensure_job(url, decision, cached);
+        answer(url, kind, std::move(res), fetching, wait_ms);
+    });
+}
+
+// On the loop: the answer now, or once the fetch ends or the wait runs out.
+void Gateway::Impl::answer(const std::string& url, AnswerKind kind, HttpResponder responder,
+                           bool fetching, long wait_ms) {
+    if (fetching && wait_ms > 0 && jobs.count(url) > 0)
+        return wait_for_job(url, kind, std::move(responder), wait_ms);
+    responder.respond(answer_for(url, kind));
+}
+
+void Gateway::Impl::wait_for_job(const std::string& url, AnswerKind kind, HttpResponder responder,
+                                 long wait_ms) {
+    const std::uint64_t id = next_waiter++;
+    auto timer = std::make_unique<net::steady_timer>(loop, std::chrono::milliseconds(wait_ms));
+    timer->async_wait([this, id](boost::system::error_code ec) {
+        if (ec)
+            return;  // answered (cancelled) or stopping
+        const auto w = waiters.find(id);
+        if (w == waiters.end())
             return;
-        }
-    }
-    responder.respond(answer_for(*url, kind));
+        Waiter waiter = std::move(w->second);
+        waiters.erase(w);
+        waiter.responder.respond(answer_for(waiter.url, waiter.kind));
+    });
+    waiters.emplace(id, Waiter{url, kind, std::move(responder), std::move(timer)});
 }
 
 void Gateway::Impl::prime(const HttpServerRequest& request, HttpResponder responder) {
@@ -344,7 +359,7 @@ void Gateway::Impl::prime(const HttpServerRequest& request, HttpResponder respon
         const Decision decision = allow_media(url, std::nullopt);
         const auto cached = store->find(url);
         if (decision.allowed && !cached) {
-            ensure_job(url, decision, std::nullopt);
+            net::post(loop, [this, url, decision] { ensure_job(url, decision, std::nullopt); });
             ++to_fetch;
         }
     }
@@ -357,7 +372,6 @@ std::shared_ptr<Job> Gateway::Impl::ensure_job(const std::string& url, const Dec
                                                const std::optional<StoredItem>& cached) {
     std::shared_ptr<Job> job;
     {
-        std::lock_guard lock(mutex);
         if (const auto found = jobs.find(url); found != jobs.end()) {
             return found->second;
         }
@@ -380,6 +394,12 @@ std::shared_ptr<Job> Gateway::Impl::ensure_job(const std::string& url, const Dec
             job->etag = cached->etag;
             job->last_modified = cached->last_modified;
         }
+        if (parsed && config.origin_rate_limit > 0) {
+            auto& pacer = origin_pacers[parsed->origin()];
+            if (!pacer)
+                pacer = std::make_shared<RatePacer>(config.origin_rate_limit);
+            job->pacer = pacer;
+        }
         jobs.emplace(url, job);
         failures.erase(url);
     }
@@ -397,13 +417,7 @@ void Gateway::Impl::run_job(const std::shared_ptr<Job>& job) {
     fetch.etag = job->etag;
     fetch.last_modified = job->last_modified;
     fetch.max_size = config.max_item_size;
-    if (const auto parsed = parse_url(job->url); parsed && config.origin_rate_limit > 0) {
-        std::lock_guard lock(mutex);
-        auto& pacer = origin_pacers[parsed->origin()];
-        if (!pacer)
-            pacer = std::make_shared<RatePacer>(config.origin_rate_limit);
-        fetch.pacer = pacer;
-    }
+    fetch.pacer = job->pacer;
     fetch.allow_address = [decision = job->decision, url = job->url](const std::string& ip) {
         if (Policy::address_ok(decision, ip)) {
             return true;
@@ -445,23 +459,26 @@ void Gateway::Impl::run_job(const std::shared_ptr<Job>& job) {
         result.message = e.what();
         spdlog::error("fetch of {} failed: {}", job->url, e.what());
     }
-    {
-        std::lock_guard lock(mutex);
-        if (result.kind == OriginResult::Kind::failed) {
-            const auto now = SteadyClock::now();
-            const auto until =
-                now + (result.retry_after.count() > 0
-                           ? std::chrono::duration_cast<SteadyClock::duration>(result.retry_after)
-                           : std::chrono::duration_cast<SteadyClock::duration>(failure_memory));
-            failures[job->url] = Failure{result.status, result.message, until};
-            if (const auto parsed = parse_url(job->url); parsed && result.retry_after.count() > 0) {
-                origin_backoff[parsed->origin()] = until;
-                spdlog::warn("origin {} is overloaded: nothing asked of it for {} s",
-                             parsed->origin(), result.retry_after.count());
-            }
+    net::post(loop, [this, job, result] { job_done(job, result); });
+}
+
+// On the loop: what failed is remembered (and an origin that asked to wait left alone),
+// and the listeners waiting for it are answered.
+void Gateway::Impl::job_done(const std::shared_ptr<Job>& job, const OriginResult& result) {
+    if (result.kind == OriginResult::Kind::failed) {
+        const auto now = SteadyClock::now();
+        const auto until =
+            now + (result.retry_after.count() > 0
+                       ? std::chrono::duration_cast<SteadyClock::duration>(result.retry_after)
+                       : std::chrono::duration_cast<SteadyClock::duration>(failure_memory));
+        failures[job->url] = Failure{result.status, result.message, until};
+        if (const auto parsed = parse_url(job->url); parsed && result.retry_after.count() > 0) {
+            origin_backoff[parsed->origin()] = until;
+            spdlog::warn("origin {} is overloaded: nothing asked of it for {} s", parsed->origin(),
+                         result.retry_after.count());
         }
-        jobs.erase(job->url);
     }
+    jobs.erase(job->url);
     answer_waiters(job->url);
 }
 
@@ -538,42 +555,15 @@ void Gateway::Impl::drop_content(const StoredItem& item) {
 }
 
 void Gateway::Impl::answer_waiters(const std::string& url) {
-    std::vector<Waiter> ready;
-    {
-        std::lock_guard lock(mutex);
-        auto split = std::stable_partition(waiters.begin(), waiters.end(),
-                                           [&](const Waiter& w) { return w.url != url; });
-        std::move(split, waiters.end(), std::back_inserter(ready));
-        waiters.erase(split, waiters.end());
-    }
-    for (Waiter& w : ready) {
-        w.responder.respond(answer_for(w.url, w.kind));
-    }
-}
-
-void Gateway::Impl::reap_waiters() {
-    std::unique_lock lock(mutex);
-    while (!stopping) {
-        // Asleep until the first waiter's deadline; a new waiter or stop() wakes it earlier.
-        if (waiters.empty()) {
-            waiters_changed.wait(lock);
-        } else {
-            const auto first = std::min_element(
-                waiters.begin(), waiters.end(),
-                [](const Waiter& a, const Waiter& b) { return a.deadline < b.deadline; });
-            waiters_changed.wait_until(lock, first->deadline);
+    for (auto w = waiters.begin(); w != waiters.end();) {
+        if (w->second.url != url) {
+            ++w;
+            continue;
         }
-        const auto now = SteadyClock::now();
-        auto split = std::stable_partition(waiters.begin(), waiters.end(),
-                                           [&](const Waiter& w) { return w.deadline > now; });
-        std::vector<Waiter> due(std::make_move_iterator(split),
-                                std::make_move_iterator(waiters.end()));
-        waiters.erase(split, waiters.end());
-        lock.unlock();
-        for (Waiter& w : due) {
-            w.responder.respond(answer_for(w.url, w.kind));
-        }
-        lock.lock();
+        Waiter waiter = std::move(w->second);
+        w = waiters.erase(w);
+        waiter.deadline->cancel();
+        waiter.responder.respond(answer_for(waiter.url, waiter.kind));
     }
 }
 

@@ -7,6 +7,11 @@
 //   GET  /v1/status                               JSON: items, peers, bytes served
 //   GET  /                                        the same for people
 //   GET  /announce                                BitTorrent tracker
+//
+// Threads: the Gateway owns its threads (an event loop, HTTP, work and fetch pools, the
+// seed's; docs/ARCHITECTURE.md). start() and stop() are for one controlling thread; port()
+// and bt_port() are safe from any. It calls nothing back: it only answers HTTP requests,
+// and once stop() returns no request is answered and no thread of it runs.
 #pragma once
 
 #include "config.hpp"

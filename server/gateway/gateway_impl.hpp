@@ -1,5 +1,13 @@
 // Private to alluvium-gateway: the service's state, shared by gateway.cpp (lookups, fetch
 // jobs, cache) and routes.cpp (HTTP routing and rendering).
+//
+// Threads (docs/ARCHITECTURE.md): the fetch jobs, the listeners waiting for them, what failed,
+// the origins' back-off and pacers and the bytes served as ranges belong to the gateway's
+// event loop (`loop`, one thread): they are touched only by work posted to it, so they need
+// no lock. HTTP handlers answer at once what needs no state (the tracker), and post the
+// rest: to the loop, or to `work` when it blocks (a playlist read, a cache read, libtorrent's
+// figures), whose results go to the loop in turn. Fetches run on `fetches` and post their end
+// to the loop. A listener that waits for a fetch holds a timer on the loop for its deadline.
 #pragma once
 
 #include <alluvium/http_server.hpp>
@@ -12,8 +20,12 @@
 #include "tracker.hpp"
 
 #include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <condition_variable>
+#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -25,7 +37,8 @@ enum class AnswerKind { json, torrent };
 struct Job {
     std::string url;
     Decision decision;
-    std::string etag;  // validators when revalidating
+    std::shared_ptr<RatePacer> pacer;  // the origin's, when --origin-rate-limit is set
+    std::string etag;                  // validators when revalidating
     std::string last_modified;
     std::atomic<std::uint64_t> received{0};
     std::atomic<std::uint64_t> total{0};
@@ -35,8 +48,8 @@ struct Job {
 struct Waiter {
     std::string url;
     AnswerKind kind;
-    std::chrono::steady_clock::time_point deadline;
     HttpResponder responder;
+    std::unique_ptr<boost::asio::steady_timer> deadline;
 };
 
 struct Failure {
@@ -54,27 +67,37 @@ struct Gateway::Impl {
     Tracker tracker;
     std::unique_ptr<Seeder> seeder;
     std::unique_ptr<HttpServer> server;
-    boost::asio::thread_pool work{4};
+    boost::asio::thread_pool work;
     std::unique_ptr<boost::asio::thread_pool> fetches;
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+    std::atomic<bool> stopping{false};
+    std::atomic<std::uint64_t> origin_bytes{0};
+    std::atomic<std::uint64_t> fetches_done{0};
 
-    std::mutex mutex;  // guards jobs, waiters, failures, origin state, playlist_reads, rescued
+    boost::asio::io_context loop;
+    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> loop_guard{
+        loop.get_executor()};
+    std::thread loop_thread;
+    // The loop's (touched only on its thread).
     std::map<std::string, std::shared_ptr<Job>> jobs;
-    std::vector<Waiter> waiters;
+    std::map<std::uint64_t, Waiter> waiters;
+    std::uint64_t next_waiter = 0;
     std::map<std::string, Failure> failures;
     // Origins that answered 429/503: asked nothing until then (Retry-After).
     std::map<std::string, std::chrono::steady_clock::time_point> origin_backoff;
     // One shared rate per origin when --origin-rate-limit is set.
     std::map<std::string, std::shared_ptr<RatePacer>> origin_pacers;
-    std::map<std::string, std::chrono::steady_clock::time_point> playlist_reads;
-    std::condition_variable waiters_changed;
-    std::thread reaper;
-    std::atomic<bool> stopping{false};
-    std::atomic<std::uint64_t> origin_bytes{0};
-    std::atomic<std::uint64_t> fetches_done{0};
     // Bytes of each item (by raw info-hash) served over HTTP to listeners the swarm left
     // short (GET /v1/media): part of what the gateway uploads, beside its seed.
     std::map<std::string, std::uint64_t> rescued;
+
+    // When each playlist was last read (lookups on `work` ask): gateway.cpp only.
+    std::mutex playlist_reads_mutex;
+    std::map<std::string, std::chrono::steady_clock::time_point> playlist_reads;
+
+    // Runs `fn` on the loop and returns its result; for the `work` threads, never the loop.
+    template <typename Fn>
+    auto on_loop(Fn fn) -> decltype(fn());
 
     // gateway.cpp
     void resume_cache();
@@ -89,19 +112,32 @@ struct Gateway::Impl {
     void drop_content(const StoredItem& item);
     // Rewrites config.tracker_whitelist (if set) from the store, atomically.
     void write_tracker_whitelist();
-    std::mutex whitelist_mutex;
+    std::mutex whitelist_mutex;  // gateway.cpp only
     std::optional<std::string> read_playlist(const std::string& url, bool trusted);
     Decision allow_media(const std::string& url, const std::optional<std::string>& playlist);
-    void reap_waiters();
+    // On the loop.
+    void answer(const std::string& url, AnswerKind kind, HttpResponder responder, bool fetching,
+                long wait_ms);
+    void wait_for_job(const std::string& url, AnswerKind kind, HttpResponder responder,
+                      long wait_ms);
+    void job_done(const std::shared_ptr<Job>& job, const OriginResult& result);
     void answer_waiters(const std::string& url);
 
     // routes.cpp
     void handle(HttpServerRequest&& request, HttpResponder responder);
-    HttpServerResponse answer_for(const std::string& url, AnswerKind kind);
+    HttpServerResponse answer_for(const std::string& url, AnswerKind kind);  // on the loop
     HttpServerResponse media_range(const HttpServerRequest& request);
     HttpServerResponse status_json();
     HttpServerResponse status_html();
 };
+
+template <typename Fn>
+auto Gateway::Impl::on_loop(Fn fn) -> decltype(fn()) {
+    std::packaged_task<decltype(fn())()> task(std::move(fn));
+    auto result = task.get_future();
+    boost::asio::post(loop, [&task] { task(); });
+    return result.get();
+}
 
 [[nodiscard]] std::int64_t unix_now();
 // Where the gateway keeps the items it fetched (each at cache_dir / content_sha256).

@@ -207,6 +207,9 @@ void add_serve_options(CLI::App& app, GatewayConfig& config, ServeArguments& a) 
         ->capture_default_str();
     app.add_option("--fetch-jobs", config.fetch_jobs, "Origin fetches at once")
         ->capture_default_str();
+    app.add_option("--work-threads", config.work_threads,
+                   "Threads for lookups that read playlists, /v1/media reads and status pages")
+        ->capture_default_str();
     app.add_option("--origin-rate-limit", a.origin_rate,
                    "Bytes/s from one origin, all its fetches together (0: none)")
         ->capture_default_str();

@@ -145,7 +145,6 @@ HttpServerResponse Gateway::Impl::answer_for(const std::string& url, AnswerKind 
         }
         return json_response(200, answer.dump());
     }
-    std::lock_guard lock(mutex);
     if (const auto job = jobs.find(url); job != jobs.end()) {
         HttpServerResponse r =
             json_response(202, json{{"url", url},
@@ -208,10 +207,7 @@ HttpServerResponse Gateway::Impl::media_range(const HttpServerRequest& request) 
         spdlog::warn("{}: the cached copy cannot be read", *url);
         return error_response(503, *url, "failed", "the cached copy cannot be read");
     }
-    {
-        std::lock_guard lock(mutex);
-        rescued[item->meta.info_hash] += bytes.size();
-    }
+    net::post(loop, [this, hash = item->meta.info_hash, n = bytes.size()] { rescued[hash] += n; });
     seeder->sent_beside(bytes.size());
     HttpServerResponse r;
     r.status = 206;
@@ -228,10 +224,17 @@ HttpServerResponse Gateway::Impl::status_json() {
     json items = json::array();
     std::uint64_t served = 0;
     std::uint64_t rescued_total = 0;
-    const auto rescued_now = [this] {
-        std::lock_guard lock(mutex);
-        return rescued;
-    }();
+    // What the loop holds, as it is now; the rest (the store, libtorrent) is asked here.
+    const auto [rescued_now, pending] = on_loop([this] {
+        json fetching = json::array();
+        for (const auto& [url, job] : jobs) {
+            fetching.push_back(json{{"url", url},
+                                    {"state", job->hashing ? "hashing" : "fetching"},
+                                    {"received", job->received.load()},
+                                    {"total", job->total.load()}});
+        }
+        return std::pair{rescued, fetching};
+    });
     std::uint64_t cache_bytes = 0;
     std::size_t peers = 0;
     for (const StoredItem& item : store->by_last_access()) {
@@ -254,16 +257,6 @@ HttpServerResponse Gateway::Impl::status_json() {
                              {"uploaded", uploaded},
                              {"rescued", rescued_bytes},
                              {"last_access", w3c(item.last_access)}});
-    }
-    json pending = json::array();
-    {
-        std::lock_guard lock(mutex);
-        for (const auto& [url, job] : jobs) {
-            pending.push_back(json{{"url", url},
-                                   {"state", job->hashing ? "hashing" : "fetching"},
-                                   {"received", job->received.load()},
-                                   {"total", job->total.load()}});
-        }
     }
     const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
         std::chrono::steady_clock::now() - started);

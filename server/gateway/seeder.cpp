@@ -32,6 +32,7 @@ struct Seeder::Impl {
     std::mutex mutex;
     std::map<std::string, lt::torrent_handle> torrents;  // raw info-hash -> handle
     std::thread alerts;
+    std::atomic<std::uint16_t> port{0};  // listen_port(), once known
 
     // The alert thread sleeps until libtorrent has alerts, bytes sent beside the swarm
     // leave the last second (the seed may take more again), or the seeder stops.
@@ -217,7 +218,13 @@ std::map<std::string, SeedStats> Seeder::stats() {
 }
 
 std::uint16_t Seeder::listen_port() const {
-    return impl_->session->listen_port();
+    // Asked of libtorrent's thread once it listens, then remembered: the port does not move,
+    // and the gateway's loop asks on every answer.
+    if (const std::uint16_t known = impl_->port.load(); known != 0)
+        return known;
+    const std::uint16_t port = impl_->session->listen_port();
+    impl_->port = port;
+    return port;
 }
 
 }  // namespace alluvium::gateway
