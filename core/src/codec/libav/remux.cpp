@@ -190,7 +190,7 @@ void LibavRemuxer::start(ItemSource item, Milliseconds offset, std::uint64_t byt
     a->rate = bytes_per_second;
     a->item_now = std::move(item_now);
     a->name = std::move(name);
-    a->thread = std::thread([a] { a->run(); });
+    a->start();
     std::lock_guard lock(impl_->airing_mutex);
     impl_->airing = std::move(a);
     impl_->shifted = false;
@@ -202,14 +202,8 @@ void LibavRemuxer::stop() {
         std::lock_guard lock(impl_->airing_mutex);
         a = std::move(impl_->airing);
     }
-    if (!a)
-        return;
-    {
-        std::lock_guard lock(a->m);
-        a->stopping = true;
-    }
-    a->cv.notify_all();
-    a->thread.join();
+    if (a)
+        a->stop();
 }
 
 void LibavRemuxer::poke() {
@@ -218,13 +212,8 @@ void LibavRemuxer::poke() {
         std::lock_guard lock(impl_->airing_mutex);
         a = impl_->airing;
     }
-    if (!a)
-        return;
-    {
-        std::lock_guard lock(a->m);
-        a->poked = true;
-    }
-    a->cv.notify_all();
+    if (a)
+        a->poke();
 }
 
 Remuxer::Take LibavRemuxer::take(Milliseconds until, Milliseconds base, TsChunk& out) {
@@ -235,39 +224,32 @@ Remuxer::Take LibavRemuxer::take(Milliseconds until, Milliseconds base, TsChunk&
     }
     if (!a)
         return Take::end;
-    std::unique_lock lock(a->m);
-    if (!a->error.empty()) {
-        impl_->error = a->error;
-        return Take::error;
+    TsAiring::Due due = a->take(until);
+    switch (due.state) {
+        case TsAiring::Due::State::error:
+            impl_->error = due.error;
+            return Take::error;
+        case TsAiring::Due::State::end:
+            return Take::end;
+        case TsAiring::Due::State::waiting:
+            return Take::waiting;
+        case TsAiring::Due::State::not_due:
+            return Take::not_due;
+        case TsAiring::Due::State::packets:
+            break;
     }
-    if (!a->ready)
-        return a->done ? Take::end : Take::waiting;
-    if (until > a->taken) {
-        a->taken = until;
-        a->cv.notify_all();
-    }
-    if (a->queue.empty())
-        return a->done ? Take::end : Take::waiting;
-    if (a->queue.front().t >= until)
-        return Take::not_due;
     if (impl_->mux == nullptr || impl_->shape != a->shape) {
         if (!impl_->open_muxer(*a))
             return Take::error;
     }
     out = TsChunk{};
-    out.from = a->queue.front().t;
-    out.sync = a->queue.front().key || !a->has_video;
-    out.tables = a->queue.front().key;
-    bool first = true;
-    while (!a->queue.empty() && a->queue.front().t < until && (first || !a->queue.front().key)) {
-        Packet p = std::move(a->queue.front());
-        a->queue.pop_front();
+    out.from = due.packets.front().t;
+    out.sync = due.packets.front().key || !a->has_video;
+    out.tables = due.packets.front().key;
+    for (Packet& p : due.packets) {
         out.to = std::max(out.to, std::max(p.end, p.t));
         impl_->write_packet(*a, p.pkt.get(), base);
-        first = false;
     }
-    a->cv.notify_all();
-    lock.unlock();
     out.bytes = std::move(impl_->out);
     impl_->out.clear();
     return Take::chunk;

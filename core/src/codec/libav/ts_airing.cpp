@@ -4,6 +4,8 @@
 
 #include "../../common/log.hpp"
 
+#include <pthread.h>
+
 extern "C" {
 #include <libavcodec/bsf.h>
 }
@@ -43,7 +45,65 @@ bool ts_audio(AVCodecID id) {
 
 }  // namespace
 
+void TsAiring::start() {
+    thread = std::thread([this] { run(); });
+}
+
+void TsAiring::stop() {
+    {
+        std::lock_guard lock(m);
+        stopping = true;
+    }
+    cv.notify_all();
+    if (thread.joinable())
+        thread.join();
+}
+
+void TsAiring::poke() {
+    {
+        std::lock_guard lock(m);
+        poked = true;
+    }
+    cv.notify_all();
+}
+
+TsAiring::Due TsAiring::take(Milliseconds until) {
+    Due due;
+    std::unique_lock lock(m);
+    if (!error.empty()) {
+        due.state = Due::State::error;
+        due.error = error;
+        return due;
+    }
+    if (!ready || queue.empty()) {
+        if (ready && until > taken) {
+            taken = until;
+            cv.notify_all();  // the demuxer reads ahead of what is taken
+        }
+        due.state = done ? Due::State::end : Due::State::waiting;
+        return due;
+    }
+    if (until > taken) {
+        taken = until;
+        cv.notify_all();
+    }
+    if (queue.front().t >= until) {
+        due.state = Due::State::not_due;
+        return due;
+    }
+    due.state = Due::State::packets;
+    bool first = true;
+    while (!queue.empty() && queue.front().t < until && (first || !queue.front().key)) {
+        due.packets.push_back(std::move(queue.front()));
+        queue.pop_front();
+        first = false;
+    }
+    cv.notify_all();
+    return due;
+}
+
 void TsAiring::run() {
+    pthread_setname_np(pthread_self(), "alluvium-remux");
     try {
         demux();
     } catch (const std::exception& e) {

@@ -59,6 +59,20 @@ struct TsAiring {
     std::uint64_t pos = 0;
     std::uint64_t needed = UINT64_MAX;  // position of the last need()
 
+    // The stream's side (remux.cpp). `m` is taken in ts_airing.cpp only.
+    void start();  // the demuxer thread ("alluvium-remux")
+    void stop();   // ends the demuxer and joins it; blocks until it returns
+    void poke();   // bytes came (or a failure): the demuxer looks again
+    struct Due {
+        enum class State { error, end, waiting, not_due, packets } state = State::waiting;
+        std::string error;
+        std::vector<Packet> packets;  // the first due, then the rest up to the next keyframe
+    };
+    // What is due before `until` (and that the stream has taken up to it). Once a Due has
+    // packets, `tracks`, `shape`, `has_video` and `zero` are set and stay so.
+    Due take(Milliseconds until);
+
+    // The demuxer thread.
     void run();
     void demux();
     void fail(std::string why) {
