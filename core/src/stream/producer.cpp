@@ -520,13 +520,16 @@ TimePoint Producer::step(TimePoint now) {
                        format_duration(now - cursor_time_));
         }
         cursor_time_ = now;
+        anchored_ = now;
         cursor_.active = false;
         started_ = true;
     } else if (!produced_ && cursor_.active && cursor_.format != StreamFormat::ts &&
-               cursor_time_ + std::chrono::milliseconds(250) < now) {
+               anchored_ + std::chrono::milliseconds(250) < now) {
         // Still waiting for the preroll: the first byte out will be the one on air then,
-        // not the one on air when the wait began.
+        // not the one on air when the wait began. (Counted from when it was anchored: an
+        // exact start begins on the index point before, which is not a reason to move.)
         cursor_time_ = now;
+        anchored_ = now;
         cursor_.active = false;
     }
     const Milliseconds lead = lead_for(*program);
@@ -593,7 +596,7 @@ TimePoint Producer::next_deadline(const OnAir& here, bool waiting, Milliseconds 
     if (waiting) {
         // (Read without the lock: only this thread writes stalled_now.)
         if (!produced_ && cursor_.active && cursor_.format != StreamFormat::ts)
-            next = std::min(next, cursor_time_ + std::chrono::milliseconds(250));  // preroll
+            next = std::min(next, anchored_ + std::chrono::milliseconds(250));  // preroll
         else if (!status_.stalled_now)
             next = std::min(next, cursor_time_ + std::chrono::milliseconds(100));
         next = std::min(next, cursor_time_ + options_.resync);

@@ -145,6 +145,9 @@ class Producer {
     // Producer thread only.
     Cursor cursor_;
     TimePoint cursor_time_{};  // schedule time of the next byte to append
+    // When a stream that has produced nothing yet was last put onto the schedule (the
+    // cursor may start a little before that, on an index point).
+    TimePoint anchored_{};
     bool started_ = false;
     bool produced_ = false;  // the first bytes are out: from now on, falling behind is a stall
     AudioParams params_;
