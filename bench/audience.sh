@@ -7,7 +7,7 @@
 #                          [--gateways 1|2] [--build build/dev] [--label NAME] [--keep]
 #                          [--realistic] [--rtt MIN-MAX|none] [--jitter F] [--loss F]
 #                          [--nat PERCENT] [--uplinks flat|mixed] [--churn MEAN_S|none]
-#                          [--seed N]
+#                          [--seed N] [--lan]
 #
 # Profiles. The default is the flat network: no delay, no loss, every listener reachable,
 # every uplink 1 Mbit/s (10 down), the whole audience tuning in at once. --realistic is the
@@ -32,9 +32,10 @@
 # listener) and writes them with SVG plots to <build>/bench-results/audience-<label>.*
 # (listener_log=debug and gateway_log=debug in the environment set the log levels; --keep
 # keeps the logs). Addresses are in 198.18.0.0/15 (RFC 2544's benchmarking range, which
-# libtorrent, like the Internet, does not treat as a local network) and 192.168.1.0/24 behind
-# each NAT router; traffic goes only to addresses this script creates. Every namespace and
-# process it made is removed on exit, even after a failure.
+# libtorrent, like the Internet, does not treat as a local network; --lan puts them in
+# 10.76.0.0/15, a local network to libtorrent, as the bench did before 2026-12-04) and
+# 192.168.1.0/24 behind each NAT router; traffic goes only to addresses this script
+# creates. Every namespace and process it made is removed on exit, even after a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,6 +53,7 @@ nat=0
 uplinks=flat
 churn=none
 seed=1
+net=198.18
 while [ $# -gt 0 ]; do
     case "$1" in
         --listeners) listeners=$2; shift 2 ;;
@@ -69,6 +71,7 @@ while [ $# -gt 0 ]; do
         --uplinks) uplinks=$2; shift 2 ;;
         --churn) churn=$2; shift 2 ;;
         --seed) seed=$2; shift 2 ;;
+        --lan) net=10.76; shift ;;
         *) echo "audience: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -169,7 +172,7 @@ ip -n "$prefix-hub" link add br0 type bridge
 ip -n "$prefix-hub" link set br0 up
 ip -n "$prefix-hub" link set lo up
 
-address() { echo "198.18.$(($1 / 250)).$(($1 % 250 + 2))"; }
+address() { echo "$net.$(($1 / 250)).$(($1 % 250 + 2))"; }
 # tbf for `rate` kbit/s on `dev` in namespace `ns` (none: no cap); 500 ms of queue.
 shape() {
     local ns=$1 dev=$2 rate=$3
@@ -389,8 +392,14 @@ fi
 # A reader per listener, in the listener's namespace: time to the first byte of /stream, the
 # longest gap between reads, and the listener's /status every 5 s (and when told to stop).
 cat >"$work/reader.py" <<'PY'
-import json, signal, socket, sys, time, urllib.request
-start, out = float(sys.argv[1]), sys.argv[2]
+# Light imports only before the first byte: this starts beside the listener on a loaded
+# machine, and urllib's imports (ssl, email, http.client) took long enough to be counted
+# as join time. urllib is imported for the first status sample.
+import json, signal, socket, sys, time
+ready, out = sys.argv[1], sys.argv[2]
+with open(ready, "w") as f:  # running: the bench starts the listener now
+    f.write("go\n")
+start = None
 stopping = False
 def stop(*_):
     global stopping
@@ -398,6 +407,7 @@ def stop(*_):
 signal.signal(signal.SIGTERM, stop)
 samples = open(out + "l", "a")
 def sample():
+    import urllib.request
     try:
         with urllib.request.urlopen("http://127.0.0.1:8000/status", timeout=2) as r:
             j = json.load(r)
@@ -430,6 +440,9 @@ while s is not None and not stopping:
         buf += d
         if b"\r\n\r\n" not in buf or buf.endswith(b"\r\n\r\n"):
             continue
+        if start is None:
+            with open(out.replace(".json", ".start")) as f:
+                start = float(f.read())
         first = now - start
     elif last is not None:
         gap = max(gap, now - last)
@@ -439,9 +452,24 @@ sample()
 json.dump({"join_s": first, "longest_gap_s": gap, "bytes": total}, open(out, "w"))
 PY
 
-declare -A tune_pid reader_pid
-start_listener() {
+declare -A tune_pid reader_pid ready
+# A listener's reader first (it connects to /stream as soon as the listener's port is open),
+# then, once the reader has said it is running, the listener: its join time counts from the
+# listener's start, and a reader slow to start on a loaded machine is not counted in it.
+start_reader() {
+    local id=$1
+    mkfifo "$work/l$id.ready"
+    exec {ready_fd}<>"$work/l$id.ready"
+    ready[$id]=$ready_fd
+    ip netns exec "$prefix-l$id" python3 "$work/reader.py" "$work/l$id.ready" "$work/l$id.json" &
+    reader_pid[$id]=$!
+    pids+=($!)
+}
+start_tune() {
     local id=$1 now
+    read -r -t 10 -u "${ready[$id]}" now || { echo "audience: reader $id did not start" >&2; exit 1; }
+    local fd=${ready[$id]}
+    exec {fd}>&-
     now=$(date +%s.%N)
     local gw_flags=()
     for u in "${gateway_urls[@]}"; do gw_flags+=(--gateway "$u"); done
@@ -449,6 +477,7 @@ start_listener() {
     if [ "$gateways" -gt 1 ] && [ $((id % 2)) -eq 0 ]; then
         gw_flags=(--gateway "${gateway_urls[1]}" --gateway "${gateway_urls[0]}")
     fi
+    echo "$now" >"$work/l$id.start"
     local bind="0.0.0.0:6881"
     ip netns exec "$prefix-l$id" "$bin/player/tune/alluvium-tune" "http://$origin_ip:8080/station.rss" \
         "${gw_flags[@]}" --port 8000 --bt-listen "$bind" --cache-dir "$work/l$id" \
@@ -456,10 +485,11 @@ start_listener() {
         --log-level "${listener_log:-warn}" >"$work/l$id.log" 2>&1 &
     tune_pid[$id]=$!
     pids+=($!)
-    ip netns exec "$prefix-l$id" python3 "$work/reader.py" "$now" "$work/l$id.json" &
-    reader_pid[$id]=$!
-    pids+=($!)
     echo "$id $now" >>"$work/starts"
+}
+start_listener() {
+    start_reader "$1"
+    start_tune "$1"
 }
 # What the kernel counted for a listener's process: CPU ticks and peak RSS.
 measure_listener() {
@@ -509,7 +539,8 @@ pids+=($!)
     --base-url "http://$origin_ip:8080/" --start now -o "$www/station.rss" "$www"
 t0=$(date +%s.%N)
 echo "$t0" >"$work/t0"
-for id in "${initial[@]}"; do start_listener "$id"; done
+for id in "${initial[@]}"; do start_reader "$id"; done
+for id in "${initial[@]}"; do start_tune "$id"; done
 echo "audience: ${#initial[@]} listeners tuned in; playing for ${seconds}s" >&2
 
 # Then the plan's arrivals and departures, in time order.

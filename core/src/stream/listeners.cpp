@@ -2,6 +2,8 @@
 
 #include <alluvium/version.hpp>
 
+#include "../common/log.hpp"
+
 #include <algorithm>
 
 namespace alluvium::detail {
@@ -75,6 +77,7 @@ HttpStream::Pull StationStream::pull(std::string& out, std::size_t max) {
         if (icy)
             writer_.emplace(metaint);
         position_ = join.position;
+        log().debug("stream: {} joins at byte {}", slot_->peer, position_);
         slot_->position = position_;
         slot_->joined = true;
         headers_ = join.headers;

@@ -388,6 +388,10 @@ bool Producer::play(TimePoint now, TimePoint target) {
         skip = *frame;
     }
     Chunk chunk = make_chunk(data, got, skip);
+    if (!produced_ && log().should_log(spdlog::level::debug)) {
+        log().debug("stream: first bytes out: {} from {}, {} in hand", c.title,
+                    format_duration(chunk.play_at - c.slot.start), format_duration(chunk.length));
+    }
     c.first = false;
     c.byte += got;
     cursor_time_ = chunk.play_at + chunk.length;

@@ -48,9 +48,13 @@ lt::settings_pack listener_settings(const SwarmOptions& o) {
     apply_swarm_settings(s, o.listen_interfaces);
     s.set_str(lt::settings_pack::user_agent, "Alluvium");
     set_peer_id_prefix(s, false);
+    // Peers' connections and what they do only in a trace log: nothing here acts on them.
+    const bool peers = log().should_log(spdlog::level::trace);
     s.set_int(lt::settings_pack::alert_mask,
               lt::alert_category::error | lt::alert_category::status | lt::alert_category::storage |
-                  lt::alert_category::piece_progress);
+                  lt::alert_category::piece_progress |
+                  (peers ? lt::alert_category::connect | lt::alert_category::peer
+                         : lt::alert_category_t{}));
     // A station's audience changes by the minute; so do its announces.
     s.set_int(lt::settings_pack::min_announce_interval, 30);
     // Streaming: a request that takes seconds is a stall; ask someone else.

@@ -262,11 +262,19 @@ Item::State::RescueGap Item::State::rescue_gap(Steady::time_point now, bool swar
     out.until = near_only ? horizon
                           : gap + std::max<std::uint64_t>(
                                       64 * 1024, bytes_for(need_.rate, std::chrono::seconds(10)));
+    // Never a sliver: the margin's edge moves 16 bytes a millisecond at 128 kbit/s, and a
+    // rescue that read only what had come within it was followed at once by another, one
+    // request a millisecond. In the swarm, whole pieces (a piece rescued whole is offered to
+    // libtorrent and shared); without one, a second of playback at least.
     if (swarm && pieces_.piece_size > 0) {
-        auto p = static_cast<std::size_t>(gap / pieces_.piece_size);
-        while (p < pieces_.have.size() && !pieces_.have[p] && p * pieces_.piece_size < horizon)
+        const std::uint64_t piece = pieces_.piece_size;
+        out.until = (out.until + piece - 1) / piece * piece;
+        auto p = static_cast<std::size_t>(gap / piece);
+        while (p < pieces_.have.size() && !pieces_.have[p] && p * piece < out.until)
             ++p;
-        out.until = std::min(out.until, std::max<std::uint64_t>(gap + 1, p * pieces_.piece_size));
+        out.until = std::min(out.until, std::max<std::uint64_t>(gap + 1, p * piece));
+    } else {
+        out.until = std::max(out.until, gap + bytes_for(need_.rate, std::chrono::seconds(1)));
     }
     if (total > 0)
         out.until = std::min(out.until, total);
