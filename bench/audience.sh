@@ -467,7 +467,7 @@ start_reader() {
 }
 start_tune() {
     local id=$1 now
-    read -r -t 10 -u "${ready[$id]}" now || { echo "audience: reader $id did not start" >&2; exit 1; }
+    read -r -t 10 -u "${ready[$id]}" _ || { echo "audience: reader $id did not start" >&2; exit 1; }
     local fd=${ready[$id]}
     exec {fd}>&-
     now=$(date +%s.%N)

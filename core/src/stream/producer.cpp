@@ -388,7 +388,7 @@ bool Producer::play(TimePoint now, TimePoint target) {
         skip = *frame;
     }
     Chunk chunk = make_chunk(data, got, skip);
-    if (!produced_ && log().should_log(spdlog::level::debug)) {
+    if (!produced_ && broadcast_.head() == 0) {  // (produced_ is set once a step is over)
         log().debug("stream: first bytes out: {} from {}, {} in hand", c.title,
                     format_duration(chunk.play_at - c.slot.start), format_duration(chunk.length));
     }

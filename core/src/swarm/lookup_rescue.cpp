@@ -265,7 +265,8 @@ Item::State::RescueGap Item::State::rescue_gap(Steady::time_point now, bool swar
     // Never a sliver: the margin's edge moves 16 bytes a millisecond at 128 kbit/s, and a
     // rescue that read only what had come within it was followed at once by another, one
     // request a millisecond. In the swarm, whole pieces (a piece rescued whole is offered to
-    // libtorrent and shared); without one, a second of playback at least.
+    // libtorrent and shared); while the gateway's first answer is awaited, a second of
+    // playback at least (a run without a swarm is already longer).
     if (swarm && pieces_.piece_size > 0) {
         const std::uint64_t piece = pieces_.piece_size;
         out.until = (out.until + piece - 1) / piece * piece;
