@@ -5,6 +5,7 @@
 #include "station.hpp"
 #include "temp_dir.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -19,6 +20,7 @@
 #include <QTime>
 #include <QTimer>
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -45,6 +47,36 @@ bool wait_for(const std::function<bool()>& done, milliseconds timeout) {
     }
     return true;
 }
+
+// How long the calling thread has waited on the run queue: runnable, but the kernel gave its
+// core to another thread (another test's process, libVLC's decoder). Read from
+// /proc/thread-self/schedstat ("ns on cpu, ns waiting, slices"); zero where the kernel has
+// no schedstat, so the gap is then counted whole.
+class RunQueueWait {
+  public:
+    RunQueueWait() : fd_(::open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC)) {}
+    ~RunQueueWait() {
+        if (fd_ >= 0)
+            ::close(fd_);
+    }
+    RunQueueWait(const RunQueueWait&) = delete;
+    RunQueueWait& operator=(const RunQueueWait&) = delete;
+
+    bool available() const { return fd_ >= 0; }
+    double ms() const {
+        char buf[128] = {};
+        if (fd_ < 0 || ::pread(fd_, buf, sizeof buf - 1, 0) <= 0)
+            return 0;
+        unsigned long long on_cpu = 0;
+        unsigned long long waiting = 0;
+        if (std::sscanf(buf, "%llu %llu", &on_cpu, &waiting) != 2)
+            return 0;
+        return static_cast<double>(waiting) / 1e6;
+    }
+
+  private:
+    int fd_;
+};
 
 QString text_of(const MainWindow& w, const char* name) {
     const auto* label = w.findChild<QLabel*>(name);
@@ -196,7 +228,10 @@ TEST(PlayerWindow, ShowsTheStationItsScheduleAndSwarmAndPlaysIt) {
 
 // Nothing the window does while a station plays (the Tuner's events, the status snapshot,
 // the schedule across an item boundary, libVLC) holds the GUI thread: a 10 ms timer never
-// waits more than 20 ms between two ticks over a minute of playback.
+// waits more than 20 ms between two ticks over a minute of playback. What the GUI thread
+// spent waiting for a core (the kernel running another process or libVLC's decoder on a
+// busy two-core machine) is not the window's doing; it is read from the kernel's schedstat
+// and left out, and printed so a slow machine shows as such.
 TEST(PlayerWindow, TheGuiThreadIsNeverHeldUpWhileAStationPlays) {
     auto s = station_on_air();
     std::filesystem::create_directories(artefacts);
@@ -208,18 +243,26 @@ TEST(PlayerWindow, TheGuiThreadIsNeverHeldUpWhileAStationPlays) {
     ASSERT_TRUE(wait_for([&] { return w.vlc().isPlaying() && wav_seconds(wav) > 2; }, seconds(30)))
         << "not playing: banner " << text_of(w, "banner").toStdString();
 
+    const RunQueueWait queued;
     QTimer tick;
     tick.setTimerType(Qt::PreciseTimer);
     tick.setInterval(10);
     auto last = steady_clock::now();
+    double last_queued = queued.ms();
     std::vector<double> gaps;  // ms between consecutive ticks
+    std::vector<double> held;  // the same, less the time spent waiting for a core
     QObject::connect(&tick, &QTimer::timeout, [&] {
         const auto now = steady_clock::now();
-        gaps.push_back(duration<double, std::milli>(now - last).count());
+        const double q = queued.ms();
+        const double gap = duration<double, std::milli>(now - last).count();
+        gaps.push_back(gap);
+        held.push_back(gap - (q - last_queued));
         last = now;
+        last_queued = q;
     });
     const QString first_title = text_of(w, "title");
     last = steady_clock::now();
+    last_queued = queued.ms();
     tick.start();
     const auto until = steady_clock::now() + seconds(60);
     while (steady_clock::now() < until)
@@ -227,10 +270,14 @@ TEST(PlayerWindow, TheGuiThreadIsNeverHeldUpWhileAStationPlays) {
     tick.stop();
 
     ASSERT_GT(gaps.size(), 3000u) << "the timer hardly ran";
-    const double longest = *std::max_element(gaps.begin(), gaps.end());
+    const double longest_gap = *std::max_element(gaps.begin(), gaps.end());
+    const double longest = *std::max_element(held.begin(), held.end());
     std::sort(gaps.begin(), gaps.end());
-    std::printf("GUI thread: %zu ticks, gap p50 %.2f ms, p99 %.2f ms, longest %.2f ms\n",
-                gaps.size(), gaps[gaps.size() / 2], gaps[gaps.size() * 99 / 100], longest);
+    std::printf(
+        "GUI thread: %zu ticks, gap p50 %.2f ms, p99 %.2f ms, longest %.2f ms; "
+        "longest less run-queue wait %.2f ms (schedstat %s)\n",
+        gaps.size(), gaps[gaps.size() / 2], gaps[gaps.size() * 99 / 100], longest_gap, longest,
+        queued.available() ? "read" : "missing");
     EXPECT_LE(longest, 20.0) << "the GUI thread was held up";
     // The minute crossed an item boundary and playback went on.
     EXPECT_NE(text_of(w, "title"), first_title) << "no item change was watched";
