@@ -184,14 +184,6 @@ TEST(Listener, ALaterItemComesAtOnceWhenTheItemOnAirHasItsNextSeconds) {
     EXPECT_EQ(tune->status()["stalls"].get<int>(), 0) << tune->log();
 }
 
-// A status that must answer. One that does not (the process died, or did not answer in time
-// on a loaded machine) ends the test with what the processes logged, not with a JSON type error.
-nlohmann::json answered(const nlohmann::json& status, const char* who, const std::string& log) {
-    if (!status.is_object())
-        throw std::runtime_error(std::string(who) + " did not answer /status; its log:\n" + log);
-    return status;
-}
-
 TEST(Listener, ALaterItemIsNotLookedUpUntilTheItemOnAirIsHere) {
     // The gateway's seed sends 40 kB/s: the 40 s item on air (16 kB/s) takes about 15 s to
     // come whole. Meanwhile the next item is not looked up, so its swarm at the gateway's
@@ -201,7 +193,7 @@ TEST(Listener, ALaterItemIsNotLookedUpUntilTheItemOnAirIsHere) {
     const std::uint64_t now_size = std::filesystem::file_size(s->dir().path() / "www/now.mp3");
     const std::string next_url = s->origin().url("next.mp3");
     const auto peers_of_next = [&] {
-        const auto status = answered(s->gateway().status(), "the gateway", s->gateway().log());
+        const auto status = answered_status(s->gateway(), "the gateway");
         for (const auto& item : status["items"]) {
             if (item["url"] == next_url)
                 return item["seeds"].get<int>() + item["leechers"].get<int>();
@@ -211,7 +203,7 @@ TEST(Listener, ALaterItemIsNotLookedUpUntilTheItemOnAirIsHere) {
     const int seed_only = peers_of_next();  // the gateway's own seed
     ASSERT_GE(seed_only, 0) << s->gateway().status();
     auto tune = s->tune();
-    const auto listener = [&] { return answered(tune->status(), "the listener", tune->log()); };
+    const auto listener = [&] { return answered_status(*tune, "the listener"); };
     const auto received = [&] {
         const auto bytes = listener()["bytes"];
         return bytes["peers"].get<std::uint64_t>() + bytes["gateway"].get<std::uint64_t>() +

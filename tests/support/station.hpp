@@ -12,6 +12,7 @@
 #include <csignal>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,19 @@ class TuneProcess {
     int port_ = 0;
     std::unique_ptr<Background> process_;
 };
+
+// A process's /status where the test needs an answer. status() gives null when the process
+// does not answer (it died, or a sanitizer stopped it at a report); this throws instead,
+// naming `who` with the process's log, so the test fails with the cause rather than a JSON
+// type error. For a TuneProcess or a GatewayProcess.
+template <class Process>
+nlohmann::json answered_status(const Process& process, const char* who) {
+    nlohmann::json status = process.status();
+    if (!status.is_object())
+        throw std::runtime_error(std::string(who) + " did not answer /status; its log:\n" +
+                                 process.log());
+    return status;
+}
 
 // A /status figure summed over listeners: `group`.`field`, e.g. bytes.peers or dht.peers.
 // A listener that does not answer counts 0.
