@@ -14,13 +14,15 @@ packages=(
     qt6-base-dev libvlc-dev vlc-plugin-base vlc-plugin-video-output
     # tests
     libgtest-dev libgmock-dev
-    # programs the demo and the tests drive: media tools, an XML checker, web servers, a
-    # BitTorrent tracker
-    ffmpeg libxml2-utils nginx-light apache2 lighttpd caddy aria2 curl opentracker
+    # programs the demo and the tests drive: media tools, an XML checker and an RDF parser,
+    # web servers (Python's is the station without a gateway), a BitTorrent tracker
+    ffmpeg libxml2-utils raptor2-utils nginx-light apache2 lighttpd caddy aria2 curl opentracker
+    python3
     # players the compatibility tests drive
     mpv vlc-bin sqlite3
-    # the desktop player's test under a virtual display
-    xvfb xauth fonts-dejavu-core
+    # the desktop player's test under a virtual display (GLib's headers: the test times
+    # the GUI thread's waits in Qt's GLib event loop)
+    xvfb xauth fonts-dejavu-core libglib2.0-dev
     # man pages, Debian packages, and the packaging test's desktop integration checks
     help2man dpkg-dev xdg-utils desktop-file-utils shared-mime-info
     # xdg-mime asks File::MimeInfo (shared-mime-info's database) outside a desktop session;

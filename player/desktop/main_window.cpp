@@ -103,11 +103,20 @@ MainWindow::MainWindow(PlayerOptions options, QWidget* parent)
     });
     connect(vlc_.get(), &VlcPlayer::ended, this, [this] { retryPlayback(); });
     // The Tuner's wake-up only queues a call; events are drained here, on the GUI thread.
+    // A burst of events queues one refresh, not one each.
     tuner_->set_notify([this] {
+        if (refreshQueued_.exchange(true))
+            return;
         QMetaObject::invokeMethod(
-            this, [this] { refresh(); }, Qt::QueuedConnection);
+            this,
+            [this] {
+                refreshQueued_ = false;
+                refresh();
+            },
+            Qt::QueuedConnection);
     });
     timer_ = new QTimer(this);
+    timer_->setObjectName("refresh");
     connect(timer_, &QTimer::timeout, this, &MainWindow::refresh);
     timer_->start(500);
     if (!vlc_->ok())
@@ -356,7 +365,11 @@ void MainWindow::apply(const ViewState& v) {
     positionLabel_->setText(v.position);
     progress_->setValue(static_cast<int>(v.progress * 1000));
     banner_->setText(v.banner);
-    banner_->setStyleSheet(v.banner_is_problem ? "color: #e05050; font-weight: bold" : "");
+    // A style sheet re-polishes the label and lays the window out again: only on a change.
+    if (v.banner_is_problem != bannerIsProblem_) {
+        bannerIsProblem_ = v.banner_is_problem;
+        banner_->setStyleSheet(bannerIsProblem_ ? "color: #e05050; font-weight: bold" : "");
+    }
     peersValue_->setText(v.peers.isEmpty() ? "–" : v.peers);
     downValue_->setText(v.download.isEmpty() ? "–" : v.download);
     upValue_->setText(v.upload.isEmpty() ? "–" : v.upload);

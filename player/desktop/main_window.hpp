@@ -90,6 +90,9 @@ class MainWindow : public QMainWindow {
     QProgressBar* progress_ = nullptr;
     QTableWidget* schedule_ = nullptr;
     QLabel* banner_ = nullptr;
+    bool bannerIsProblem_ = false;  // the banner's style sheet is the problem style
+    // A refresh is queued to the GUI thread (set from the Tuner's threads).
+    std::atomic<bool> refreshQueued_{false};
     QLabel* peersValue_ = nullptr;
     QLabel* downValue_ = nullptr;
     QLabel* upValue_ = nullptr;

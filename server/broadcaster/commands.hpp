@@ -27,6 +27,10 @@ struct GenerateOptions {
     bool loop = false;
     unsigned refresh_seconds = 600;  // how often listeners re-read the playlist
     bool quiet = false;              // no progress on standard error
+    // Hash each local item into its metainfo: a .torrent beside the file and the ezRSS
+    // fields in the playlist, so listeners need no gateway (server/broadcaster/swarm_metadata.hpp).
+    bool swarm = true;
+    std::vector<std::string> trackers;  // announce URLs for the .torrent files
 };
 
 int generate(const GenerateOptions& options);
@@ -37,7 +41,9 @@ struct LiveCommandOptions {
     std::string pace = "auto";   // on, off, or auto: pace a file source in real time
     bool loop = false;           // a file source starts again when it ends
     std::vector<std::string> gateways;
-    Milliseconds retry{5000};  // between attempts to reopen a source that stalled or ended
+    bool swarm = true;                  // a .torrent and its info-hash with each segment
+    std::vector<std::string> trackers;  // announce URLs for those .torrent files
+    Milliseconds retry{5000};           // between attempts to reopen a source that stalled or ended
     bool quiet = false;
 };
 

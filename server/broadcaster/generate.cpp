@@ -6,6 +6,7 @@
 #include <alluvium/url.hpp>
 
 #include "commands.hpp"
+#include "swarm_metadata.hpp"
 
 #include <unistd.h>
 
@@ -68,15 +69,27 @@ class Progress {
   public:
     Progress(std::size_t total, bool quiet)
         : total_(total), quiet_(quiet), tty_(isatty(STDERR_FILENO) != 0) {}
-    void step(std::size_t index, const std::string& name) const {
-        if (quiet_) {
+    void step(std::size_t index, const std::string& name) {
+        index_ = index;
+        name_ = name;
+        say("probing", "");
+    }
+    // Hashing the current item: how far, and at what speed.
+    void hashing(std::uint64_t done, std::uint64_t total, double seconds) const {
+        const double mb = static_cast<double>(done) / 1e6;
+        char detail[96];
+        std::snprintf(detail, sizeof detail, " %3.0f%% of %.1f MB, %.0f MB/s",
+                      100.0 * static_cast<double>(done) / static_cast<double>(total),
+                      static_cast<double>(total) / 1e6, seconds > 0 ? mb / seconds : 0.0);
+        // Without a terminal, one line per file (at its end) is enough.
+        if (tty_ || done == total)
+            say("hashing", detail);
+    }
+    void say(const char* what, const char* detail) const {
+        if (quiet_)
             return;
-        }
-        if (tty_) {
-            std::fprintf(stderr, "\r\033[Kprobing [%zu/%zu] %s", index + 1, total_, name.c_str());
-        } else {
-            std::fprintf(stderr, "probing [%zu/%zu] %s\n", index + 1, total_, name.c_str());
-        }
+        std::fprintf(stderr, tty_ ? "\r\033[K%s [%zu/%zu] %s%s" : "%s [%zu/%zu] %s%s\n", what,
+                     index_ + 1, total_, name_.c_str(), detail);
         std::fflush(stderr);
     }
     void done() const {
@@ -89,6 +102,8 @@ class Progress {
     std::size_t total_;
     bool quiet_;
     bool tty_;
+    std::size_t index_ = 0;
+    std::string name_;
 };
 
 UpdateSchedule refresh_schedule(unsigned seconds) {
@@ -137,6 +152,30 @@ std::optional<Item> item_of(const std::string& input, const std::string& base) {
     return item;
 }
 
+// Hashes a local input and publishes its .torrent beside it (an input given as a URL is
+// not fetched for this: a gateway can add its metadata). False, said on stderr, on failure.
+bool add_swarm_metadata(const std::string& input, const GenerateOptions& options,
+                        const Progress& progress, Item& item) {
+    if (is_url(input))
+        return true;
+    const auto began = std::chrono::steady_clock::now();
+    SwarmPublishOptions publish;
+    publish.trackers = options.trackers;
+    publish.progress = [&](std::uint64_t done, std::uint64_t total) {
+        progress.hashing(
+            done, total,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
+    };
+    std::string error;
+    auto link = publish_swarm_metadata(input, item.media_url, publish, error);
+    if (!link) {
+        std::fprintf(stderr, "%s\n", error.c_str());
+        return false;
+    }
+    item.torrent = std::move(*link);
+    return true;
+}
+
 }  // namespace
 
 int generate(const GenerateOptions& options) {
@@ -167,7 +206,7 @@ int generate(const GenerateOptions& options) {
     playlist.anchor = *start;
     playlist.update = refresh_schedule(options.refresh_seconds);
 
-    const Progress progress(inputs.size(), options.quiet);
+    Progress progress(inputs.size(), options.quiet);
     TimePoint cursor = *start;
     for (std::size_t i = 0; i < inputs.size(); ++i) {
         progress.step(i, inputs[i]);
@@ -179,6 +218,11 @@ int generate(const GenerateOptions& options) {
         }
         if (!options.loop) {
             item->start = cursor;
+        }
+        if (options.swarm && !add_swarm_metadata(inputs[i], options, progress, *item)) {
+            progress.done();
+            ok = false;
+            continue;
         }
         cursor += *item->duration;  // item_of always sets it
         playlist.items.push_back(std::move(*item));

@@ -6,6 +6,7 @@
 #include "live_station.hpp"
 #include "segmenter.hpp"
 #include "stop_signal.hpp"
+#include "swarm_metadata.hpp"
 
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -79,11 +80,23 @@ struct Tally {
 // Adds each segment the source gives to the playlist and tells the gateways, until the
 // source ends or stalls.
 void publish(Segmenter& segmenter, LiveStation& station, GatewayNotifier& gateways, Tally& tally,
-             bool quiet, bool tty) {
+             const LiveCommandOptions& options, bool tty) {
+    const bool quiet = options.quiet;
     while (auto s = segmenter.next()) {
-        station.add(
-            {s->number, s->file.filename().string(), s->mime_type, s->bytes, s->duration, s->start},
-            wall_now());
+        PublishedSegment published{
+            s->number,   s->file.filename().string(), s->mime_type, s->bytes, s->duration, s->start,
+            std::nullopt};
+        if (options.swarm) {
+            // A segment of a few seconds hashes in about a millisecond.
+            SwarmPublishOptions swarm;
+            swarm.trackers = options.trackers;
+            std::string error;
+            published.torrent = publish_swarm_metadata(
+                s->file, options.station.base_url + published.file_name, swarm, error);
+            if (!published.torrent)
+                spdlog::warn("live: segment #{} goes without swarm metadata: {}", s->number, error);
+        }
+        station.add(published, wall_now());
         gateways.tell(station.playlist().items.back().media_url, station.playlist_url());
         ++tally.segments;
         tally.bytes += s->bytes;
@@ -149,7 +162,7 @@ int live(const LiveCommandOptions& options) {
         spdlog::log(had_source ? spdlog::level::warn : spdlog::level::info, "live: {} {}: {}",
                     had_source ? "source back," : "reading", seg.input, segmenter->describe());
         had_source = true;
-        publish(*segmenter, station, gateways, tally, options.quiet, tty);
+        publish(*segmenter, station, gateways, tally, options, tty);
         seg.first_number = segmenter->next_number();
         if (stop_signal().requested())
             break;

@@ -72,6 +72,7 @@ void LiveStation::add(const PublishedSegment& segment, TimePoint now) {
     item.length_bytes = segment.bytes;
     item.duration = segment.duration;
     item.start = segment.start;
+    item.torrent = segment.torrent;
     // A start that would go back in time (a clock step, a restart that overlaps): follow on.
     if (!playlist_.items.empty() && *item.start < end_of(playlist_.items.back()))
         item.start = end_of(playlist_.items.back());
@@ -90,6 +91,7 @@ void LiveStation::expire(TimePoint now) {
         if (it->second <= now) {
             std::error_code ec;
             fs::remove(options_.dir / it->first, ec);
+            fs::remove(options_.dir / (it->first + ".torrent"), ec);
             it = doomed_.erase(it);
         } else {
             ++it;

@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 
 namespace alluvium::broadcaster {
@@ -32,6 +33,7 @@ struct PublishedSegment {
     std::uint64_t bytes = 0;
     Milliseconds duration{0};
     TimePoint start{};
+    std::optional<TorrentLink> torrent;  // its .torrent beside it (swarm_metadata.hpp), if made
 };
 
 class LiveStation {

@@ -50,6 +50,12 @@ int main(int argc, char** argv) {
         ->capture_default_str()
         ->check(CLI::Range(1u, 31536000u));
     generate_cmd->add_flag("-q,--quiet", gen.quiet, "No progress on standard error");
+    generate_cmd->add_flag("!--no-swarm", gen.swarm,
+                           "Leave out the swarm metadata (by default each local file is hashed, "
+                           "a .torrent is written beside it and its info-hash goes into the "
+                           "playlist)");
+    generate_cmd->add_option("--tracker", gen.trackers,
+                             "BitTorrent tracker announce URL for the .torrent files (repeatable)");
 
     std::string source;
     auto* validate_cmd = app.add_subcommand(
@@ -120,6 +126,12 @@ int main(int argc, char** argv) {
     live_cmd->add_flag("--loop", live_opts.loop, "A file source starts again when it ends");
     live_cmd->add_option("--gateway", live_opts.gateways,
                          "Gateway to tell about each new segment (repeatable)");
+    live_cmd->add_flag("!--no-swarm", live_opts.swarm,
+                       "Leave out the swarm metadata (by default each segment is hashed as it "
+                       "is cut, a .torrent is written beside it and its info-hash goes into "
+                       "the playlist)");
+    live_cmd->add_option("--tracker", live_opts.trackers,
+                         "BitTorrent tracker announce URL for the .torrent files (repeatable)");
     live_cmd
         ->add_option("--stall-seconds", stall_seconds,
                      "A source silent this long has stalled: it is opened again")

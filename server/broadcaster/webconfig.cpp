@@ -28,6 +28,7 @@ const std::vector<MediaType>& media_types() {
         {"video/webm", {"webm"}},
         {"video/x-matroska", {"mkv"}},
         {"video/mp2t", {"ts"}},
+        {"application/x-bittorrent", {"torrent"}},  // the swarm metadata beside each file
     };
     return types;
 }

@@ -3,9 +3,9 @@
 #pragma once
 
 #include <alluvium/error.hpp>
+#include <alluvium/metainfo.hpp>
 #include <alluvium/time.hpp>
 
-#include "metainfo.hpp"
 #include "rate_pacer.hpp"
 
 #include <atomic>

@@ -2,7 +2,7 @@
 // libtorrent stays behind this pimpl. Thread-safe.
 #pragma once
 
-#include "metainfo.hpp"
+#include <alluvium/metainfo.hpp>
 
 #include <cstdint>
 #include <filesystem>

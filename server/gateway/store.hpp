@@ -3,7 +3,7 @@
 // mutex; WAL journal so a crash never corrupts it).
 #pragma once
 
-#include "metainfo.hpp"
+#include <alluvium/metainfo.hpp>
 
 #include <cstdint>
 #include <filesystem>

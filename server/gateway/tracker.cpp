@@ -1,8 +1,7 @@
 #include "tracker.hpp"
 
+#include <alluvium/bencode.hpp>
 #include <alluvium/url.hpp>
-
-#include "bencode.hpp"
 
 #include <arpa/inet.h>
 

@@ -1,5 +1,7 @@
-// libFuzzer target: a listener parsing whatever a gateway (or an impostor) answers.
+// libFuzzer target: a listener parsing whatever a gateway (or an impostor) answers, and the
+// .torrent and magnet URI it checks against the playlist's info-hash.
 #include <alluvium/gateway_client.hpp>
+#include <alluvium/metainfo.hpp>
 
 #include <cstdint>
 #include <string_view>
@@ -17,5 +19,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         (!a.metadata || a.metadata->info_hash.size() != 40 || a.metadata->size == 0)) {
         __builtin_trap();  // "ready" must mean usable
     }
+    // The same bytes as a .torrent (a gateway's or the playlist's) and as a magnet URI.
+    std::string why;
+    const std::string hash = alluvium::torrent_info_hash(body, &why);
+    if (hash.empty() == why.empty() || (!hash.empty() && hash.size() != 40))
+        __builtin_trap();  // a hash, or a reason, never both or neither
+    const std::string named = alluvium::magnet_info_hash(body);
+    if (!named.empty() && named.size() != 40)
+        __builtin_trap();
     return 0;
 }

@@ -4,6 +4,7 @@
 #include <alluvium/fetch.hpp>
 
 #include "gateway_process.hpp"
+#include "opentracker.hpp"
 #include "process.hpp"
 #include "station.hpp"
 
@@ -23,57 +24,6 @@ namespace fs = std::filesystem;
 
 const Binaries binaries{ALLUVIUM_BROADCASTER, ALLUVIUM_GATEWAY, ALLUVIUM_TUNE};
 const std::vector<std::string> mp3 = {"-c:a", "libmp3lame", "-b:a", "128k"};
-
-// opentracker (Debian's package) on 127.0.0.1 only. It tracks only the info-hashes of its
-// whitelist, which the gateway keeps (--tracker-whitelist) in the tracker's folder.
-class Opentracker {
-  public:
-    explicit Opentracker(const fs::path& dir) : dir_(dir), port_(free_port()) {
-        fs::create_directories(dir_);
-        fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                                  fs::perms::others_read | fs::perms::others_exec);
-    }
-    [[nodiscard]] fs::path whitelist() const { return dir_ / "whitelist"; }
-    [[nodiscard]] std::string announce_url() const {
-        return "http://127.0.0.1:" + std::to_string(port_) + "/announce";
-    }
-    // Starts it: it reads the whitelist once, at start (SIGHUP reloads it).
-    bool start() {
-        // -d: it chroots there when run as root; the whitelist is named inside it.
-        process_ = std::make_unique<Background>(
-            std::vector<std::string>{"opentracker", "-i", "127.0.0.1", "-p", std::to_string(port_),
-                                     "-P", std::to_string(port_), "-d", dir_.string(), "-w",
-                                     geteuid() == 0 ? "whitelist" : whitelist().string()},
-            (dir_ / "opentracker.log").string());
-        return process_->wait_until([&] { return port_open(port_); }, seconds(10));
-    }
-    // Seeds and leechers opentracker knows for an info-hash (hex), from its scrape.
-    [[nodiscard]] int peers(const std::string& info_hash_hex) const {
-        std::string escaped;
-        for (std::size_t i = 0; i + 1 < info_hash_hex.size(); i += 2)
-            escaped += "%" + info_hash_hex.substr(i, 2);
-        HttpRequest r;
-        r.url = "http://127.0.0.1:" + std::to_string(port_) + "/scrape?info_hash=" + escaped;
-        std::error_code ec;
-        const HttpResponse res = http_request(r, ec);
-        if (ec)
-            return -1;
-        std::smatch complete;
-        std::smatch incomplete;
-        const std::regex c("8:completei([0-9]+)e");
-        const std::regex i("10:incompletei([0-9]+)e");
-        if (!std::regex_search(res.body, complete, c) ||
-            !std::regex_search(res.body, incomplete, i))
-            return -1;
-        return std::stoi(complete[1]) + std::stoi(incomplete[1]);
-    }
-    [[nodiscard]] std::string log() const { return process_ ? process_->log() : ""; }
-
-  private:
-    fs::path dir_;
-    int port_;
-    std::unique_ptr<Background> process_;
-};
 
 bool prime(const GatewayProcess& gateway, const std::string& playlist) {
     const RunResult r =

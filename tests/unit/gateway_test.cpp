@@ -1,12 +1,12 @@
 // The gateway's pure parts: metainfo, bencoding, announce parsing, the tracker's table,
 // the allow-list policy, sizes, and the SQLite store.
+#include <alluvium/bencode.hpp>
 #include <alluvium/cli_support.hpp>
 #include <alluvium/gateway_client.hpp>
+#include <alluvium/metainfo.hpp>
 #include <alluvium/url.hpp>
 
-#include "bencode.hpp"
 #include "config.hpp"
-#include "metainfo.hpp"
 #include "origin_fetch.hpp"
 #include "policy.hpp"
 #include "process.hpp"
@@ -145,6 +145,41 @@ TEST(Metainfo, TorrentFileKeepsTheInfoVerbatimAndHasNoUrlList) {
     EXPECT_EQ(t.find("url-list"), std::string::npos);
     EXPECT_EQ(t.find("creation date"), std::string::npos);
     EXPECT_EQ(t.find("announce-list"), std::string::npos) << "one tracker: announce alone";
+}
+
+TEST(Metainfo, ATorrentsInfoHashIsReadBackAndTheMagnetNamesIt) {
+    const Metainfo m = metainfo_of(test::random_bytes(100'000, 3), 4096);
+    const std::vector<std::string> trackers = {"http://127.0.0.1:6969/announce",
+                                               "udp://127.0.0.1:6969"};
+    std::string why;
+    EXPECT_EQ(torrent_info_hash(m.torrent(trackers), &why), m.info_hash_hex()) << why;
+    EXPECT_EQ(torrent_info_hash(m.torrent({})), m.info_hash_hex());
+    const std::string magnet = m.magnet_uri("set one.mp3", trackers);
+    EXPECT_TRUE(magnet.starts_with("magnet:?xt=urn:btih:" + m.info_hash_hex() + "&xl=100000"));
+    EXPECT_NE(magnet.find("&dn=set%20one.mp3"), std::string::npos) << magnet;
+    EXPECT_NE(magnet.find("&tr=udp%3A%2F%2F127.0.0.1%3A6969"), std::string::npos) << magnet;
+    EXPECT_EQ(magnet_info_hash(magnet), m.info_hash_hex());
+}
+
+TEST(Metainfo, MagnetsInBase32AndUpperCaseHexNameTheSameHash) {
+    // 20 bytes 0x00..0x13 in RFC 4648 base32, and in upper-case hex.
+    const std::string hex = "000102030405060708090a0b0c0d0e0f10111213";
+    EXPECT_EQ(magnet_info_hash("magnet:?xt=urn:btih:AAAQEAYEAUDAOCAJBIFQYDIOB4IBCEQT"), hex);
+    EXPECT_EQ(magnet_info_hash("magnet:?dn=x&xt=urn:btih:000102030405060708090A0B0C0D0E0F10111213"),
+              hex);
+    EXPECT_EQ(magnet_info_hash("magnet:?xt=urn:sha1:AAAQEAYEAUDAOCAJBIFQYDIOB4IBCEQT"), "");
+    EXPECT_EQ(magnet_info_hash("magnet:?xt=urn:btih:0001"), "");
+    EXPECT_EQ(magnet_info_hash("http://example/"), "");
+}
+
+TEST(Metainfo, MalformedTorrentsAreRefusedWithAReason) {
+    for (const std::string& bad : std::vector<std::string>{
+             "", "le", "d4:infoi1ee", "d4:info", "d4:infod", "d9999:infoe", "d3:foo3:bare",
+             "d4:infod6:lengthi-ee", "i12e", std::string(100000, 'l')}) {
+        std::string why;
+        EXPECT_EQ(torrent_info_hash(bad, &why), "") << bad.substr(0, 20);
+        EXPECT_FALSE(why.empty()) << bad.substr(0, 20);
+    }
 }
 
 TEST(Metainfo, SeveralTrackersAreTiersOfTheAnnounceList) {

@@ -235,7 +235,7 @@ PublishedSegment segment(const fs::path& dir, unsigned n, TimePoint start) {
     char name[32];
     std::snprintf(name, sizeof name, "segment-%06u.mp3", n);
     std::ofstream(dir / name) << "frames";
-    return {n, name, "audio/mpeg", 6, Milliseconds{6000}, start};
+    return {n, name, "audio/mpeg", 6, Milliseconds{6000}, start, std::nullopt};
 }
 
 Playlist read_back(const fs::path& file) {

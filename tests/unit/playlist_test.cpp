@@ -48,6 +48,14 @@ Playlist sample() {
     a.length_bytes = 57600000;
     a.duration = Milliseconds{3600001};
     a.start = at("2026-12-24T17:00:00.125Z");
+    TorrentLink t;
+    t.info_hash = "0123456789abcdef0123456789abcdef01234567";
+    t.torrent_url = "http://radio.example/media/a%20b.mp3.torrent";
+    t.torrent_length = 7480;
+    t.magnet_uri = "magnet:?xt=urn:btih:" + t.info_hash + "&xl=57600000&dn=a%20b.mp3";
+    t.file_name = "a b.mp3";
+    t.content_length = 57600000;
+    a.torrent = t;
     Item b;
     b.media_url = "https://radio.example/media/b.ogg";
     b.end = at("2026-12-24T18:30:00Z");  // no mm:duration: ev:enddate alone ends it
@@ -69,6 +77,38 @@ TEST(Playlist, WriterOutputReadsBackToAnEqualModel) {
     }
     // And the text is stable: writing what was read gives the same bytes.
     EXPECT_EQ(write_playlist(*r.playlist), xml);
+}
+
+TEST(Playlist, SwarmMetadataIsTheEzrssModuleAndASecondEnclosure) {
+    const std::string xml = write_playlist(sample());
+    EXPECT_NE(xml.find("xmlns:torrent=\"http://xmlns.ezrss.it/0.1/\""), std::string::npos);
+    EXPECT_NE(xml.find("<torrent:infoHash>0123456789abcdef0123456789abcdef01234567<"),
+              std::string::npos);
+    EXPECT_NE(xml.find("enc:type=\"application/x-bittorrent\""), std::string::npos);
+    const ReadResult r = read_playlist(xml, "written.rss");
+    ASSERT_TRUE(r.ok());
+    // The .torrent enclosure is not taken for the media.
+    EXPECT_EQ(r.playlist->items[0].media_url, "http://radio.example/media/a%20b.mp3?x=1&y=2");
+    EXPECT_EQ(r.playlist->items[0].mime_type, "audio/mpeg");
+    ASSERT_TRUE(r.playlist->items[0].torrent);
+    EXPECT_EQ(r.playlist->items[0].torrent->torrent_url,
+              "http://radio.example/media/a%20b.mp3.torrent");
+    EXPECT_FALSE(r.playlist->items[1].torrent);
+    // A playlist without swarm metadata does not declare the module.
+    Playlist plain = sample();
+    for (Item& i : plain.items)
+        i.torrent.reset();
+    EXPECT_EQ(write_playlist(plain).find("ezrss"), std::string::npos);
+}
+
+TEST(Playlist, AMagnetAloneGivesTheInfoHashInLowerCase) {
+    Playlist p = sample();
+    p.items[0].torrent = TorrentLink{};
+    p.items[0].torrent->magnet_uri =
+        "magnet:?xt=urn:btih:0123456789ABCDEF0123456789ABCDEF01234567&dn=a.mp3";
+    const ReadResult r = read_playlist(write_playlist(p), "magnet.rss");
+    ASSERT_TRUE(r.ok()) << (r.diagnostics.empty() ? "" : r.diagnostics[0].to_string());
+    EXPECT_EQ(r.playlist->items[0].torrent->info_hash, "0123456789abcdef0123456789abcdef01234567");
 }
 
 TEST(Playlist, ReaderRecordsTheLineOfEachItem) {

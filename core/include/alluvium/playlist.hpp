@@ -22,6 +22,24 @@
 
 namespace alluvium {
 
+// Swarm metadata the broadcaster published with an item (the ezRSS torrent module,
+// http://xmlns.ezrss.it/0.1/, and a second enclosure of type application/x-bittorrent; see
+// docs/PLAYLIST-FORMAT.md). A listener joins the item's swarm from it without a gateway, and
+// refuses a gateway's answer or a .torrent whose info-hash differs.
+struct ALLUVIUM_EXPORT TorrentLink {
+    std::string info_hash;    // torrent:infoHash: 40 lower-case hex digits; may be empty
+    std::string torrent_url;  // the .torrent enclosure's URL; empty when none
+    std::optional<std::uint64_t> torrent_length;  // its enc:length
+    std::string magnet_uri;                       // torrent:magnetURI
+    std::string file_name;                        // torrent:fileName: the .torrent's name
+    std::optional<std::uint64_t> content_length;  // torrent:contentLength (the media's size)
+
+    friend bool operator==(const TorrentLink&, const TorrentLink&) = default;
+};
+
+// The MIME type of a .torrent enclosure.
+inline constexpr std::string_view torrent_mime_type = "application/x-bittorrent";
+
 // One scheduled programme item.
 struct ALLUVIUM_EXPORT Item {
     std::string media_url;  // rdf:about, enclosure and link of the item
@@ -33,6 +51,7 @@ struct ALLUVIUM_EXPORT Item {
     std::optional<Milliseconds> duration;       // mm:duration
     std::optional<TimePoint> start;             // ev:startdate; absent: follows the previous item
     std::optional<TimePoint> end;               // ev:enddate; absent: start + duration
+    std::optional<TorrentLink> torrent;         // swarm metadata, when published
 
     // Where the item was read from (1-based line of its <item>), 0 for items built in code.
     // Not part of the item's identity: equality ignores it.
@@ -95,7 +114,9 @@ struct ALLUVIUM_EXPORT ReadResult {
 
 // Checks a model for what the writer and the scheduler need: a media URL and a duration
 // (mm:duration or ev:enddate) on every item, non-negative lengths, starts that do not go
-// back in time. The reader runs this too; its findings name lines when items have them.
+// back in time, well-formed swarm metadata (a 40-digit info-hash, an absolute .torrent URL,
+// a magnet URI naming the same hash). The reader runs this too; its findings name lines when items
+// have them.
 [[nodiscard]] ALLUVIUM_EXPORT Diagnostics check_playlist(const Playlist& playlist,
                                                          std::string_view source);
 

@@ -20,5 +20,7 @@ namespace alluvium {
 
 // Bytes as lower-case hex digits, two per byte.
 [[nodiscard]] ALLUVIUM_EXPORT std::string to_hex(std::string_view bytes);
+// Hex digits (either case) back to bytes; empty when the length is odd or a digit is not hex.
+[[nodiscard]] ALLUVIUM_EXPORT std::string from_hex(std::string_view hex);
 
 }  // namespace alluvium

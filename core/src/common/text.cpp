@@ -51,4 +51,28 @@ std::string to_hex(std::string_view bytes) {
     return out;
 }
 
+std::string from_hex(std::string_view hex) {
+    const auto value = [](char c) -> int {
+        if (c >= '0' && c <= '9')
+            return c - '0';
+        if (c >= 'a' && c <= 'f')
+            return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+            return c - 'A' + 10;
+        return -1;
+    };
+    if (hex.size() % 2 != 0)
+        return {};
+    std::string out;
+    out.reserve(hex.size() / 2);
+    for (std::size_t i = 0; i < hex.size(); i += 2) {
+        const int hi = value(hex[i]);
+        const int lo = value(hex[i + 1]);
+        if (hi < 0 || lo < 0)
+            return {};
+        out += static_cast<char>(hi * 16 + lo);
+    }
+    return out;
+}
+
 }  // namespace alluvium

@@ -1,3 +1,4 @@
+#include <alluvium/metainfo.hpp>
 #include <alluvium/playlist.hpp>
 #include <alluvium/url.hpp>
 
@@ -34,7 +35,7 @@ bool operator==(const Item& a, const Item& b) {
     return a.media_url == b.media_url && a.title == b.title && a.description == b.description &&
            a.creator == b.creator && a.mime_type == b.mime_type &&
            a.length_bytes == b.length_bytes && a.duration == b.duration && a.start == b.start &&
-           a.end == b.end;
+           a.end == b.end && a.torrent == b.torrent;
 }
 
 Milliseconds UpdateSchedule::interval() const {
@@ -79,6 +80,42 @@ std::string item_field(std::size_t index, std::string_view child) {
     return out;
 }
 
+namespace {
+
+bool is_info_hash(std::string_view hex) {
+    return hex.size() == 40 && std::all_of(hex.begin(), hex.end(), [](char c) {
+               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+           });
+}
+
+// The swarm metadata of item `i`: what a listener would refuse to use.
+void check_torrent(const Item& item, std::size_t i, std::string_view source, Diagnostics& out) {
+    if (!item.torrent)
+        return;
+    const TorrentLink& t = *item.torrent;
+    const auto report = [&](std::string_view child, std::string message) {
+        out.push_back({Severity::error, std::string(source), item.source_line, item_field(i, child),
+                       std::move(message)});
+    };
+    if (!t.info_hash.empty() && !is_info_hash(t.info_hash))
+        report("torrent:infoHash", "'" + t.info_hash + "' is not 40 lower-case hex digits");
+    if (!t.torrent_url.empty() && !parse_url(t.torrent_url))
+        report("enc:enclosure", "the .torrent URL '" + t.torrent_url +
+                                    "' is not an absolute http:// or https:// URL");
+    if (!t.magnet_uri.empty()) {
+        const std::string named = magnet_info_hash(t.magnet_uri);
+        if (named.empty())
+            report("torrent:magnetURI", "the magnet URI names no BitTorrent info-hash");
+        else if (!t.info_hash.empty() && named != t.info_hash)
+            report("torrent:magnetURI", "the magnet URI names info-hash " + named +
+                                            ", torrent:infoHash says " + t.info_hash);
+    }
+    if (t.info_hash.empty() && t.torrent_url.empty() && t.magnet_uri.empty())
+        report("torrent:infoHash", "swarm metadata without an info-hash, a .torrent or a magnet");
+}
+
+}  // namespace
+
 std::vector<Placed> place_items(const Playlist& playlist, std::string_view source,
                                 Diagnostics& out) {
     std::vector<Placed> placed;
@@ -98,6 +135,7 @@ std::vector<Placed> place_items(const Playlist& playlist, std::string_view sourc
             report(Severity::error, item, i, "link",
                    "'" + item.media_url + "' is not an absolute http:// or https:// URL");
         }
+        check_torrent(item, i, source, out);
         const TimePoint start = item.start.value_or(cursor);
         if (previous_start && start < *previous_start) {
             report(Severity::error, item, i, "ev:startdate",

@@ -10,5 +10,7 @@ inline constexpr char sy[] = "http://purl.org/rss/1.0/modules/syndication/";
 inline constexpr char ev[] = "http://purl.org/rss/1.0/modules/event/";
 inline constexpr char mm[] = "http://musicbrainz.org/mm/mm-2.0#";
 inline constexpr char enc[] = "http://purl.oclc.org/net/rss_2.0/enc#";
+// The ezRSS torrent module: an item's info-hash, size, file name and magnet URI.
+inline constexpr char torrent[] = "http://xmlns.ezrss.it/0.1/";
 
 }  // namespace alluvium::ns

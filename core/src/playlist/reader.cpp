@@ -3,7 +3,9 @@
 // Safety: the document is parsed from memory with XML_PARSE_NONET and without
 // XML_PARSE_NOENT/DTDLOAD; on top of that a SAX hook stops the parser at the first DOCTYPE,
 // so no entity can ever be declared, expanded or fetched (XXE, billion laughs).
+#include <alluvium/metainfo.hpp>
 #include <alluvium/playlist.hpp>
+#include <alluvium/text.hpp>
 
 #include "namespaces.hpp"
 #include "timeline.hpp"
@@ -112,6 +114,9 @@ class Reader {
     void read_channel(const xmlNode* channel, Playlist& playlist);
     void read_sequence(const xmlNode* items);
     Item read_item(const xmlNode* node, std::size_t index);
+    void read_enclosure(const xmlNode* n, const std::string& field, Item& item,
+                        std::string& enclosure);
+    void read_torrent(const xmlNode* n, const std::string& field, TorrentLink& torrent);
     std::optional<std::uint64_t> read_count(const xmlNode* node, const std::string& field,
                                             const std::string& text, const char* what);
     std::optional<TimePoint> read_date(const xmlNode* node, const std::string& field);
@@ -188,7 +193,8 @@ std::optional<TimePoint> Reader::read_date(const xmlNode* node, const std::strin
 void Reader::warn_unknown(const xmlNode* node, const std::string& where) {
     // Elements of other namespaces are extensions and pass silently; an unknown element of
     // a namespace we read is most likely a typo.
-    static constexpr const char* known[] = {ns::rss, ns::dc, ns::sy, ns::ev, ns::mm, ns::enc};
+    static constexpr const char* known[] = {ns::rss, ns::dc,  ns::sy,     ns::ev,
+                                            ns::mm,  ns::enc, ns::torrent};
     for (const char* uri : known) {
         if (in_ns(node, uri)) {
             report(Severity::warning, node, where + "/" + qualified(node),
@@ -322,23 +328,65 @@ Item Reader::read_item(const xmlNode* node, std::size_t index) {
         } else if (is(n, ns::ev, "enddate")) {
             item.end = read_date(n, field);
         } else if (is(n, ns::enc, "enclosure")) {
-            enclosure = attr(n, "resource", ns::rdf);
-            item.mime_type = attr(n, "type", ns::enc);
-            const std::string length = attr(n, "length", ns::enc);
-            if (!length.empty()) {
-                item.length_bytes = read_count(n, field + "@enc:length", length, "length (bytes)");
-            }
+            read_enclosure(n, field, item, enclosure);
+        } else if (in_ns(n, ns::torrent)) {
+            read_torrent(n, field, item.torrent ? *item.torrent : item.torrent.emplace());
         } else {
             warn_unknown(n, detail::item_field(index));
         }
     }
     // The most specific statement of where the media is wins.
     item.media_url = !enclosure.empty() ? enclosure : !link.empty() ? link : about;
+    if (item.torrent && item.torrent->info_hash.empty())
+        item.torrent->info_hash = magnet_info_hash(item.torrent->magnet_uri);
+    if (item.torrent && item.torrent->content_length && item.length_bytes &&
+        *item.torrent->content_length != *item.length_bytes) {
+        report(Severity::warning, node, detail::item_field(index, "torrent:contentLength"),
+               "torrent:contentLength and the enclosure's enc:length differ");
+    }
     if (!link.empty() && !enclosure.empty() && link != enclosure) {
         report(Severity::warning, node, detail::item_field(index, "link"),
                "<link> and the enclosure name different URLs; the enclosure is played");
     }
     return item;
+}
+
+// The media's enclosure, or the .torrent's (enc:type application/x-bittorrent).
+void Reader::read_enclosure(const xmlNode* n, const std::string& field, Item& item,
+                            std::string& enclosure) {
+    const std::string type = attr(n, "type", ns::enc);
+    const std::string length = attr(n, "length", ns::enc);
+    if (iequals(type, torrent_mime_type)) {
+        TorrentLink& t = item.torrent ? *item.torrent : item.torrent.emplace();
+        t.torrent_url = attr(n, "resource", ns::rdf);
+        if (!length.empty())
+            t.torrent_length = read_count(n, field + "@enc:length", length, "length (bytes)");
+        return;
+    }
+    enclosure = attr(n, "resource", ns::rdf);
+    item.mime_type = type;
+    if (!length.empty())
+        item.length_bytes = read_count(n, field + "@enc:length", length, "length (bytes)");
+}
+
+// One element of the ezRSS torrent module. The info-hash is kept in lower case; a magnet
+// URI that names another hash is an error (check_playlist).
+void Reader::read_torrent(const xmlNode* n, const std::string& field, TorrentLink& torrent) {
+    const std::string value = text_of(n);
+    if (is(n, ns::torrent, "infoHash")) {
+        torrent.info_hash = value;
+        std::transform(torrent.info_hash.begin(), torrent.info_hash.end(),
+                       torrent.info_hash.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    } else if (is(n, ns::torrent, "contentLength")) {
+        torrent.content_length = read_count(n, field, value, "length (bytes)");
+    } else if (is(n, ns::torrent, "fileName")) {
+        torrent.file_name = value;
+    } else if (is(n, ns::torrent, "magnetURI")) {
+        torrent.magnet_uri = value;
+    } else {
+        report(Severity::warning, n, field, "unknown element ignored");
+    }
 }
 
 std::vector<Item> Reader::order_items(std::vector<std::pair<const xmlNode*, Item>> items) {

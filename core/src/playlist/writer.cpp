@@ -5,8 +5,10 @@
 
 #include <libxml/xmlwriter.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 
 namespace alluvium {
@@ -62,6 +64,9 @@ class Writer {
         xmlTextWriterWriteAttribute(w_, x("xmlns:ev"), x(ns::ev));
         xmlTextWriterWriteAttribute(w_, x("xmlns:mm"), x(ns::mm));
         xmlTextWriterWriteAttribute(w_, x("xmlns:enc"), x(ns::enc));
+        if (std::any_of(p.items.begin(), p.items.end(),
+                        [](const Item& i) { return i.torrent.has_value(); }))
+            xmlTextWriterWriteAttribute(w_, x("xmlns:torrent"), x(ns::torrent));
         const auto abouts = item_abouts(p);
         channel(p, abouts);
         for (std::size_t i = 0; i < p.items.size(); ++i) {
@@ -152,21 +157,38 @@ class Writer {
         if (item.end) {
             text("ev", "enddate", format_w3cdtf(*item.end));
         }
-        if (!item.mime_type.empty() || item.length_bytes) {
-            xmlTextWriterStartElementNS(w_, x("enc"), x("enclosure"), nullptr);
-            xmlTextWriterWriteAttributeNS(w_, x("rdf"), x("resource"), nullptr,
-                                          x(item.media_url.c_str()));
-            if (!item.mime_type.empty()) {
-                xmlTextWriterWriteAttributeNS(w_, x("enc"), x("type"), nullptr,
-                                              x(item.mime_type.c_str()));
-            }
-            if (item.length_bytes) {
-                xmlTextWriterWriteAttributeNS(w_, x("enc"), x("length"), nullptr,
-                                              x(std::to_string(*item.length_bytes).c_str()));
-            }
-            xmlTextWriterEndElement(w_);
+        if (!item.mime_type.empty() || item.length_bytes)
+            enclosure(item.media_url, item.mime_type, item.length_bytes);
+        if (item.torrent)
+            torrent(*item.torrent);
+        xmlTextWriterEndElement(w_);
+    }
+
+    void enclosure(const std::string& url, const std::string& type,
+                   const std::optional<std::uint64_t>& length) {
+        xmlTextWriterStartElementNS(w_, x("enc"), x("enclosure"), nullptr);
+        xmlTextWriterWriteAttributeNS(w_, x("rdf"), x("resource"), nullptr, x(url.c_str()));
+        if (!type.empty())
+            xmlTextWriterWriteAttributeNS(w_, x("enc"), x("type"), nullptr, x(type.c_str()));
+        if (length) {
+            xmlTextWriterWriteAttributeNS(w_, x("enc"), x("length"), nullptr,
+                                          x(std::to_string(*length).c_str()));
         }
         xmlTextWriterEndElement(w_);
+    }
+
+    // The ezRSS torrent module's elements, and the .torrent as a second enclosure.
+    void torrent(const TorrentLink& t) {
+        if (!t.torrent_url.empty())
+            enclosure(t.torrent_url, std::string(torrent_mime_type), t.torrent_length);
+        if (!t.file_name.empty())
+            text("torrent", "fileName", t.file_name);
+        if (t.content_length)
+            text("torrent", "contentLength", std::to_string(*t.content_length));
+        if (!t.info_hash.empty())
+            text("torrent", "infoHash", t.info_hash);
+        if (!t.magnet_uri.empty())
+            text("torrent", "magnetURI", t.magnet_uri);
     }
 
     std::unique_ptr<xmlBuffer, decltype(&xmlBufferFree)> buffer_;

@@ -132,6 +132,7 @@ std::shared_ptr<Item> Producer::open(const Program& program, std::size_t index) 
     request.playlist_url = program.playlist_url;
     request.size = entry.length_bytes;
     request.duration = entry.duration.value_or(Milliseconds{0});
+    request.torrent = entry.torrent;
     auto item = engine_.open(request);
     std::shared_ptr<Item> replaced;  // let go after the lock (see step())
     std::lock_guard lock(mutex_);

@@ -10,6 +10,7 @@
 
 #include <alluvium/gateway_client.hpp>
 #include <alluvium/media.hpp>
+#include <alluvium/playlist.hpp>
 #include <alluvium/time.hpp>
 
 #include "../common/event_loop.hpp"
@@ -67,6 +68,9 @@ struct ItemRequest {
     std::string playlist_url;           // for the gateway's allow-list; may be empty
     std::optional<std::uint64_t> size;  // from the playlist's enclosure, if any
     Milliseconds duration{0};           // from the playlist
+    // The swarm metadata the playlist publishes: a gateway's answer or a .torrent with
+    // another info-hash is refused, and without a gateway the item joins from it.
+    std::optional<TorrentLink> torrent;
 };
 
 class Item;

@@ -38,6 +38,7 @@ Item::State::State(const ItemRequest& request, const SwarmOptions& options, Even
       playlist(request.playlist_url),
       size_hint_(request.size),
       duration_hint_(request.duration),
+      torrent_(request.torrent),
       options_(options),
       loop_(loop),
       host_(std::move(host)),

@@ -179,8 +179,9 @@ class Item::State : public std::enable_shared_from_this<Item::State> {
     struct Fetching {
         std::size_t gateway = 0;  // the next to ask (failover)
         std::size_t failures_in_row = 0;
-        bool looking = false;   // a lookup is on a blocking thread
-        bool deferred = false;  // waiting for the item on air (on_air_changed)
+        bool looking = false;        // a lookup is on a blocking thread
+        bool from_playlist = false;  // the playlist's .torrent was fetched (or is on its way)
+        bool deferred = false;       // waiting for the item on air (on_air_changed)
         Steady::time_point looking_since{};
         // Without a swarm the origin is read ahead only once a gateway said the item is not
         // hashed yet, or none answered: not while the first answer is on its way.
@@ -197,7 +198,14 @@ class Item::State : public std::enable_shared_from_this<Item::State> {
 
     // Lookups.
     void begin_lookup();
-    void lookup_answered(const std::string& base, const GatewayAnswer& answer);
+    void lookup_answered(const std::string& base, GatewayAnswer answer);
+    // Why metadata cannot be used (its .torrent has another info-hash than it states, or
+    // than the playlist publishes); empty when it can.
+    [[nodiscard]] std::string refusal(const SwarmMetadata& meta) const;
+    // Joins from the playlist's .torrent (no gateway, or none gave usable metadata).
+    [[nodiscard]] bool can_join_from_playlist() const;
+    void join_from_playlist();
+    void joined_from_playlist(const std::optional<SwarmMetadata>& meta, std::string problem);
     [[nodiscard]] bool plays_later() const;  // beyond the deadline window, with an item on air busy
     // The rescue path: when to look next, what to fetch, and fetching it.
     void schedule_rescue();
@@ -239,6 +247,7 @@ class Item::State : public std::enable_shared_from_this<Item::State> {
 
     const std::optional<std::uint64_t> size_hint_;
     const Milliseconds duration_hint_;
+    const std::optional<TorrentLink> torrent_;  // the playlist's swarm metadata
     const SwarmOptions options_;
     EventLoop& loop_;
     const std::weak_ptr<ItemHost> host_;  // gone once the engine is

@@ -2,6 +2,7 @@
 // swarm did not bring in time, from the gateway's copy, else from the origin. Both decide on
 // the loop and fetch on the loop's blocking threads (item_state.hpp).
 #include <alluvium/fetch.hpp>
+#include <alluvium/metainfo.hpp>
 #include <alluvium/swarm_settings.hpp>
 #include <alluvium/url.hpp>
 
@@ -12,6 +13,7 @@
 
 #include <algorithm>
 #include <libtorrent/peer_info.hpp>
+#include <libtorrent/torrent_info.hpp>
 #include <libtorrent/torrent_status.hpp>
 #include <string_view>
 
@@ -107,6 +109,8 @@ void Item::State::begin_lookup() {
     if (closed_ || handles_ == 0 || handle_.is_valid() || fetching_.looking)
         return;
     if (options_.gateways.empty()) {
+        if (can_join_from_playlist())
+            return join_from_playlist();
         fetching_.origin_allowed = true;  // no gateway: the origin gives what playback needs
         schedule_rescue();
         return;
@@ -133,16 +137,25 @@ void Item::State::begin_lookup() {
         });
 }
 
-void Item::State::lookup_answered(const std::string& base, const GatewayAnswer& answer) {
+void Item::State::lookup_answered(const std::string& base, GatewayAnswer answer) {
     if (answer.state == GatewayState::ready) {
-        if (auto host = host_.lock())
-            host->join(shared_from_this(), *answer.metadata);
-        if (handle_.is_valid()) {
-            fetching_.rescue_gateway = base;
-            return;
+        if (const std::string why = refusal(*answer.metadata); !why.empty()) {
+            // A gateway that lies (or a man in the middle of a plain-HTTP one): its seed,
+            // its tracker and its copy are not used either.
+            log().error("{}: gateway {} refused: {}", url, base, why);
+            answer.state = GatewayState::failed;
+            answer.message = "its answer was refused: " + why;
+        } else {
+            if (auto host = host_.lock())
+                host->join(shared_from_this(), *answer.metadata);
+            if (handle_.is_valid()) {
+                fetching_.rescue_gateway = base;
+                return;
+            }
+            answer.message = "its metadata could not be used";
+            std::lock_guard lock(mutex_);
+            pieces_.error = "the gateway's metadata could not be used";
         }
-        std::lock_guard lock(mutex_);
-        pieces_.error = "the gateway's metadata could not be used";
     }
     // Not hashed yet, or no answer: the origin is read until the swarm can be joined.
     fetching_.origin_allowed = true;
@@ -155,8 +168,14 @@ void Item::State::lookup_answered(const std::string& base, const GatewayAnswer& 
     const std::size_t n = options_.gateways.size();
     if (++fetching_.failures_in_row <= n) {
         log().warn("{}: gateway {}: {}; {}", url, base, answer.message,
-                   n > 1 ? "trying the next gateway" : "playing from the origin");
+                   fetching_.failures_in_row < n ? "trying the next gateway"
+                   : can_join_from_playlist()    ? "joining from the playlist's .torrent"
+                                                 : "playing from the origin");
     }
+    // Every gateway failed once: the playlist's own metadata serves (once the item has
+    // joined that way, its gateways are not asked again).
+    if (fetching_.failures_in_row >= n && can_join_from_playlist())
+        join_from_playlist();
     ++fetching_.gateway;  // fail over to the next gateway
     const auto pause =
         fetching_.failures_in_row % n == 0 ? std::chrono::seconds(5) : std::chrono::seconds(0);
@@ -165,6 +184,93 @@ void Item::State::lookup_answered(const std::string& base, const GatewayAnswer& 
         if (auto self = weak.lock(); self && !ec)
             self->begin_lookup();
     });
+}
+
+std::string Item::State::refusal(const SwarmMetadata& meta) const {
+    std::string why;
+    const std::string actual = torrent_info_hash(meta.torrent, &why);
+    if (actual.empty())
+        return "its .torrent is malformed (" + why + ")";
+    if (actual != meta.info_hash)
+        return "its .torrent has info-hash " + actual + ", not the " + meta.info_hash +
+               " it states";
+    if (torrent_ && !torrent_->info_hash.empty() && actual != torrent_->info_hash)
+        return "info-hash " + actual + ", but the playlist publishes " + torrent_->info_hash;
+    return {};
+}
+
+bool Item::State::can_join_from_playlist() const {
+    return torrent_ && !torrent_->torrent_url.empty() && !fetching_.from_playlist &&
+           !handle_.is_valid();
+}
+
+void Item::State::join_from_playlist() {
+    fetching_.from_playlist = true;
+    if (fetching_.failures_in_row == 0)
+        fetching_.looking_since = Steady::now();
+    fetching_.looking = true;
+    struct Fetched {
+        std::optional<SwarmMetadata> meta;
+        std::string problem;
+    };
+    auto fetched = std::make_shared<Fetched>();
+    loop_.blocking(
+        [fetched, link = *torrent_, url = url, cancel = cancel_] {
+            HttpRequest request;
+            request.url = link.torrent_url;
+            request.max_body_bytes = 8u << 20;  // 160,000 pieces: far beyond any item
+            request.total_timeout = Milliseconds{10000};
+            request.cancel = cancel.get();
+            std::error_code ec;
+            std::string detail;
+            const HttpResponse r = http_request(request, ec, &detail);
+            if (ec || r.status != 200) {
+                fetched->problem = ec ? detail : "HTTP " + std::to_string(r.status);
+                return;
+            }
+            SwarmMetadata m;
+            m.media_url = url;
+            m.torrent = r.body;
+            m.info_hash = torrent_info_hash(r.body, &fetched->problem);
+            lt::error_code lec;
+            const lt::torrent_info info(r.body, lec, lt::from_span);
+            if (m.info_hash.empty() || lec) {
+                fetched->problem = "malformed (" + (lec ? lec.message() : fetched->problem) + ")";
+                return;
+            }
+            m.size = static_cast<std::uint64_t>(info.total_size());
+            m.piece_size = static_cast<std::uint32_t>(info.piece_length());
+            fetched->meta = std::move(m);
+        },
+        [weak = weak_from_this(), fetched, cancel = cancel_] {
+            auto self = weak.lock();
+            if (!self || cancel->load())
+                return;
+            self->fetching_.looking = false;
+            self->joined_from_playlist(fetched->meta, fetched->problem);
+        });
+}
+
+void Item::State::joined_from_playlist(const std::optional<SwarmMetadata>& meta,
+                                       std::string problem) {
+    const std::string& from = torrent_->torrent_url;
+    if (meta) {
+        problem = refusal(*meta);
+        if (problem.empty()) {
+            if (auto host = host_.lock())
+                host->join(shared_from_this(), *meta);
+            if (handle_.is_valid()) {
+                log().info("{}: joined from the playlist's .torrent {}", url, from);
+                schedule_rescue();
+                return;
+            }
+            problem = "libtorrent could not use it";
+        }
+    }
+    log().warn("{}: the playlist's .torrent {} is unusable: {}; playing from the origin", url, from,
+               problem);
+    fetching_.origin_allowed = true;
+    schedule_rescue();
 }
 
 // ---- the rescue path -----------------------------------------------------------------------

@@ -1,6 +1,6 @@
-#include "bencode.hpp"
+#include <alluvium/bencode.hpp>
 
-namespace alluvium::gateway {
+namespace alluvium {
 namespace {
 
 void encode(const Bvalue& v, std::string& out) {
@@ -32,4 +32,4 @@ std::string bencode(const Bvalue& v) {
     return out;
 }
 
-}  // namespace alluvium::gateway
+}  // namespace alluvium

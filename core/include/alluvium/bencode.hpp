@@ -1,15 +1,16 @@
-// Bencoding (BEP 3) for the gateway's metainfo and tracker answers: a small value type and
-// a deterministic encoder (dictionary keys sorted as raw byte strings).
+// Bencoding (BEP 3) for metainfo and tracker answers: a small value type and a
+// deterministic encoder (dictionary keys sorted as raw byte strings). Pure; any thread.
 #pragma once
+
+#include <alluvium/export.hpp>
 
 #include <cstdint>
 #include <map>
-#include <memory>
 #include <string>
 #include <variant>
 #include <vector>
 
-namespace alluvium::gateway {
+namespace alluvium {
 
 struct Bvalue;
 using Blist = std::vector<Bvalue>;
@@ -25,6 +26,6 @@ struct Bvalue {
     Bvalue(Bdict d) : value(std::move(d)) {}          // NOLINT(google-explicit-constructor)
 };
 
-[[nodiscard]] std::string bencode(const Bvalue& v);
+[[nodiscard]] ALLUVIUM_EXPORT std::string bencode(const Bvalue& v);
 
-}  // namespace alluvium::gateway
+}  // namespace alluvium

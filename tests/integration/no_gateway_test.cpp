@@ -1,0 +1,238 @@
+// Stations without a gateway: the swarm metadata `generate` writes into the playlist (a
+// .torrent beside each file, its info-hash in the ezRSS fields) is all a listener needs,
+// and a gateway whose answer names another info-hash than the playlist is refused.
+#include <alluvium/http_server.hpp>
+#include <alluvium/metainfo.hpp>
+#include <alluvium/playlist.hpp>
+
+#include "opentracker.hpp"
+#include "process.hpp"
+#include "station.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace alluvium::test {
+namespace {
+
+using namespace std::chrono;
+namespace fs = std::filesystem;
+
+const Binaries binaries{ALLUVIUM_BROADCASTER, ALLUVIUM_GATEWAY, ALLUVIUM_TUNE};
+const std::vector<std::string> mp3 = {"-c:a", "libmp3lame", "-b:a", "128k"};
+const std::vector<int> candidates = {400, 700, 1100};
+
+std::string slurp(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// `generate` over the station's files, published at `base`, looping from `start`.
+void generate(const TestStation& s, const std::string& base, TimePoint start,
+              std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv = {binaries.broadcaster,
+                                     "generate",
+                                     "-q",
+                                     "--loop",
+                                     "--title",
+                                     "Static Station",
+                                     "--base-url",
+                                     base,
+                                     "--start",
+                                     format_w3cdtf(start),
+                                     "-o",
+                                     (s.dir().path() / "www/station.rss").string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    for (const ToneItem& item : s.items())
+        argv.push_back((s.dir().path() / "www" / item.file).string());
+    const RunResult r = run(argv);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+}
+
+Playlist read_station(const TestStation& s) {
+    const ReadResult r = read_playlist(slurp(s.dir().path() / "www/station.rss"), "station.rss");
+    if (!r.ok())
+        throw std::runtime_error("the generated playlist does not read back");
+    return *r.playlist;
+}
+
+// The item on air at the listener plays from the swarm it joined through the playlist.
+bool joined_from_playlist(const TuneProcess& t) {
+    return t.log().find("joined from the playlist's .torrent") != std::string::npos;
+}
+
+TEST(NoGateway, AStationOnPythonsHttpServerPlaysFromItsPlaylistAlone) {
+    ASSERT_TRUE(have_program("python3"));
+    TestStation s(binaries, {{"a.mp3", 400, 8}, {"b.mp3", 700, 8}, {"c.mp3", 1100, 8}}, mp3);
+    const int port = free_port();
+    const std::string base = "http://127.0.0.1:" + std::to_string(port) + "/";
+    generate(s, base, now_ms() - seconds(1));
+    // Each item has its .torrent beside it, linked from the playlist with its info-hash.
+    const Playlist p = read_station(s);
+    ASSERT_EQ(p.items.size(), 3u);
+    for (const Item& item : p.items) {
+        ASSERT_TRUE(item.torrent) << item.media_url;
+        EXPECT_EQ(item.torrent->torrent_url, item.media_url + ".torrent");
+        const fs::path file =
+            s.dir().path() / "www" / (fs::path(item.media_url).filename().string() + ".torrent");
+        EXPECT_EQ(torrent_info_hash(slurp(file)), item.torrent->info_hash) << file;
+    }
+    // xmllint reads it as well-formed XML, and rapper (Raptor) as RDF, the ezRSS fields and
+    // both enclosures included.
+    const std::string rss = (s.dir().path() / "www/station.rss").string();
+    EXPECT_EQ(run({"xmllint", "--noout", rss}).exit_code, 0);
+    ASSERT_TRUE(have_program("rapper"));
+    const RunResult rdf = run({"rapper", "-i", "rdfxml", "-o", "ntriples", rss});
+    EXPECT_EQ(rdf.exit_code, 0) << rdf.err;
+    EXPECT_NE(rdf.out.find("<http://xmlns.ezrss.it/0.1/infoHash> \"" +
+                           p.items[0].torrent->info_hash + "\""),
+              std::string::npos)
+        << rdf.out;
+
+    Background web({"python3", "-m", "http.server", std::to_string(port), "--bind", "127.0.0.1",
+                    "--directory", (s.dir().path() / "www").string()},
+                   (s.dir().path() / "http-server.log").string());
+    ASSERT_TRUE(web.wait_until([&] { return port_open(port); }, seconds(10))) << web.log();
+    TuneProcess t(binaries, base + "station.rss", s.dir().path() / "tune", {});
+    ASSERT_TRUE(eventually([&] { return joined_from_playlist(t); }, seconds(15))) << t.log();
+    // Tuned in 1 s into the 400 Hz item, well before its 8 s end.
+    const auto tones = tones_in(t.stream_url(), 4, candidates);
+    ASSERT_GE(tones.size(), 12u) << t.log();
+    int heard = 0;
+    for (const int hz : tones)
+        heard += hz == 400 || hz == 700 ? 1 : 0;
+    EXPECT_GE(heard, static_cast<int>(tones.size()) * 3 / 4) << t.log();
+    // No gateway anywhere: every byte came from the origin (a listener alone has no peers).
+    const auto status = answered_status(t, "the listener");
+    EXPECT_EQ(status["bytes"]["gateway"], 0u) << status.dump();
+    EXPECT_GT(status["bytes"]["origin"], 0u) << status.dump();
+}
+
+TEST(NoGateway, ListenersShareThroughTheTrackerInTheirTorrents) {
+    ASSERT_TRUE(have_program("opentracker"));
+    TestStation s(binaries, {{"a.mp3", 400, 20}, {"b.mp3", 700, 20}}, mp3);
+    s.publish();
+    Opentracker tracker(s.dir().path() / "opentracker");
+    generate(s, s.origin().url(""), now_ms() - milliseconds(500),
+             {"--tracker", tracker.announce_url()});
+    std::string hashes;
+    for (const Item& item : read_station(s).items)
+        hashes += item.torrent->info_hash + "\n";
+    { std::ofstream(tracker.whitelist()) << hashes; }
+    ASSERT_TRUE(tracker.start()) << tracker.log();
+    // One listener first; two more once it holds the next seconds. They find it through the
+    // tracker named in the .torrent; then the origin goes away, and what they play comes
+    // from the first listener. (Listeners tuned in at one instant do not yet share out who
+    // reads what from the origin, so with the origin there each may read it itself.)
+    std::vector<std::unique_ptr<TuneProcess>> tunes;
+    tunes.push_back(s.tune());
+    ASSERT_TRUE(eventually([&] { return joined_from_playlist(*tunes[0]); }, seconds(15)))
+        << tunes[0]->log();
+    ASSERT_TRUE(eventually(
+        [&] { return answered_status(*tunes[0], "the first listener")["buffer_ms"] > 2500; },
+        seconds(15)));
+    for (int i = 0; i < 2; ++i)
+        tunes.push_back(s.tune());
+    for (const auto& t : tunes)
+        ASSERT_TRUE(eventually([&] { return joined_from_playlist(*t); }, seconds(15))) << t->log();
+    s.stop_origin();
+    const std::string first = hashes.substr(0, 40);
+    EXPECT_TRUE(eventually([&] { return tracker.peers(first) >= 3; }, seconds(20)))
+        << "opentracker knows " << tracker.peers(first) << " of 3";
+    EXPECT_TRUE(eventually([&] { return status_sum(tunes, "bytes", "peers") > 0; }, seconds(40)))
+        << "no bytes went from listener to listener; the first listener's log:\n"
+        << tunes[0]->log();
+}
+
+// A gateway that lies: it answers /v1/swarm with metadata of other bytes of the same size
+// (consistent with itself: its info_hash is its torrent's), as a gateway fed a substitute
+// file, or a man in the middle of a plain-HTTP gateway, would.
+class LyingGateway {
+  public:
+    explicit LyingGateway(std::uint64_t size) {
+        MetainfoBuilder b(size);
+        (void)b.feed(std::string(size, 'x'));
+        meta_ = b.finish();
+        std::error_code ec;
+        server_ = HttpServer::start(
+            HttpServerOptions{},
+            [this](HttpServerRequest&& request, HttpResponder responder) {
+                ++asked_;
+                if (request.path != "/v1/swarm") {
+                    responder.respond(HttpServerResponse::text(404, "no"));
+                    return;
+                }
+                const nlohmann::json answer = {{"size", meta_.size},
+                                               {"piece_size", meta_.piece_size},
+                                               {"info_hash", meta_.info_hash_hex()},
+                                               {"content_sha256", meta_.content_sha256},
+                                               {"tracker", ""},
+                                               {"torrent", base64(meta_.torrent({}))}};
+                responder.respond(HttpServerResponse::text(200, answer.dump(), "application/json"));
+            },
+            ec);
+        if (!server_)
+            throw std::runtime_error("the lying gateway cannot listen: " + ec.message());
+    }
+    [[nodiscard]] std::string base() const {
+        return "http://127.0.0.1:" + std::to_string(server_->port());
+    }
+    [[nodiscard]] std::string lie() const { return meta_.info_hash_hex(); }
+    [[nodiscard]] int asked() const { return asked_; }
+
+  private:
+    static std::string base64(const std::string& in) {
+        static constexpr char digits[] =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        std::string out;
+        std::uint32_t bits = 0;
+        int count = 0;
+        for (const char c : in) {
+            bits = (bits << 8) | static_cast<unsigned char>(c);
+            count += 8;
+            while (count >= 6) {
+                count -= 6;
+                out += digits[(bits >> count) & 63];
+            }
+        }
+        if (count > 0)
+            out += digits[(bits << (6 - count)) & 63];
+        while (out.size() % 4 != 0)
+            out += '=';
+        return out;
+    }
+
+    Metainfo meta_;
+    std::atomic<int> asked_{0};
+    std::unique_ptr<HttpServer> server_;
+};
+
+TEST(NoGateway, AGatewayWhoseInfoHashIsNotThePlaylistsIsRefused) {
+    TestStation s(binaries, {{"a.mp3", 400, 10}, {"b.mp3", 700, 10}}, mp3);
+    s.publish();
+    generate(s, s.origin().url(""), now_ms() - seconds(1));
+    const Playlist p = read_station(s);
+    LyingGateway liar(*p.items[0].length_bytes);
+    auto t = s.tune({"--gateway", liar.base()});
+    ASSERT_TRUE(eventually([&] { return joined_from_playlist(*t); }, seconds(20))) << t->log();
+    EXPECT_GT(liar.asked(), 0) << "the lying gateway was never asked";
+    EXPECT_NE(t->log().find("refused: info-hash " + liar.lie() + ", but the playlist publishes " +
+                            p.items[0].torrent->info_hash),
+              std::string::npos)
+        << t->log();
+    // Not one wrong byte: the stream plays the item's own tone (the lie is all 'x').
+    const auto tones = tones_in(t->stream_url(), 3, candidates);
+    ASSERT_GE(tones.size(), 8u) << t->log();
+    int right = 0;
+    for (const int hz : tones)
+        right += hz == 400 || hz == 700 ? 1 : 0;
+    EXPECT_GE(right, static_cast<int>(tones.size()) * 3 / 4) << t->log();
+}
+
+}  // namespace
+}  // namespace alluvium::test
