@@ -149,31 +149,22 @@ TEST(NoGateway, ListenersShareThroughTheTrackerInTheirTorrents) {
         << tunes[0]->log();
 }
 
-// A gateway that lies: it answers /v1/swarm with metadata of other bytes of the same size
-// (consistent with itself: its info_hash is its torrent's), as a gateway fed a substitute
-// file, or a man in the middle of a plain-HTTP gateway, would.
+// A gateway that lies, as one fed a substitute file or a man in the middle of a plain-HTTP
+// gateway would. `about_hash`: /v1/swarm answers metadata of other bytes of the same size
+// (consistent with itself: its info_hash is its torrent's). Otherwise /v1/swarm is honest
+// (the metadata of `media`) and /v1/media serves other bytes for every range.
 class LyingGateway {
   public:
-    explicit LyingGateway(std::uint64_t size) {
-        MetainfoBuilder b(size);
-        (void)b.feed(std::string(size, 'x'));
+    LyingGateway(const fs::path& media, bool about_hash) {
+        const std::string real = slurp(media);
+        MetainfoBuilder b(real.size());
+        (void)b.feed(about_hash ? std::string(real.size(), 'x') : real);
         meta_ = b.finish();
         std::error_code ec;
         server_ = HttpServer::start(
             HttpServerOptions{},
             [this](HttpServerRequest&& request, HttpResponder responder) {
-                ++asked_;
-                if (request.path != "/v1/swarm") {
-                    responder.respond(HttpServerResponse::text(404, "no"));
-                    return;
-                }
-                const nlohmann::json answer = {{"size", meta_.size},
-                                               {"piece_size", meta_.piece_size},
-                                               {"info_hash", meta_.info_hash_hex()},
-                                               {"content_sha256", meta_.content_sha256},
-                                               {"tracker", ""},
-                                               {"torrent", base64(meta_.torrent({}))}};
-                responder.respond(HttpServerResponse::text(200, answer.dump(), "application/json"));
+                responder.respond(answer(request));
             },
             ec);
         if (!server_)
@@ -182,10 +173,36 @@ class LyingGateway {
     [[nodiscard]] std::string base() const {
         return "http://127.0.0.1:" + std::to_string(server_->port());
     }
-    [[nodiscard]] std::string lie() const { return meta_.info_hash_hex(); }
-    [[nodiscard]] int asked() const { return asked_; }
+    [[nodiscard]] std::string info_hash() const { return meta_.info_hash_hex(); }
+    [[nodiscard]] int swarm_asked() const { return swarm_asked_; }
+    [[nodiscard]] int media_asked() const { return media_asked_; }
 
   private:
+    HttpServerResponse answer(const HttpServerRequest& request) {
+        if (request.path == "/v1/swarm") {
+            ++swarm_asked_;
+            const nlohmann::json j = {{"size", meta_.size},
+                                      {"piece_size", meta_.piece_size},
+                                      {"info_hash", meta_.info_hash_hex()},
+                                      {"content_sha256", meta_.content_sha256},
+                                      {"tracker", ""},
+                                      {"torrent", base64(meta_.torrent({}))}};
+            return HttpServerResponse::text(200, j.dump(), "application/json");
+        }
+        if (request.path == "/v1/media") {
+            ++media_asked_;
+            const ByteRange r = parse_byte_range(request.header("Range"), meta_.size);
+            HttpServerResponse out = HttpServerResponse::text(
+                r.partial ? 206 : 200, std::string(r.last - r.first + 1, 'x'), "audio/mpeg");
+            if (r.partial) {
+                out.headers.emplace_back("Content-Range", "bytes " + std::to_string(r.first) + "-" +
+                                                              std::to_string(r.last) + "/" +
+                                                              std::to_string(meta_.size));
+            }
+            return out;
+        }
+        return HttpServerResponse::text(404, "no");
+    }
     static std::string base64(const std::string& in) {
         static constexpr char digits[] =
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -208,30 +225,58 @@ class LyingGateway {
     }
 
     Metainfo meta_;
-    std::atomic<int> asked_{0};
+    std::atomic<int> swarm_asked_{0};
+    std::atomic<int> media_asked_{0};
     std::unique_ptr<HttpServer> server_;
 };
+
+// Most of the decoded windows carry one of the station's tones: no stretch of wrong bytes.
+void expect_the_stations_tones(const TuneProcess& t, double seconds) {
+    const auto tones = tones_in(t.stream_url(), seconds, candidates);
+    ASSERT_GE(tones.size(), static_cast<std::size_t>(seconds * 4) - 4) << t.log();
+    int right = 0;
+    for (const int hz : tones)
+        right += hz == 400 || hz == 700 ? 1 : 0;
+    EXPECT_GE(right, static_cast<int>(tones.size()) * 3 / 4) << t.log();
+}
 
 TEST(NoGateway, AGatewayWhoseInfoHashIsNotThePlaylistsIsRefused) {
     TestStation s(binaries, {{"a.mp3", 400, 10}, {"b.mp3", 700, 10}}, mp3);
     s.publish();
     generate(s, s.origin().url(""), now_ms() - seconds(1));
     const Playlist p = read_station(s);
-    LyingGateway liar(*p.items[0].length_bytes);
+    const LyingGateway liar(s.dir().path() / "www/a.mp3", true);
     auto t = s.tune({"--gateway", liar.base()});
     ASSERT_TRUE(eventually([&] { return joined_from_playlist(*t); }, seconds(20))) << t->log();
-    EXPECT_GT(liar.asked(), 0) << "the lying gateway was never asked";
-    EXPECT_NE(t->log().find("refused: info-hash " + liar.lie() + ", but the playlist publishes " +
-                            p.items[0].torrent->info_hash),
+    EXPECT_GT(liar.swarm_asked(), 0) << "the lying gateway was never asked";
+    EXPECT_NE(t->log().find("refused: info-hash " + liar.info_hash() +
+                            ", but the playlist publishes " + p.items[0].torrent->info_hash),
               std::string::npos)
         << t->log();
-    // Not one wrong byte: the stream plays the item's own tone (the lie is all 'x').
-    const auto tones = tones_in(t->stream_url(), 3, candidates);
-    ASSERT_GE(tones.size(), 8u) << t->log();
-    int right = 0;
-    for (const int hz : tones)
-        right += hz == 400 || hz == 700 ? 1 : 0;
-    EXPECT_GE(right, static_cast<int>(tones.size()) * 3 / 4) << t->log();
+    // Not one wrong byte: the stream plays the item's own tone (the lie is all 'x'), and
+    // the liar's copy is never asked for.
+    expect_the_stations_tones(*t, 3);
+    EXPECT_EQ(liar.media_asked(), 0);
+}
+
+TEST(NoGateway, AGatewayServingOtherBytesPutsNoneOnTheStream) {
+    // Its metadata is honest (the playlist's info-hash), so the listener joins through it;
+    // what it then sends in /v1/media fails the pieces' hashes and is dropped, and the
+    // origin gives those bytes instead.
+    TestStation s(binaries, {{"a.mp3", 400, 10}, {"b.mp3", 700, 10}}, mp3);
+    s.publish();
+    generate(s, s.origin().url(""), now_ms() - seconds(1));
+    const LyingGateway liar(s.dir().path() / "www/a.mp3", false);
+    EXPECT_EQ(liar.info_hash(), read_station(s).items[0].torrent->info_hash);
+    auto t = s.tune({"--gateway", liar.base()});
+    ASSERT_TRUE(eventually(
+        [&] { return t->log().find("with the wrong hash") != std::string::npos; }, seconds(20)))
+        << t->log();
+    EXPECT_GT(liar.media_asked(), 0);
+    expect_the_stations_tones(*t, 4);
+    const auto status = answered_status(*t, "the listener");
+    EXPECT_EQ(status["bytes"]["gateway"], 0u) << "bytes of the lying copy were kept";
+    EXPECT_GT(status["bytes"]["origin"], 0u) << status.dump();
 }
 
 }  // namespace

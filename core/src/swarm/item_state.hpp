@@ -8,6 +8,8 @@
 // reports back to the loop.
 #pragma once
 
+#include <alluvium/fetch.hpp>
+
 #include "../common/event_loop.hpp"
 #include "engine.hpp"
 #include "range_set.hpp"
@@ -145,7 +147,9 @@ class Item::State : public std::enable_shared_from_this<Item::State> {
         std::filesystem::path file;
         int fd = -1;
         std::optional<MediaLayout> layout;
-        RangeSet rescued;  // bytes from the rescue path (unverified: its source defines them)
+        RangeSet rescued;  // bytes from the rescue path (the origin's as they came; the
+                           // gateway's checked piece by piece once `hashes` are known)
+        std::vector<lt::sha1_hash> hashes;  // of every piece, once joined
         int rescue_fd = -1;
         std::uint64_t origin_size = 0;  // from the origin's Content-Range
         ItemFigures figures;
@@ -186,9 +190,10 @@ class Item::State : public std::enable_shared_from_this<Item::State> {
         // Without a swarm the origin is read ahead only once a gateway said the item is not
         // hashed yet, or none answered: not while the first answer is on its way.
         bool origin_allowed = false;
-        bool rescuing = false;         // a range is on a blocking thread
-        bool offered_earlier = false;  // what the origin gave before the swarm was joined
-        std::string rescue_gateway;    // the gateway whose metadata joined the swarm
+        bool rescuing = false;             // a range is on a blocking thread
+        bool offered_earlier = false;      // what the origin gave before the swarm was joined
+        std::string rescue_gateway;        // the gateway whose metadata joined the swarm
+        std::set<std::string> distrusted;  // gateways that lied about this item (not asked)
         Steady::time_point gateway_paused_until{};
         std::set<int> offered;  // whole pieces handed to libtorrent (add_piece)
         boost::asio::steady_timer lookup_timer;
@@ -224,8 +229,18 @@ class Item::State : public std::enable_shared_from_this<Item::State> {
     void rescue_range(std::uint64_t from, std::uint64_t to, bool swarm);
     void rescue_done(bool got, std::uint64_t from, std::uint64_t to, bool swarm);
     // On a blocking thread: bytes [from, to) from one source (`gateway` empty: the origin).
+    // A gateway's bytes are checked piece by piece once the swarm is joined; `lied` is set
+    // when one failed its hash.
     bool fetch_range(const std::string& from_url, const std::string& gateway, std::uint64_t from,
-                     std::uint64_t to, const std::atomic<bool>& cancel);
+                     std::uint64_t to, const std::atomic<bool>& cancel, bool* lied = nullptr);
+    // The origin's size, from a range's answer (Content-Range, or a whole answer's length).
+    void note_origin_size(const HttpResponse& head);
+    // Says why a range brought nothing (a transport error, else the HTTP status); an origin
+    // that lost the item fails it when there is no swarm to fall back on.
+    void range_failed(long status, const std::string& transport_error, const std::string& source,
+                      bool origin);
+    // Writes rescued bytes at `at` and makes them readable (any thread).
+    bool store_rescued(std::uint64_t at, std::string_view bytes, bool origin);
     void offer_rescued(std::uint64_t from, std::uint64_t to);
     // With mutex_ held.
     [[nodiscard]] std::uint64_t known_size() const;

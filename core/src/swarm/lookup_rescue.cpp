@@ -12,9 +12,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <libtorrent/hasher.hpp>
 #include <libtorrent/peer_info.hpp>
 #include <libtorrent/torrent_info.hpp>
 #include <libtorrent/torrent_status.hpp>
+#include <optional>
 #include <string_view>
 
 namespace alluvium::detail {
@@ -84,6 +86,45 @@ std::string piece_report(const lt::torrent_handle& h, int piece) {
                        peers.size());
 }
 
+// A gateway's bytes held until each whole piece is checked against its hash from the
+// metainfo: a gateway that serves other bytes in /v1/media puts none of them on the stream.
+class PieceChecker {
+  public:
+    PieceChecker(std::vector<lt::sha1_hash> hashes, std::uint64_t piece_size, std::uint64_t size,
+                 std::uint64_t from)
+        : hashes_(std::move(hashes)), piece_size_(piece_size), size_(size), start_(from) {}
+
+    // Takes the next bytes; `ready` gets each piece they complete, checked, as (offset,
+    // bytes). False at the first piece whose hash differs.
+    bool add(std::string_view chunk, std::vector<std::pair<std::uint64_t, std::string>>& ready) {
+        buffer_.append(chunk);
+        while (start_ < size_) {
+            const auto index = static_cast<std::size_t>(start_ / piece_size_);
+            const std::uint64_t length = std::min(piece_size_, size_ - start_);
+            if (index >= hashes_.size() || buffer_.size() < length)
+                return true;
+            lt::hasher h(buffer_.data(), static_cast<int>(length));
+            if (h.final() != hashes_[index]) {
+                bad_piece_ = static_cast<int>(index);
+                return false;
+            }
+            ready.emplace_back(start_, buffer_.substr(0, static_cast<std::size_t>(length)));
+            buffer_.erase(0, static_cast<std::size_t>(length));
+            start_ += length;
+        }
+        return true;
+    }
+    [[nodiscard]] int bad_piece() const { return bad_piece_; }
+
+  private:
+    std::vector<lt::sha1_hash> hashes_;
+    std::uint64_t piece_size_;
+    std::uint64_t size_;
+    std::uint64_t start_;  // where the buffer begins: a piece boundary
+    std::string buffer_;
+    int bad_piece_ = -1;
+};
+
 }  // namespace
 
 // ---- lookups --------------------------------------------------------------------------------
@@ -143,6 +184,7 @@ void Item::State::lookup_answered(const std::string& base, GatewayAnswer answer)
             // A gateway that lies (or a man in the middle of a plain-HTTP one): its seed,
             // its tracker and its copy are not used either.
             log().error("{}: gateway {} refused: {}", url, base, why);
+            fetching_.distrusted.insert(base);
             answer.state = GatewayState::failed;
             answer.message = "its answer was refused: " + why;
         } else {
@@ -409,30 +451,39 @@ void Item::State::rescue_range(std::uint64_t from, std::uint64_t to, bool swarm)
         gateway = !fetching_.rescue_gateway.empty() ? fetching_.rescue_gateway
                   : !options_.gateways.empty()      ? options_.gateways.front()
                                                     : std::string();
+        if (fetching_.distrusted.count(gateway) > 0)
+            gateway.clear();  // it lied about this item: its copy is not asked again
         if (!gateway.empty())
             at =
                 gateway + "/v1/media?url=" + percent_encode(url) + "&info_hash=" + swarm_.info_hash;
     }
     fetching_.rescuing = true;
-    auto result = std::make_shared<std::pair<bool, bool>>(false, false);  // got, gateway failed
+    struct Result {
+        bool got = false;
+        bool gateway_failed = false;
+        bool gateway_lied = false;  // a piece of its copy failed its hash
+    };
+    auto result = std::make_shared<Result>();
     loop_.blocking(
         [self = shared_from_this(), result, at, gateway, from, to, cancel = cancel_] {
             if (!at.empty()) {
-                if (self->fetch_range(at, gateway, from, to, *cancel)) {
-                    result->first = true;
+                if (self->fetch_range(at, gateway, from, to, *cancel, &result->gateway_lied)) {
+                    result->got = true;
                     return;
                 }
-                result->second = true;
+                result->gateway_failed = true;
             }
-            result->first = self->fetch_range(self->url, {}, from, to, *cancel);
+            result->got = self->fetch_range(self->url, {}, from, to, *cancel);
         },
-        [weak = weak_from_this(), result, from, to, swarm, cancel = cancel_] {
+        [weak = weak_from_this(), result, gateway, from, to, swarm, cancel = cancel_] {
             auto self = weak.lock();
             if (!self || cancel->load())
                 return;
-            if (result->second)
+            if (result->gateway_lied)
+                self->fetching_.distrusted.insert(gateway);
+            if (result->gateway_failed)
                 self->fetching_.gateway_paused_until = Steady::now() + std::chrono::seconds(30);
-            self->rescue_done(result->first, from, to, swarm);
+            self->rescue_done(result->got, from, to, swarm);
         });
 }
 
@@ -452,10 +503,20 @@ void Item::State::rescue_done(bool got, std::uint64_t from, std::uint64_t to, bo
 }
 
 bool Item::State::fetch_range(const std::string& from_url, const std::string& gateway,
-                              std::uint64_t from, std::uint64_t to,
-                              const std::atomic<bool>& cancel) {
+                              std::uint64_t from, std::uint64_t to, const std::atomic<bool>& cancel,
+                              bool* lied) {
     const bool origin = gateway.empty();
     const std::string source = origin ? std::string("origin") : "gateway " + gateway;
+    // A gateway's bytes are checked piece by piece once the swarm is joined: the range then
+    // starts at a piece boundary (the whole first piece is needed to check it).
+    std::optional<PieceChecker> checker;
+    {
+        std::lock_guard lock(mutex_);
+        if (!origin && pieces_.piece_size > 0 && !pieces_.hashes.empty()) {
+            from = from / pieces_.piece_size * pieces_.piece_size;
+            checker.emplace(pieces_.hashes, pieces_.piece_size, pieces_.size, from);
+        }
+    }
     std::uint64_t at = from;
     std::uint64_t skip = 0;  // a server that ignores Range sends from byte 0
     HttpRequest request;
@@ -469,19 +530,10 @@ bool Item::State::fetch_range(const std::string& from_url, const std::string& ga
     request.stall_timeout = origin ? std::chrono::seconds(10) : std::chrono::seconds(2);
     request.cancel = &cancel;
     request.on_head = [&](const HttpResponse& head) {
-        const std::uint64_t total = total_from_content_range(head.header("Content-Range"));
-        std::lock_guard lock(mutex_);
-        if (total > 0 && origin)
-            pieces_.origin_size = total;
-        if (head.status == 200) {
+        if (head.status == 200)
             skip = from;
-            if (origin && pieces_.origin_size == 0) {
-                try {
-                    pieces_.origin_size = std::stoull(head.header("Content-Length"));
-                } catch (...) {
-                }
-            }
-        }
+        if (origin)
+            note_origin_size(head);
     };
     request.on_body = [&](std::string_view chunk) {
         if (skip > 0) {
@@ -491,44 +543,87 @@ bool Item::State::fetch_range(const std::string& from_url, const std::string& ga
         }
         if (chunk.empty())
             return true;
-        {
-            std::lock_guard lock(mutex_);
-            if (pieces_.rescue_fd < 0 ||
-                ::pwrite(pieces_.rescue_fd, chunk.data(), chunk.size(), static_cast<off_t>(at)) !=
-                    static_cast<ssize_t>(chunk.size()))
+        if (!checker) {
+            if (!store_rescued(at, chunk, origin))
                 return false;
-            pieces_.rescued.add(at, at + chunk.size());
-            (origin ? pieces_.figures.sources.origin : pieces_.figures.sources.gateway) +=
-                chunk.size();
+            at += chunk.size();
+            return at < to;  // enough: stop the transfer
+        }
+        std::vector<std::pair<std::uint64_t, std::string>> ready;
+        if (!checker->add(chunk, ready)) {
+            log().error(
+                "{}: gateway {} sent piece {} with the wrong hash; its copy is not "
+                "used again for this item",
+                url, gateway, checker->bad_piece());
+            if (lied != nullptr)
+                *lied = true;
+            return false;
+        }
+        for (const auto& [offset, bytes] : ready) {
+            if (!store_rescued(offset, bytes, origin))
+                return false;
         }
         at += chunk.size();
-        wake_stream();
-        return at < to;  // enough: stop the transfer
+        return at < to;
     };
     std::error_code ec;
     std::string detail;
     const HttpResponse response = http_request(request, ec, &detail);
+    if (lied != nullptr && *lied)
+        return false;
     if (at > from)
         return true;  // got something (a stop by us is not a failure)
-    if (cancel.load())
-        return false;
-    if (ec) {
-        log().warn("{}: {}: {}", url, source, detail);
-    } else if (response.status != 206 && response.status != 200) {
-        log().warn("{}: {} answered HTTP {}", url, source, response.status);
-        if (origin &&
-            (response.status == 404 || response.status == 410 || response.status == 416)) {
-            {
-                std::lock_guard lock(mutex_);
-                if (pieces_.piece_size != 0)
-                    return false;  // the swarm to fall back on
-                pieces_.state = ItemState::failed;
-                pieces_.error = "the origin answered HTTP " + std::to_string(response.status);
-            }
-            wake_stream();  // a reader waiting for bytes learns that none will come
+    if (!cancel.load())
+        range_failed(response.status, ec ? detail : std::string(), source, origin);
+    return false;
+}
+
+void Item::State::note_origin_size(const HttpResponse& head) {
+    std::uint64_t total = total_from_content_range(head.header("Content-Range"));
+    if (total == 0 && head.status == 200) {
+        try {
+            total = std::stoull(head.header("Content-Length"));
+        } catch (...) {
         }
     }
-    return false;
+    std::lock_guard lock(mutex_);
+    if (total > 0 && (head.status != 200 || pieces_.origin_size == 0))
+        pieces_.origin_size = total;
+}
+
+void Item::State::range_failed(long status, const std::string& transport_error,
+                               const std::string& source, bool origin) {
+    if (!transport_error.empty()) {
+        log().warn("{}: {}: {}", url, source, transport_error);
+        return;
+    }
+    if (status == 206 || status == 200)
+        return;
+    log().warn("{}: {} answered HTTP {}", url, source, status);
+    if (!origin || (status != 404 && status != 410 && status != 416))
+        return;
+    {
+        std::lock_guard lock(mutex_);
+        if (pieces_.piece_size != 0)
+            return;  // the swarm to fall back on
+        pieces_.state = ItemState::failed;
+        pieces_.error = "the origin answered HTTP " + std::to_string(status);
+    }
+    wake_stream();  // a reader waiting for bytes learns that none will come
+}
+
+bool Item::State::store_rescued(std::uint64_t at, std::string_view bytes, bool origin) {
+    {
+        std::lock_guard lock(mutex_);
+        if (pieces_.rescue_fd < 0 ||
+            ::pwrite(pieces_.rescue_fd, bytes.data(), bytes.size(), static_cast<off_t>(at)) !=
+                static_cast<ssize_t>(bytes.size()))
+            return false;
+        pieces_.rescued.add(at, at + bytes.size());
+        (origin ? pieces_.figures.sources.origin : pieces_.figures.sources.gateway) += bytes.size();
+    }
+    wake_stream();
+    return true;
 }
 
 void Item::State::offer_rescued(std::uint64_t from, std::uint64_t to) {
