@@ -4,6 +4,7 @@
 
 #include <alluvium/http_server.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -64,7 +65,8 @@ class Tracker {
     [[nodiscard]] SwarmCounts counts(const std::string& info_hash);
     // "ip:port" of up to `limit` peers of a torrent (for the swarm metadata answer).
     [[nodiscard]] std::vector<std::string> peers(const std::string& info_hash, std::size_t limit);
-    [[nodiscard]] std::uint64_t announces() const noexcept { return announces_; }
+    // Any thread (the status page reads it while announces come in).
+    [[nodiscard]] std::uint64_t announces() const noexcept { return announces_.load(); }
     [[nodiscard]] const TrackerOptions& options() const noexcept { return options_; }
 
   private:
@@ -84,7 +86,7 @@ class Tracker {
     std::mutex mutex_;
     std::map<std::string, Swarm> swarms_;  // by info-hash; present = registered
     std::mt19937 random_{std::random_device{}()};
-    std::uint64_t announces_ = 0;
+    std::atomic<std::uint64_t> announces_{0};
 };
 
 }  // namespace alluvium::gateway

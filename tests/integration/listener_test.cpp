@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <fstream>
 #include <future>
 #include <iostream>
@@ -139,7 +140,9 @@ std::vector<std::pair<std::uint64_t, std::string>> icy_titles(int port, double s
 }
 
 TEST(Listener, IcyTitlesChangeAtItemBoundaries) {
-    auto s = station(mp3, "mp3", milliseconds(4000));
+    // 3 s into the 6 s first item: time for the tune-in on a machine loaded by other tests
+    // under ThreadSanitizer (at 4 s in, the stream began after the boundary there).
+    auto s = station(mp3, "mp3", milliseconds(3000));
     auto tune = s->tune();
     const auto titles = icy_titles(tune->port(), 9);
     ASSERT_GE(titles.size(), 2u);
@@ -378,7 +381,15 @@ TEST(Listener, StatusAndJsonEventsReportWhatPlays) {
     ASSERT_TRUE(eventually([&] { return !tune->status()["playing"].is_null(); }, seconds(10)));
     const auto st = tune->status();
     EXPECT_EQ(st["station"].get<std::string>(), "Test Station");
-    EXPECT_EQ(st["playing"]["title"].get<std::string>(), "Tone 400");
+    // What the schedule has on air now (the set-up above took 5 s or more of the 6 s first
+    // item; under ThreadSanitizer on a loaded machine the second item was already on).
+    const double into = seconds_between(station_start, now_ms());
+    const char* tones[] = {"Tone 400", "Tone 700", "Tone 1100"};  // a loop of 3 x 6 s
+    const std::string expected = tones[static_cast<int>(std::fmod(into, 18.0) / 6.0) % 3];
+    const double to_boundary = std::fmod(into, 6.0);
+    if (to_boundary > 0.5 && to_boundary < 5.5) {  // at a boundary either may show
+        EXPECT_EQ(st["playing"]["title"].get<std::string>(), expected) << into << " s in";
+    }
     EXPECT_EQ(st["content_type"].get<std::string>(), "audio/mpeg");
 }
 

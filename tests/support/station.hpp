@@ -76,7 +76,8 @@ class TestStation {
 
     void publish(const std::string& rate = "");  // starts nginx on the media folder
     void stop_origin() { origin_.reset(); }
-    // Writes station.rss, looping from `start` (so that "now" falls where the test wants).
+    // Writes station.rss, looping from `start` (so that "now" falls where the test wants),
+    // without swarm metadata (generate --no-swarm).
     void write_playlist(TimePoint start);
     [[nodiscard]] std::string playlist_url() const { return origin_->url("station.rss"); }
     [[nodiscard]] NginxOrigin& origin() { return *origin_; }
