@@ -87,7 +87,7 @@ void publish(Segmenter& segmenter, LiveStation& station, GatewayNotifier& gatewa
             s->number,   s->file.filename().string(), s->mime_type, s->bytes, s->duration, s->start,
             std::nullopt};
         if (options.swarm) {
-            // A segment of a few seconds hashes in about a millisecond.
+            // On this thread, between segments: one more read of a file just written.
             SwarmPublishOptions swarm;
             swarm.trackers = options.trackers;
             std::string error;

@@ -27,7 +27,7 @@ std::optional<TorrentLink> publish_swarm_metadata(const fs::path& media,
         error = media.string() + ": cannot open: " + std::strerror(errno);
         return std::nullopt;
     }
-    // Large reads keep the hashing at disk speed; progress about every 64 MiB.
+    // Reads of 4 MiB at a time; progress about every 64 MiB.
     constexpr std::size_t chunk = 4u << 20;
     std::vector<char> buffer(chunk);
     MetainfoBuilder builder(size);

@@ -5,7 +5,6 @@
 
 #include "gateway_impl.hpp"
 
-#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
@@ -18,15 +17,6 @@ namespace net = boost::asio;
 using nlohmann::json;
 
 namespace {
-
-std::string base64(const std::string& bytes) {
-    std::string out(4 * ((bytes.size() + 2) / 3), '\0');
-    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(bytes.data()),
-                                  static_cast<int>(bytes.size()));
-    out.resize(static_cast<std::size_t>(n));
-    return out;
-}
 
 std::string w3c(std::int64_t unix_seconds) {
     return format_w3cdtf(TimePoint{std::chrono::seconds(unix_seconds)});
@@ -135,7 +125,7 @@ HttpServerResponse Gateway::Impl::answer_for(const std::string& url, AnswerKind 
                                                      : std::vector<std::string>{}},
                     {"etag", item->etag},
                     {"validated_at", w3c(item->validated_at)},
-                    {"torrent", base64(torrent)}};
+                    {"torrent", base64_encode(torrent)}};
         if (const auto seed = seed_endpoint()) {
             answer["seed"] = seed->first + ":" + std::to_string(seed->second);
             answer["dht"] = config.dht;  // the seed is a DHT node

@@ -4,6 +4,7 @@
 #include <alluvium/http_server.hpp>
 #include <alluvium/metainfo.hpp>
 #include <alluvium/playlist.hpp>
+#include <alluvium/text.hpp>
 
 #include "opentracker.hpp"
 #include "process.hpp"
@@ -186,7 +187,7 @@ class LyingGateway {
                                       {"info_hash", meta_.info_hash_hex()},
                                       {"content_sha256", meta_.content_sha256},
                                       {"tracker", ""},
-                                      {"torrent", base64(meta_.torrent({}))}};
+                                      {"torrent", base64_encode(meta_.torrent({}))}};
             return HttpServerResponse::text(200, j.dump(), "application/json");
         }
         if (request.path == "/v1/media") {
@@ -203,27 +204,6 @@ class LyingGateway {
         }
         return HttpServerResponse::text(404, "no");
     }
-    static std::string base64(const std::string& in) {
-        static constexpr char digits[] =
-            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        std::string out;
-        std::uint32_t bits = 0;
-        int count = 0;
-        for (const char c : in) {
-            bits = (bits << 8) | static_cast<unsigned char>(c);
-            count += 8;
-            while (count >= 6) {
-                count -= 6;
-                out += digits[(bits >> count) & 63];
-            }
-        }
-        if (count > 0)
-            out += digits[(bits << (6 - count)) & 63];
-        while (out.size() % 4 != 0)
-            out += '=';
-        return out;
-    }
-
     Metainfo meta_;
     std::atomic<int> swarm_asked_{0};
     std::atomic<int> media_asked_{0};

@@ -1,10 +1,11 @@
 // Small text helpers the programs share: HTML escaping for pages that show remote text,
-// ASCII case-insensitive comparison (HTTP header names, schemes), hex encoding.
+// ASCII case-insensitive comparison (HTTP header names, schemes), hex and base64 encoding.
 // Pure functions, callable from any thread.
 #pragma once
 
 #include <alluvium/export.hpp>
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -20,7 +21,9 @@ namespace alluvium {
 
 // Bytes as lower-case hex digits, two per byte.
 [[nodiscard]] ALLUVIUM_EXPORT std::string to_hex(std::string_view bytes);
-// Hex digits (either case) back to bytes; empty when the length is odd or a digit is not hex.
-[[nodiscard]] ALLUVIUM_EXPORT std::string from_hex(std::string_view hex);
+// Whether `text` is exactly `digits` lower-case hex digits (an info-hash: 40).
+[[nodiscard]] ALLUVIUM_EXPORT bool is_lower_hex(std::string_view text, std::size_t digits) noexcept;
+// Bytes as standard base64 (RFC 4648, with padding).
+[[nodiscard]] ALLUVIUM_EXPORT std::string base64_encode(std::string_view bytes);
 
 }  // namespace alluvium

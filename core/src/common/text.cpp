@@ -1,5 +1,7 @@
 #include <alluvium/text.hpp>
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 
 namespace alluvium {
@@ -51,27 +53,18 @@ std::string to_hex(std::string_view bytes) {
     return out;
 }
 
-std::string from_hex(std::string_view hex) {
-    const auto value = [](char c) -> int {
-        if (c >= '0' && c <= '9')
-            return c - '0';
-        if (c >= 'a' && c <= 'f')
-            return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-            return c - 'A' + 10;
-        return -1;
-    };
-    if (hex.size() % 2 != 0)
-        return {};
-    std::string out;
-    out.reserve(hex.size() / 2);
-    for (std::size_t i = 0; i < hex.size(); i += 2) {
-        const int hi = value(hex[i]);
-        const int lo = value(hex[i + 1]);
-        if (hi < 0 || lo < 0)
-            return {};
-        out += static_cast<char>(hi * 16 + lo);
-    }
+bool is_lower_hex(std::string_view text, std::size_t digits) noexcept {
+    return text.size() == digits && std::all_of(text.begin(), text.end(), [](char c) {
+               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+           });
+}
+
+std::string base64_encode(std::string_view bytes) {
+    std::string out(4 * ((bytes.size() + 2) / 3), '\0');
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                  reinterpret_cast<const unsigned char*>(bytes.data()),
+                                  static_cast<int>(bytes.size()));
+    out.resize(static_cast<std::size_t>(n));
     return out;
 }
 

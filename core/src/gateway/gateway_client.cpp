@@ -1,5 +1,6 @@
 #include <alluvium/fetch.hpp>
 #include <alluvium/gateway_client.hpp>
+#include <alluvium/text.hpp>
 #include <alluvium/url.hpp>
 
 #include <openssl/evp.h>
@@ -15,12 +16,6 @@ using nlohmann::json;
 
 constexpr std::size_t max_torrent_bytes = 16u * 1024u * 1024u;
 constexpr std::size_t max_peers = 200;
-
-bool is_hex(std::string_view s, std::size_t length) {
-    return s.size() == length && std::all_of(s.begin(), s.end(), [](char c) {
-               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-           });
-}
 
 std::optional<std::string> base64_decode(std::string_view text) {
     if (text.empty() || text.size() % 4 != 0 || text.size() / 4 * 3 > max_torrent_bytes) {
@@ -118,9 +113,9 @@ GatewayAnswer parse_ready(long status, const json& j, std::string_view media_url
     if (!piece || *piece < 16384 || *piece > (16u << 20) || (*piece & (*piece - 1)) != 0) {
         return failed(status, "the answer has no valid piece_size");
     }
-    if (!hash || !is_hex(*hash, 40))
+    if (!hash || !is_lower_hex(*hash, 40))
         return failed(status, "the answer has no valid info_hash");
-    if (!sha || !is_hex(*sha, 64))
+    if (!sha || !is_lower_hex(*sha, 64))
         return failed(status, "the answer has no valid content_sha256");
     // No tracker (empty): peers come from the DHT, and the answer's peers and seed.
     if (tracker && !tracker->empty() && (tracker->size() > 2048 || !is_tracker_url(*tracker)))

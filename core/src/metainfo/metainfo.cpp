@@ -9,6 +9,9 @@
 
 #include <algorithm>
 #include <bit>
+#include <libtorrent/add_torrent_params.hpp>
+#include <libtorrent/bdecode.hpp>
+#include <libtorrent/magnet_uri.hpp>
 #include <stdexcept>
 
 namespace alluvium {
@@ -135,146 +138,36 @@ Metainfo MetainfoBuilder::finish() {
 }
 
 // ---- reading untrusted metainfo ------------------------------------------------------------
-
-namespace {
-
-// Skips one bencoded value at `at`; false when malformed, truncated or nested deeper than
-// `depth` allows.
-bool skip_value(std::string_view doc, std::size_t& at, int depth) {
-    if (at >= doc.size() || depth <= 0)
-        return false;
-    const char c = doc[at];
-    if (c == 'i') {
-        std::size_t i = at + 1;
-        if (i < doc.size() && doc[i] == '-')
-            ++i;
-        const std::size_t digits = i;
-        while (i < doc.size() && doc[i] >= '0' && doc[i] <= '9')
-            ++i;
-        if (i == digits || i >= doc.size() || doc[i] != 'e')
-            return false;
-        at = i + 1;
-        return true;
-    }
-    if (c == 'l' || c == 'd') {
-        ++at;
-        while (at < doc.size() && doc[at] != 'e') {
-            if (!skip_value(doc, at, depth - 1))
-                return false;
-        }
-        if (at >= doc.size())
-            return false;
-        ++at;
-        return true;
-    }
-    if (c < '0' || c > '9')
-        return false;
-    std::uint64_t length = 0;
-    while (at < doc.size() && doc[at] >= '0' && doc[at] <= '9') {
-        length = length * 10 + static_cast<std::uint64_t>(doc[at] - '0');
-        if (length > doc.size())
-            return false;
-        ++at;
-    }
-    if (at >= doc.size() || doc[at] != ':' || length > doc.size() - at - 1)
-        return false;
-    at += 1 + length;
-    return true;
-}
-
-// Reads a byte string at `at` (for a dictionary key).
-bool read_string(std::string_view doc, std::size_t& at, std::string_view& out) {
-    const std::size_t start = at;
-    if (!skip_value(doc, at, 1))
-        return false;
-    const auto colon = doc.find(':', start);
-    if (colon == std::string_view::npos || colon >= at)
-        return false;
-    out = doc.substr(colon + 1, at - colon - 1);
-    return true;
-}
-
-int base32_value(char c) {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a';
-    if (c >= '2' && c <= '7')
-        return c - '2' + 26;
-    return -1;
-}
-
-}  // namespace
+// libtorrent's own decoder and magnet parser (bounded depth and token count), so a listener
+// reads a .torrent the way its BitTorrent engine will.
 
 std::string torrent_info_hash(std::string_view torrent, std::string* why) {
-    const auto fail = [&](const char* what) {
+    const auto fail = [&](const std::string& what) {
         if (why != nullptr)
             *why = what;
         return std::string();
     };
-    if (torrent.empty() || torrent.front() != 'd')
+    lt::error_code ec;
+    const lt::bdecode_node doc = lt::bdecode(
+        lt::span<char const>(torrent.data(), static_cast<std::ptrdiff_t>(torrent.size())), ec);
+    if (ec)
+        return fail(ec.message());
+    if (doc.type() != lt::bdecode_node::dict_t)
         return fail("not a bencoded dictionary");
-    std::size_t at = 1;
-    std::string_view info;
-    while (at < torrent.size() && torrent[at] != 'e') {
-        std::string_view key;
-        if (!read_string(torrent, at, key))
-            return fail("a dictionary key is malformed");
-        const std::size_t value_start = at;
-        if (!skip_value(torrent, at, 64))
-            return fail("a value is malformed, truncated or nested too deep");
-        if (key == "info") {
-            if (torrent[value_start] != 'd')
-                return fail("`info` is not a dictionary");
-            info = torrent.substr(value_start, at - value_start);
-        }
-    }
-    if (at + 1 != torrent.size())
-        return fail("the dictionary is not closed, or bytes follow it");
-    if (info.empty())
+    const lt::bdecode_node info = doc.dict_find_dict("info");
+    if (!info)
         return fail("no `info` dictionary");
-    return to_hex(sha1(info));
+    const auto section = info.data_section();
+    return to_hex(sha1(std::string_view(section.data(), static_cast<std::size_t>(section.size()))));
 }
 
 std::string magnet_info_hash(std::string_view magnet) {
-    constexpr std::string_view prefix = "urn:btih:";
-    if (!magnet.starts_with("magnet:?"))
+    lt::error_code ec;
+    const lt::add_torrent_params p =
+        lt::parse_magnet_uri(lt::string_view(magnet.data(), magnet.size()), ec);
+    if (ec || !p.info_hashes.has_v1())
         return {};
-    std::string_view rest = magnet.substr(8);
-    while (!rest.empty()) {
-        const auto amp = rest.find('&');
-        const std::string_view field = rest.substr(0, amp);
-        rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
-        if (!field.starts_with("xt="))
-            continue;
-        std::string_view urn = field.substr(3);
-        if (urn.size() < prefix.size() || !iequals(urn.substr(0, prefix.size()), prefix))
-            continue;
-        urn.remove_prefix(prefix.size());
-        if (urn.size() == 40) {
-            const std::string raw = from_hex(urn);
-            if (raw.size() == 20)
-                return to_hex(raw);
-        } else if (urn.size() == 32) {
-            std::string raw;
-            std::uint32_t bits = 0;
-            int count = 0;
-            for (const char c : urn) {
-                const int v = base32_value(c);
-                if (v < 0)
-                    return {};
-                bits = (bits << 5) | static_cast<std::uint32_t>(v);
-                count += 5;
-                if (count >= 8) {
-                    count -= 8;
-                    raw += static_cast<char>((bits >> count) & 0xff);
-                }
-            }
-            if (raw.size() == 20)
-                return to_hex(raw);
-        }
-    }
-    return {};
+    return to_hex(p.info_hashes.v1.to_string());
 }
 
 }  // namespace alluvium

@@ -1,5 +1,6 @@
 #include <alluvium/metainfo.hpp>
 #include <alluvium/playlist.hpp>
+#include <alluvium/text.hpp>
 #include <alluvium/url.hpp>
 
 #include "timeline.hpp"
@@ -82,12 +83,6 @@ std::string item_field(std::size_t index, std::string_view child) {
 
 namespace {
 
-bool is_info_hash(std::string_view hex) {
-    return hex.size() == 40 && std::all_of(hex.begin(), hex.end(), [](char c) {
-               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-           });
-}
-
 // The swarm metadata of item `i`: what a listener would refuse to use.
 void check_torrent(const Item& item, std::size_t i, std::string_view source, Diagnostics& out) {
     if (!item.torrent)
@@ -97,7 +92,7 @@ void check_torrent(const Item& item, std::size_t i, std::string_view source, Dia
         out.push_back({Severity::error, std::string(source), item.source_line, item_field(i, child),
                        std::move(message)});
     };
-    if (!t.info_hash.empty() && !is_info_hash(t.info_hash))
+    if (!t.info_hash.empty() && !is_lower_hex(t.info_hash, 40))
         report("torrent:infoHash", "'" + t.info_hash + "' is not 40 lower-case hex digits");
     if (!t.torrent_url.empty() && !parse_url(t.torrent_url))
         report("enc:enclosure", "the .torrent URL '" + t.torrent_url +

@@ -180,9 +180,10 @@ void Item::State::joined(const lt::torrent_handle& handle, const std::string& in
         pieces_.piece_size = static_cast<std::uint64_t>(info.piece_length());
         pieces_.size = meta.size;
         pieces_.have.assign(static_cast<std::size_t>(info.num_pieces()), false);
-        pieces_.hashes.clear();
+        auto hashes = std::make_shared<std::vector<lt::sha1_hash>>();
         for (const lt::piece_index_t p : info.piece_range())
-            pieces_.hashes.push_back(info.hash_for_piece(p));
+            hashes->push_back(info.hash_for_piece(p));
+        pieces_.hashes = std::move(hashes);
         pieces_.state = ItemState::swarming;
         pieces_.file = file;
         if (meta.layout)

@@ -149,7 +149,8 @@ class Item::State : public std::enable_shared_from_this<Item::State> {
         std::optional<MediaLayout> layout;
         RangeSet rescued;  // bytes from the rescue path (the origin's as they came; the
                            // gateway's checked piece by piece once `hashes` are known)
-        std::vector<lt::sha1_hash> hashes;  // of every piece, once joined
+        // Of every piece, once joined (shared with the rescues that check a gateway's bytes).
+        std::shared_ptr<const std::vector<lt::sha1_hash>> hashes;
         int rescue_fd = -1;
         std::uint64_t origin_size = 0;  // from the origin's Content-Range
         ItemFigures figures;

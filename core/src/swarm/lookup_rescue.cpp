@@ -4,6 +4,7 @@
 #include <alluvium/fetch.hpp>
 #include <alluvium/metainfo.hpp>
 #include <alluvium/swarm_settings.hpp>
+#include <alluvium/text.hpp>
 #include <alluvium/url.hpp>
 
 #include "../common/log.hpp"
@@ -90,8 +91,8 @@ std::string piece_report(const lt::torrent_handle& h, int piece) {
 // metainfo: a gateway that serves other bytes in /v1/media puts none of them on the stream.
 class PieceChecker {
   public:
-    PieceChecker(std::vector<lt::sha1_hash> hashes, std::uint64_t piece_size, std::uint64_t size,
-                 std::uint64_t from)
+    PieceChecker(std::shared_ptr<const std::vector<lt::sha1_hash>> hashes, std::uint64_t piece_size,
+                 std::uint64_t size, std::uint64_t from)
         : hashes_(std::move(hashes)), piece_size_(piece_size), size_(size), start_(from) {}
 
     // Takes the next bytes; `ready` gets each piece they complete, checked, as (offset,
@@ -101,10 +102,10 @@ class PieceChecker {
         while (start_ < size_) {
             const auto index = static_cast<std::size_t>(start_ / piece_size_);
             const std::uint64_t length = std::min(piece_size_, size_ - start_);
-            if (index >= hashes_.size() || buffer_.size() < length)
+            if (index >= hashes_->size() || buffer_.size() < length)
                 return true;
             lt::hasher h(buffer_.data(), static_cast<int>(length));
-            if (h.final() != hashes_[index]) {
+            if (h.final() != (*hashes_)[index]) {
                 bad_piece_ = static_cast<int>(index);
                 return false;
             }
@@ -117,7 +118,7 @@ class PieceChecker {
     [[nodiscard]] int bad_piece() const { return bad_piece_; }
 
   private:
-    std::vector<lt::sha1_hash> hashes_;
+    std::shared_ptr<const std::vector<lt::sha1_hash>> hashes_;
     std::uint64_t piece_size_;
     std::uint64_t size_;
     std::uint64_t start_;  // where the buffer begins: a piece boundary
@@ -270,16 +271,16 @@ void Item::State::join_from_playlist() {
                 fetched->problem = ec ? detail : "HTTP " + std::to_string(r.status);
                 return;
             }
+            lt::error_code lec;
+            const lt::torrent_info info(r.body, lec, lt::from_span);
+            if (lec) {
+                fetched->problem = "malformed (" + lec.message() + ")";
+                return;
+            }
             SwarmMetadata m;
             m.media_url = url;
             m.torrent = r.body;
-            m.info_hash = torrent_info_hash(r.body, &fetched->problem);
-            lt::error_code lec;
-            const lt::torrent_info info(r.body, lec, lt::from_span);
-            if (m.info_hash.empty() || lec) {
-                fetched->problem = "malformed (" + (lec ? lec.message() : fetched->problem) + ")";
-                return;
-            }
+            m.info_hash = to_hex(info.info_hashes().v1.to_string());
             m.size = static_cast<std::uint64_t>(info.total_size());
             m.piece_size = static_cast<std::uint32_t>(info.piece_length());
             fetched->meta = std::move(m);
@@ -512,7 +513,7 @@ bool Item::State::fetch_range(const std::string& from_url, const std::string& ga
     std::optional<PieceChecker> checker;
     {
         std::lock_guard lock(mutex_);
-        if (!origin && pieces_.piece_size > 0 && !pieces_.hashes.empty()) {
+        if (!origin && pieces_.piece_size > 0 && pieces_.hashes) {
             from = from / pieces_.piece_size * pieces_.piece_size;
             checker.emplace(pieces_.hashes, pieces_.piece_size, pieces_.size, from);
         }
