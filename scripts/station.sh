@@ -102,7 +102,7 @@ echo
 
 # The gateway: told about the playlist, it fetches each item once, hashes it, tracks and
 # seeds it. `prime` does that ahead of the schedule.
-gateway_args=()
+gateway_args=(--no-gateway)
 if [ "$with_gateway" != 0 ]; then
     gw_port=${GATEWAY_PORT:-8767}
     gateway="http://127.0.0.1:$gw_port"

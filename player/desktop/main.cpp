@@ -9,6 +9,7 @@
 #include <QFileInfo>
 #include <QIcon>
 #include <QUrl>
+#include <cstdio>
 
 int main(int argc, char** argv) {
     QApplication app(argc, argv);
@@ -26,6 +27,8 @@ int main(int argc, char** argv) {
                               "[playlist]");
     const QCommandLineOption gateway(
         {"g", "gateway"}, "Gateway URL (repeatable; default http://127.0.0.1:8767)", "url");
+    const QCommandLineOption no_gateway(
+        "no-gateway", "Ask no gateway: the playlist's swarm metadata, else the origin");
     const QCommandLineOption port({"p", "port"}, "Local stream port (0: any free port)", "port",
                                   "0");
     const QCommandLineOption cache("cache-dir", "Media cache (default ~/.cache/alluvium)", "dir");
@@ -36,10 +39,16 @@ int main(int argc, char** argv) {
                                  "option");
     const QCommandLineOption level("log-level", "trace, debug, info, warn, error, off", "level",
                                    "warn");
-    cli.addOptions({gateway, port, cache, bt, dark, vlc, level});
+    cli.addOptions({gateway, no_gateway, port, cache, bt, dark, vlc, level});
     cli.process(app);
 
     alluvium::player::PlayerOptions options;
+    if (cli.isSet(gateway) && cli.isSet(no_gateway)) {
+        std::fprintf(stderr, "alluvium-player: --gateway and --no-gateway exclude each other\n");
+        return 2;
+    }
+    if (cli.isSet(no_gateway))
+        options.tuner.gateways.clear();
     if (cli.isSet(gateway)) {
         options.tuner.gateways.clear();
         for (const QString& g : cli.values(gateway))

@@ -93,6 +93,7 @@ struct Arguments {
     std::string log_level = "warn";
     bool json_lines = false;
     bool no_clock = false;
+    bool no_gateway = false;
     unsigned lead_ms = 4000;
 };
 
@@ -101,7 +102,11 @@ void add_options(CLI::App& app, Arguments& a) {
     app.add_option("playlist", a.playlist, "Station playlist: an http(s) URL or a file")
         ->required();
     app.add_option("-g,--gateway", a.gateways,
-                   "Gateway URL (repeatable, tried in order; default http://127.0.0.1:8767)");
+                   "Gateway URL (repeatable, tried in order; default http://127.0.0.1:8767)")
+        ->allow_extra_args(false);  // one URL per --gateway: never the playlist after it
+    app.add_flag("--no-gateway", a.no_gateway,
+                 "Ask no gateway: the playlist's swarm metadata, else the origin")
+        ->excludes("--gateway");
     app.add_option("-p,--port", options.stream_port, "Local stream port (0: any free port)")
         ->capture_default_str();
     app.add_option("--bind", options.stream_address, "Local stream address")->capture_default_str();
@@ -149,7 +154,9 @@ bool apply(Arguments& a) {
     set_log_level(*level);
     spdlog::set_pattern("%H:%M:%S.%e %^%l%$ %v");
     TunerOptions& options = a.options;
-    if (!a.gateways.empty())
+    if (a.no_gateway)
+        options.gateways.clear();
+    else if (!a.gateways.empty())
         options.gateways = a.gateways;
     if (!a.cache_dir.empty())
         options.cache_dir = a.cache_dir;

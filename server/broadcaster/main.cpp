@@ -54,8 +54,11 @@ int main(int argc, char** argv) {
                            "Leave out the swarm metadata (by default each local file is hashed, "
                            "a .torrent is written beside it and its info-hash goes into the "
                            "playlist)");
-    generate_cmd->add_option("--tracker", gen.trackers,
-                             "BitTorrent tracker announce URL for the .torrent files (repeatable)");
+    generate_cmd
+        ->add_option("--tracker", gen.trackers,
+                     "BitTorrent tracker announce URL for the .torrent files (repeatable)")
+        ->allow_extra_args(false)  // one URL per --tracker: never the inputs after it
+        ->check(alluvium::cli::tracker_url);
 
     std::string source;
     auto* validate_cmd = app.add_subcommand(
@@ -124,14 +127,19 @@ int main(int argc, char** argv) {
         ->capture_default_str()
         ->check(CLI::IsMember({"auto", "on", "off"}));
     live_cmd->add_flag("--loop", live_opts.loop, "A file source starts again when it ends");
-    live_cmd->add_option("--gateway", live_opts.gateways,
-                         "Gateway to tell about each new segment (repeatable)");
+    live_cmd
+        ->add_option("--gateway", live_opts.gateways,
+                     "Gateway to tell about each new segment (repeatable)")
+        ->allow_extra_args(false);
     live_cmd->add_flag("!--no-swarm", live_opts.swarm,
                        "Leave out the swarm metadata (by default each segment is hashed as it "
                        "is cut, a .torrent is written beside it and its info-hash goes into "
                        "the playlist)");
-    live_cmd->add_option("--tracker", live_opts.trackers,
-                         "BitTorrent tracker announce URL for the .torrent files (repeatable)");
+    live_cmd
+        ->add_option("--tracker", live_opts.trackers,
+                     "BitTorrent tracker announce URL for the .torrent files (repeatable)")
+        ->allow_extra_args(false)
+        ->check(alluvium::cli::tracker_url);
     live_cmd
         ->add_option("--stall-seconds", stall_seconds,
                      "A source silent this long has stalled: it is opened again")

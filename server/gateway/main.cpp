@@ -187,7 +187,8 @@ void add_serve_options(CLI::App& app, GatewayConfig& config, ServeArguments& a) 
                    "IP address listeners reach the seed at (default: the --bt-listen address)");
     app.add_option("--tracker", config.trackers,
                    "Another tracker for listeners, e.g. opentracker's http://host:6969/announce "
-                   "(repeatable)");
+                   "(repeatable)")
+        ->allow_extra_args(false);
     app.add_flag("!--no-builtin-tracker", config.builtin_tracker,
                  "Leave the built-in tracker out of metainfo (needs --tracker)");
     app.add_option("--tracker-whitelist", config.tracker_whitelist,

@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -99,7 +100,7 @@ TEST(NoGateway, AStationOnPythonsHttpServerPlaysFromItsPlaylistAlone) {
                     "--directory", (s.dir().path() / "www").string()},
                    (s.dir().path() / "http-server.log").string());
     ASSERT_TRUE(web.wait_until([&] { return port_open(port); }, seconds(10))) << web.log();
-    TuneProcess t(binaries, base + "station.rss", s.dir().path() / "tune", {});
+    TuneProcess t(binaries, base + "station.rss", s.dir().path() / "tune", {"--no-gateway"});
     ASSERT_TRUE(eventually([&] { return joined_from_playlist(t); }, seconds(15))) << t.log();
     // Tuned in 1 s into the 400 Hz item, well before its 8 s end.
     const auto tones = tones_in(t.stream_url(), 4, candidates);
@@ -114,40 +115,65 @@ TEST(NoGateway, AStationOnPythonsHttpServerPlaysFromItsPlaylistAlone) {
     EXPECT_GT(status["bytes"]["origin"], 0u) << status.dump();
 }
 
+// The station's playlist with its media moved to a port where nothing listens, its .torrent
+// links left on the origin: a listener tuned to it can have the media from peers alone.
+std::string peers_only_playlist(const TestStation& s, const std::string& base) {
+    std::string xml = slurp(s.dir().path() / "www/station.rss");
+    const std::string dead = "http://127.0.0.1:" + std::to_string(free_port()) + "/";
+    for (const ToneItem& item : s.items()) {
+        for (const char* after : {"\"", "<"}) {  // rdf:about, enclosure, rdf:li; <link>
+            const std::string from = base + item.file + after;
+            const std::string to = dead + item.file + after;
+            for (auto at = xml.find(from); at != std::string::npos; at = xml.find(from, at))
+                xml.replace(at, from.size(), to);
+        }
+    }
+    const fs::path out = s.dir().path() / "www/peers-only.rss";
+    std::ofstream(out) << xml;
+    return "peers-only.rss";
+}
+
 TEST(NoGateway, ListenersShareThroughTheTrackerInTheirTorrents) {
     ASSERT_TRUE(have_program("opentracker"));
-    TestStation s(binaries, {{"a.mp3", 400, 20}, {"b.mp3", 700, 20}}, mp3);
+    TestStation s(binaries, {{"a.mp3", 400, 30}, {"b.mp3", 700, 30}}, mp3);
     s.publish();
     Opentracker tracker(s.dir().path() / "opentracker");
     generate(s, s.origin().url(""), now_ms() - milliseconds(500),
              {"--tracker", tracker.announce_url()});
+    // Both files, each with its .torrent: the tracker URL took one argument, not the files.
+    const Playlist station = read_station(s);
+    ASSERT_EQ(station.items.size(), 2u);
     std::string hashes;
-    for (const Item& item : read_station(s).items)
+    for (const Item& item : station.items)
         hashes += item.torrent->info_hash + "\n";
     { std::ofstream(tracker.whitelist()) << hashes; }
     ASSERT_TRUE(tracker.start()) << tracker.log();
-    // One listener first; two more once it holds the next seconds. They find it through the
-    // tracker named in the .torrent; then the origin goes away, and what they play comes
-    // from the first listener. (Listeners tuned in at one instant do not yet share out who
-    // reads what from the origin, so with the origin there each may read it itself.)
+    // One listener reads the origin. Two more are tuned to a copy of the playlist whose
+    // media URLs lead nowhere (as for listeners the origin cannot serve): they find the
+    // first through the tracker named in the .torrent, and what they play comes from it.
     std::vector<std::unique_ptr<TuneProcess>> tunes;
-    tunes.push_back(s.tune());
+    tunes.push_back(s.tune({"--no-gateway"}));
     ASSERT_TRUE(eventually([&] { return joined_from_playlist(*tunes[0]); }, seconds(15)))
         << tunes[0]->log();
-    ASSERT_TRUE(eventually(
-        [&] { return answered_status(*tunes[0], "the first listener")["buffer_ms"] > 2500; },
-        seconds(15)));
-    for (int i = 0; i < 2; ++i)
-        tunes.push_back(s.tune());
+    const std::string peers_only = s.origin().url(peers_only_playlist(s, s.origin().url("")));
+    for (int i = 0; i < 2; ++i) {
+        tunes.push_back(std::make_unique<TuneProcess>(
+            binaries, peers_only, s.dir().path() / ("peers-only" + std::to_string(i)),
+            std::vector<std::string>{"--no-gateway"}));
+    }
     for (const auto& t : tunes)
         ASSERT_TRUE(eventually([&] { return joined_from_playlist(*t); }, seconds(15))) << t->log();
-    s.stop_origin();
     const std::string first = hashes.substr(0, 40);
     EXPECT_TRUE(eventually([&] { return tracker.peers(first) >= 3; }, seconds(20)))
         << "opentracker knows " << tracker.peers(first) << " of 3";
-    EXPECT_TRUE(eventually([&] { return status_sum(tunes, "bytes", "peers") > 0; }, seconds(40)))
-        << "no bytes went from listener to listener; the first listener's log:\n"
-        << tunes[0]->log();
+    // The 400 Hz item plays at both from peers' bytes alone.
+    for (std::size_t i = 1; i <= 2; ++i) {
+        const auto tones = tones_in(tunes[i]->stream_url(), 3, candidates);
+        EXPECT_GE(std::count(tones.begin(), tones.end(), 400), 8) << tunes[i]->log();
+        const auto status = answered_status(*tunes[i], "a peers-only listener");
+        EXPECT_GT(status["bytes"]["peers"], 0u) << status.dump();
+        EXPECT_EQ(status["bytes"]["origin"], 0u) << status.dump();
+    }
 }
 
 // A gateway that lies, as one fed a substitute file or a man in the middle of a plain-HTTP

@@ -4,6 +4,8 @@
 // (`--man-include`, for help2man). Header-only, not installed.
 #pragma once
 
+#include <alluvium/url.hpp>
+
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
@@ -58,6 +60,15 @@ inline std::optional<std::uint64_t> parse_size(const std::string& text) {
     }
     return static_cast<std::uint64_t>(bytes);
 }
+
+// A CLI11 check for a BitTorrent tracker's announce URL (is_tracker_url).
+inline const CLI::Validator tracker_url(
+    [](std::string& text) {
+        return is_tracker_url(text)
+                   ? std::string()
+                   : "'" + text + "' is not an http(s):// or udp://host:port announce URL";
+    },
+    "URL");
 
 // A server's players and peers each hold a socket: the soft limit on open files (1024 on
 // many systems) rises to the hard one, as Icecast and nginx do.

@@ -357,8 +357,15 @@ void Reader::read_enclosure(const xmlNode* n, const std::string& field, Item& it
     const std::string type = attr(n, "type", ns::enc);
     const std::string length = attr(n, "length", ns::enc);
     if (iequals(type, torrent_mime_type)) {
+        std::string url = attr(n, "resource", ns::rdf);
+        if (url.empty()) {
+            report(Severity::warning, n, field,
+                   "a .torrent enclosure without rdf:resource; ignored");
+            return;
+        }
         TorrentLink& t = item.torrent ? *item.torrent : item.torrent.emplace();
-        t.torrent_url = attr(n, "resource", ns::rdf);
+        t.torrent_url = std::move(url);
+        t.torrent_length.reset();
         if (!length.empty())
             t.torrent_length = read_count(n, field + "@enc:length", length, "length (bytes)");
         return;
