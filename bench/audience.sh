@@ -4,7 +4,7 @@
 # namespace of its own) on one 128 kbit/s station of three 60 s items, looping.
 #
 #   sudo bench/audience.sh [--listeners 50] [--seconds 240] [--discovery tracker|opentracker-dht]
-#                          [--gateways 1|2] [--build build/dev] [--label NAME] [--keep]
+#                          [--gateways 1|2 | --no-gateway] [--build build/dev] [--label NAME] [--keep]
 #                          [--realistic] [--rtt MIN-MAX|none] [--jitter F] [--loss F]
 #                          [--nat PERCENT] [--uplinks flat|mixed] [--churn MEAN_S|none]
 #                          [--seed N] [--lan]
@@ -22,6 +22,9 @@
 #   --churn 300      half the audience tunes in at once, then listeners arrive as a Poisson
 #                    process and stay for exponentially distributed times (mean 300 s)
 #                    around the target size (--listeners)
+# --no-gateway: no gateway at all. The playlist carries the swarm metadata (generate
+# --tracker), opentracker (in a namespace of its own) is the tracker, and listeners run with
+# --no-gateway: what no peer has comes from the origin (the origin share, docs/SWARM.md).
 # The gateway always has 2 Mbit/s up and no added delay. Delay and loss come from
 # alluvium-bench-delayline (netfilter queues; this kernel has no netem); the RTT and loss it
 # gives are measured with ping before the run, which stops if a listener's mean RTT is more
@@ -60,6 +63,7 @@ while [ $# -gt 0 ]; do
         --seconds) seconds=$2; shift 2 ;;
         --discovery) discovery=$2; shift 2 ;;
         --gateways) gateways=$2; shift 2 ;;
+        --no-gateway) gateways=0; shift ;;
         --build) build=$2; shift 2 ;;
         --label) label=$2; shift 2 ;;
         --keep) keep=1; shift ;;
@@ -77,6 +81,7 @@ while [ $# -gt 0 ]; do
 done
 [ "$(id -u)" -eq 0 ] || { echo "audience: network namespaces need root" >&2; exit 1; }
 case "$discovery" in tracker | opentracker-dht) ;; *) echo "audience: --discovery tracker|opentracker-dht" >&2; exit 2 ;; esac
+case "$gateways" in 0 | 1 | 2) ;; *) echo "audience: --gateways 1|2 (or --no-gateway)" >&2; exit 2 ;; esac
 case "$uplinks" in flat | mixed) ;; *) echo "audience: --uplinks flat|mixed" >&2; exit 2 ;; esac
 [[ "$rtt" == none || "$rtt" =~ ^[0-9]+-[0-9]+$ ]] || { echo "audience: --rtt MIN-MAX (ms) or none" >&2; exit 2; }
 [[ "$churn" == none || "$churn" =~ ^[0-9]+$ ]] || { echo "audience: --churn MEAN_SECONDS or none" >&2; exit 2; }
@@ -93,7 +98,7 @@ if [ "$rtt" != none ] || [ "$loss" != 0 ]; then
     command -v iptables >/dev/null || { echo "audience: delay or loss needs iptables" >&2; exit 1; }
 fi
 [ "$nat" = 0 ] || command -v nft >/dev/null || { echo "audience: --nat needs nftables" >&2; exit 1; }
-[ -n "$label" ] || label="$discovery-${gateways}gw$([ "$rtt$loss$nat$uplinks$churn" = "none00flatnone" ] || echo "-custom")"
+[ -n "$label" ] || label="$([ "$gateways" = 0 ] && echo no-gateway || echo "$discovery-${gateways}gw")$([ "$rtt$loss$nat$uplinks$churn" = "none00flatnone" ] || echo "-custom")"
 [ -z "$delayed" ] || command -v ping >/dev/null || { echo "audience: needs ping (iputils-ping)" >&2; exit 1; }
 
 prefix=alvb
@@ -274,7 +279,12 @@ origin_ip=$(node origin 1 none none)
 gw_ips=()
 for g in $(seq "$gateways"); do gw_ips+=("$(node "gw$g" $((1 + g)) 2000 10000)"); done
 tracker_ip=""
-[ "$discovery" = opentracker-dht ] && tracker_ip=$(node tracker 9 none none)
+if [ "$discovery" = opentracker-dht ] || [ "$gateways" = 0 ]; then
+    tracker_ip=$(node tracker 9 none none)
+fi
+# Without a gateway the playlist names the tracker in each item's .torrent.
+generate_args=()
+[ "$gateways" != 0 ] || generate_args=(--tracker "http://$tracker_ip:6969/announce")
 
 # The station: three 60 s items at 128 kbit/s, looping, published by nginx.
 www="$work/www"
@@ -285,7 +295,7 @@ for hz in 330 550 770; do
         -metadata title="Tone $hz" "$www/tone$hz.mp3"
 done
 "$bin/server/broadcaster/alluvium-broadcaster" generate -q --loop --title "Audience" \
-    --base-url "http://$origin_ip:8080/" -o "$www/station.rss" "$www"
+    "${generate_args[@]}" --base-url "http://$origin_ip:8080/" -o "$www/station.rss" "$www"
 cat >"$work/run/nginx.conf" <<CONF
 pid $work/run/nginx.pid;
 error_log $work/run/nginx-error.log;
@@ -304,9 +314,14 @@ ip netns exec "$prefix-origin" nginx -p "$work/run" -c "$work/run/nginx.conf" -g
 pids+=($!)
 
 gw_args=()
-if [ "$discovery" = opentracker-dht ]; then
+if [ -n "$tracker_ip" ]; then
     mkdir -p "$work/tracker"
     chmod 755 "$work/tracker"
+    # Without a gateway nobody registers the items: the playlist's info-hashes are the list.
+    [ "$gateways" != 0 ] || grep -o '<torrent:infoHash>[0-9a-f]*' "$www/station.rss" |
+        cut -d'>' -f2 >"$work/tracker/whitelist"
+fi
+if [ "$discovery" = opentracker-dht ]; then
     gw_args=(--no-builtin-tracker --tracker "http://$tracker_ip:6969/announce"
         --tracker-whitelist "$work/tracker/whitelist" --dht --dht-bootstrap none)
 fi
@@ -332,7 +347,7 @@ for u in "${gateway_urls[@]}"; do
     ip netns exec "$prefix-gw1" "$bin/server/gateway/alluvium-gateway" prime \
         "http://$origin_ip:8080/station.rss" --gateway "$u" >/dev/null
 done
-if [ "$discovery" = opentracker-dht ]; then
+if [ -n "$tracker_ip" ]; then
     ip netns exec "$prefix-tracker" opentracker -i "$tracker_ip" -p 6969 -P 6969 -d "$work/tracker" \
         -w whitelist >"$work/tracker.log" 2>&1 &
     pids+=($!)
@@ -351,7 +366,7 @@ done <"$work/plan"
 if [ -n "$delayed" ]; then
     pings=()
     for id in "${initial[@]}"; do
-        ip netns exec "$prefix-l$id" ping -U -n -q -c 60 -i 0.02 -W 3 "${gw_ips[0]}" >"$work/l$id.ping" 2>&1 &
+        ip netns exec "$prefix-l$id" ping -U -n -q -c 60 -i 0.02 -W 3 "${gw_ips[0]:-$origin_ip}" >"$work/l$id.ping" 2>&1 &
         pings+=($!)
     done
     for p in "${pings[@]}"; do wait "$p" || true; done
@@ -375,7 +390,7 @@ for i in ids:
         bad.append(f"listener {i}: RTT {have:.1f} ms, drawn {want:.1f} ms")
     if off > worst[0]:
         worst = (off, i)
-print(f"links measured before the run ({len(rows)} listeners, ping to the gateway):")
+print(f"links measured before the run ({len(rows)} listeners, ping to the gateway or, without one, the origin):")
 if rows:
     import statistics
     print(f"  RTT drawn {min(r[0] for r in rows):.1f}-{max(r[0] for r in rows):.1f} ms, mean {statistics.mean(r[0] for r in rows):.1f}; "
@@ -471,7 +486,8 @@ start_tune() {
     local fd=${ready[$id]}
     exec {fd}>&-
     now=$(date +%s.%N)
-    local gw_flags=()
+    local gw_flags=(--no-gateway)
+    [ "$gateways" = 0 ] || gw_flags=()
     for u in "${gateway_urls[@]}"; do gw_flags+=(--gateway "$u"); done
     # Several gateways: each listener asks them in its own order (one per listener first).
     if [ "$gateways" -gt 1 ] && [ $((id % 2)) -eq 0 ]; then
@@ -536,7 +552,7 @@ pids+=($!)
 
 # Now is the start of the first item: the starting listeners tune in at once.
 "$bin/server/broadcaster/alluvium-broadcaster" generate -q --loop --title "Audience" \
-    --base-url "http://$origin_ip:8080/" --start now -o "$www/station.rss" "$www"
+    "${generate_args[@]}" --base-url "http://$origin_ip:8080/" --start now -o "$www/station.rss" "$www"
 t0=$(date +%s.%N)
 echo "$t0" >"$work/t0"
 for id in "${initial[@]}"; do start_reader "$id"; done
@@ -578,7 +594,7 @@ mkdir -p "$bin/bench-results"
 {
     echo "audience: $listeners listeners (one alluvium-tune process each, a namespace each), ${seconds}s"
     echo "$describe"
-    echo "station: 3 x 60 s MP3 at 128 kbit/s, looping; discovery: $discovery; gateways: $gateways"
+    echo "station: 3 x 60 s MP3 at 128 kbit/s, looping; discovery: $([ "$gateways" = 0 ] && echo "opentracker, named in the playlist's .torrent files" || echo "$discovery"); gateways: $gateways"
     [ -z "$delayed" ] || cat "$work/links.txt"
     echo
     python3 bench/audience_figures.py "$work" "$out" "$(nproc)"

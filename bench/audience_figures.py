@@ -276,7 +276,9 @@ set ylabel "share of listeners"
 set yrange [0:1]
 set key off
 plot "{data}/join.dat" using 1:2 with steps lw 2 lc rgb "#264653"
-set output "{out}-gateway.svg"
+"""
+    if uplink:  # no gateway, no uplink to draw
+        script += f"""set output "{out}-gateway.svg"
 set title "The gateway's uplink (all it sent) and the audience"
 set xlabel "seconds into the run"
 set ylabel "kB/s"

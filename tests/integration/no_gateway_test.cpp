@@ -176,6 +176,54 @@ TEST(NoGateway, ListenersShareThroughTheTrackerInTheirTorrents) {
     }
 }
 
+// Six listeners tune in at once with no gateway and nothing cached: between them they read
+// each piece from the origin about once (the origin share, core/src/swarm/origin_share.cpp),
+// not once each. What each received counts once; the origin's bytes of the item are compared
+// with that.
+TEST(NoGateway, AnAudienceTunedInAtOnceReadsThePiecesFromTheOriginAboutOnce) {
+    ASSERT_TRUE(have_program("opentracker"));
+    TestStation s(binaries, {{"a.mp3", 400, 40}, {"b.mp3", 700, 40}}, mp3);
+    s.publish();
+    Opentracker tracker(s.dir().path() / "opentracker");
+    generate(s, s.origin().url(""), now_ms() - seconds(1), {"--tracker", tracker.announce_url()});
+    std::string hashes;
+    for (const Item& item : read_station(s).items)
+        hashes += item.torrent->info_hash + "\n";
+    { std::ofstream(tracker.whitelist()) << hashes; }
+    ASSERT_TRUE(tracker.start()) << tracker.log();
+    constexpr int audience = 6;
+    std::vector<std::unique_ptr<TuneProcess>> tunes;
+    for (int i = 0; i < audience; ++i)
+        tunes.push_back(s.tune({"--no-gateway"}));
+    // Each has received 15 s of the item (16 kB/s), from peers or the origin.
+    const auto received = [&] {
+        std::uint64_t least = UINT64_MAX;
+        for (const auto& t : tunes) {
+            const nlohmann::json st = t->status();
+            if (!st.is_object())
+                return std::uint64_t{0};
+            least = std::min(least, st["bytes"]["peers"].get<std::uint64_t>() +
+                                        st["bytes"]["origin"].get<std::uint64_t>());
+        }
+        return least;
+    };
+    ASSERT_TRUE(eventually([&] { return received() >= 15 * 16000; }, seconds(40)))
+        << "a listener received " << received() << " bytes; the first's log:\n"
+        << tunes[0]->log();
+    const auto copies = static_cast<double>(status_sum(tunes, "bytes", "origin")) /
+                        (static_cast<double>(status_sum(tunes, "bytes", "origin") +
+                                             status_sum(tunes, "bytes", "peers")) /
+                         audience);
+    RecordProperty("origin_copies", std::to_string(copies));
+    std::printf("origin copies of what one listener received: %.2f\n", copies);
+    // Each reading its own: 6 copies. Shared out: about 1, more where two drew close times
+    // or a piece was due before any peer had it.
+    EXPECT_LT(copies, 2.5) << "origin bytes: " << s.origin().bytes("a.mp3")
+                           << "; the first's log:\n"
+                           << tunes[0]->log();
+    EXPECT_GT(status_sum(tunes, "bytes", "peers"), 0u);
+}
+
 // A gateway that lies, as one fed a substitute file or a man in the middle of a plain-HTTP
 // gateway would. `about_hash`: /v1/swarm answers metadata of other bytes of the same size
 // (consistent with itself: its info_hash is its torrent's). Otherwise /v1/swarm is honest

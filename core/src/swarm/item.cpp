@@ -290,6 +290,9 @@ bool Item::State::downloading() const {
 }
 
 void Item::State::status_update(const lt::torrent_status& st) {
+    // The audience as trackers count it (-1: not said), for the origin share.
+    if (st.num_complete >= 0 || st.num_incomplete >= 0)
+        swarm_.tracker_audience = std::max(st.num_complete, 0) + std::max(st.num_incomplete, 0);
     std::lock_guard lock(mutex_);
     ItemFigures& f = pieces_.figures;
     f.sources.uploaded =

@@ -34,6 +34,13 @@ inline std::uint64_t bytes_for(std::uint64_t rate, Milliseconds d) {
 // Stable file-name key of a media URL (SHA-1, hex).
 std::string url_key(const std::string& url);
 
+// How long a freshly joined swarm gets to deliver before the rescue path reads what is due
+// (the gateway's copy; the origin only when the gateway cannot answer).
+constexpr auto swarm_grace = std::chrono::seconds(2);
+
+// A listener's random token for the origin share's draws (origin_share.cpp).
+std::uint64_t random_share_token();
+
 // What an item asks of its engine (implemented by SwarmEngine::Impl). Called on the loop.
 class ItemHost {
   public:
@@ -175,6 +182,7 @@ class Item::State : public std::enable_shared_from_this<Item::State> {
         bool focused = false;   // pieces beyond the deadline window held back (a tune-in)
         bool warmed = false;    // the first seconds came: no more holding back
         Steady::time_point since{};
+        std::int64_t tracker_audience = 0;  // seeds + downloaders, as trackers last said
         std::map<std::string, std::int64_t> peer_totals;  // connection -> payload so far
         bool settle_armed = false;
         boost::asio::steady_timer settle_timer;
@@ -197,6 +205,7 @@ class Item::State : public std::enable_shared_from_this<Item::State> {
         std::set<std::string> distrusted;  // gateways that lied about this item (not asked)
         Steady::time_point gateway_paused_until{};
         std::set<int> offered;  // whole pieces handed to libtorrent (add_piece)
+        std::set<int> shared;   // pieces whose origin-share time came (origin_share.cpp)
         boost::asio::steady_timer lookup_timer;
         boost::asio::steady_timer rescue_timer;
         explicit Fetching(boost::asio::io_context& io) : lookup_timer(io), rescue_timer(io) {}
@@ -229,6 +238,19 @@ class Item::State : public std::enable_shared_from_this<Item::State> {
     void rescue_check();
     void rescue_range(std::uint64_t from, std::uint64_t to, bool swarm);
     void rescue_done(bool got, std::uint64_t from, std::uint64_t to, bool swarm);
+    // The gateway whose copy a rescue would read now; empty when none (loop).
+    [[nodiscard]] std::string rescue_gateway_now() const;
+    // The origin share (origin_share.cpp): with no gateway copy, the pieces whose drawn time
+    // has come, and when the next one's comes (mutex_ held); share_origin() reads one of
+    // them from the origin unless a peer has it (a rescue is then under way), else says when
+    // to look again (loop).
+    struct ShareTimes {
+        std::vector<int> due;
+        std::optional<Steady::time_point> next;
+    };
+    [[nodiscard]] double audience_estimate() const;                      // mutex_ held
+    [[nodiscard]] ShareTimes share_times(Steady::time_point now) const;  // mutex_ held
+    std::optional<Steady::time_point> share_origin(Steady::time_point now);
     // On a blocking thread: bytes [from, to) from one source (`gateway` empty: the origin).
     // A gateway's bytes are checked piece by piece once the swarm is joined; `lied` is set
     // when one failed its hash.
@@ -267,6 +289,7 @@ class Item::State : public std::enable_shared_from_this<Item::State> {
     const SwarmOptions options_;
     EventLoop& loop_;
     const std::weak_ptr<ItemHost> host_;  // gone once the engine is
+    const std::uint64_t share_token_ = random_share_token();
 
     mutable std::mutex mutex_;  // need_, pieces_
     Need need_;

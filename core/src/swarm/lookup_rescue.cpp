@@ -24,9 +24,6 @@ namespace alluvium::detail {
 
 namespace {
 
-// How long a freshly joined swarm gets to deliver before the rescue path is taken (the
-// gateway's copy; the origin only when the gateway cannot answer).
-constexpr auto swarm_grace = std::chrono::seconds(2);
 // Without metadata, the origin is read this far ahead of playback.
 constexpr auto origin_lead = std::chrono::seconds(15);
 // How long the gateway's first answer is awaited before the origin gives what is due.
@@ -353,9 +350,19 @@ void Item::State::rescue_check() {
         }
         offer_rescued(0, held);
     }
+    // No gateway copy: the origin share may read a piece early (origin_share.cpp).
+    std::optional<Steady::time_point> share_next;
+    if (swarm && rescue_gateway_now().empty()) {
+        share_next = share_origin(now);
+        if (fetching_.rescuing)
+            return;
+    }
+    const auto wake = [&](Steady::time_point at) {
+        rescue_at(share_next ? std::min(*share_next, at) : at);
+    };
     // The swarm has only just been joined: let it deliver.
     if (swarm && now - swarm_.since < swarm_grace)
-        return rescue_at(swarm_.since + swarm_grace);
+        return wake(swarm_.since + swarm_grace);
     RescueGap gap;
     {
         std::lock_guard lock(mutex_);
@@ -365,9 +372,12 @@ void Item::State::rescue_check() {
         gap = rescue_gap(now, swarm, swarm || asking);
     }
     if (gap.later)
-        return rescue_at(*gap.later);
-    if (gap.from >= gap.until)
+        return wake(*gap.later);
+    if (gap.from >= gap.until) {
+        if (share_next)
+            rescue_at(*share_next);
         return;  // everything to the end is here
+    }
     if (log().should_log(spdlog::level::debug)) {
         log().debug("{}: rescue: bytes {}-{}, {}{}", url, gap.from, gap.until, gap.why,
                     swarm && gap.piece >= 0 ? piece_report(handle_, gap.piece) : std::string());
@@ -446,18 +456,10 @@ void Item::State::rescue_range(std::uint64_t from, std::uint64_t to, bool swarm)
     // Not while the gateway's first answer is on its way: at a cold start those answers came
     // late because the gateway's uplink was full, and ranges asked of it meanwhile filled
     // it further (1.37 copies of the first item, median join 2.48 s; docs/SCALING.md).
-    std::string gateway;
-    std::string at;
-    if (swarm && Steady::now() >= fetching_.gateway_paused_until) {
-        gateway = !fetching_.rescue_gateway.empty() ? fetching_.rescue_gateway
-                  : !options_.gateways.empty()      ? options_.gateways.front()
-                                                    : std::string();
-        if (fetching_.distrusted.count(gateway) > 0)
-            gateway.clear();  // it lied about this item: its copy is not asked again
-        if (!gateway.empty())
-            at =
-                gateway + "/v1/media?url=" + percent_encode(url) + "&info_hash=" + swarm_.info_hash;
-    }
+    const std::string gateway = swarm ? rescue_gateway_now() : std::string();
+    const std::string at = gateway.empty() ? std::string()
+                                           : gateway + "/v1/media?url=" + percent_encode(url) +
+                                                 "&info_hash=" + swarm_.info_hash;
     fetching_.rescuing = true;
     struct Result {
         bool got = false;
