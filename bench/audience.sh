@@ -4,7 +4,8 @@
 # namespace of its own) on one 128 kbit/s station of three 60 s items, looping.
 #
 #   sudo bench/audience.sh [--listeners 50] [--seconds 240] [--discovery tracker|opentracker-dht]
-#                          [--gateways 1|2 | --no-gateway] [--build build/dev] [--label NAME] [--keep]
+#                          [--gateways 1|2 | --no-gateway [--web-seed]] [--build build/dev]
+#                          [--label NAME] [--keep]
 #                          [--realistic] [--rtt MIN-MAX|none] [--jitter F] [--loss F]
 #                          [--nat PERCENT] [--uplinks flat|mixed] [--churn MEAN_S|none]
 #                          [--seed N] [--lan]
@@ -25,6 +26,8 @@
 # --no-gateway: no gateway at all. The playlist carries the swarm metadata (generate
 # --tracker), opentracker (in a namespace of its own) is the tracker, and listeners run with
 # --no-gateway: what no peer has comes from the origin (the origin share, docs/SWARM.md).
+# --web-seed adds WebTorrent's way for comparison: each .torrent names the origin as a web
+# seed (url-list, generate --web-seed), which libtorrent then reads from at every listener.
 # The gateway always has 2 Mbit/s up and no added delay. Delay and loss come from
 # alluvium-bench-delayline (netfilter queues; this kernel has no netem); the RTT and loss it
 # gives are measured with ping before the run, which stops if a listener's mean RTT is more
@@ -56,6 +59,7 @@ nat=0
 uplinks=flat
 churn=none
 seed=1
+web_seed=""
 net=198.18
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -64,6 +68,7 @@ while [ $# -gt 0 ]; do
         --discovery) discovery=$2; shift 2 ;;
         --gateways) gateways=$2; shift 2 ;;
         --no-gateway) gateways=0; shift ;;
+        --web-seed) web_seed=1; shift ;;
         --build) build=$2; shift 2 ;;
         --label) label=$2; shift 2 ;;
         --keep) keep=1; shift ;;
@@ -82,6 +87,7 @@ done
 [ "$(id -u)" -eq 0 ] || { echo "audience: network namespaces need root" >&2; exit 1; }
 case "$discovery" in tracker | opentracker-dht) ;; *) echo "audience: --discovery tracker|opentracker-dht" >&2; exit 2 ;; esac
 case "$gateways" in 0 | 1 | 2) ;; *) echo "audience: --gateways 1|2 (or --no-gateway)" >&2; exit 2 ;; esac
+[ -z "$web_seed" ] || [ "$gateways" = 0 ] || { echo "audience: --web-seed goes with --no-gateway" >&2; exit 2; }
 case "$uplinks" in flat | mixed) ;; *) echo "audience: --uplinks flat|mixed" >&2; exit 2 ;; esac
 [[ "$rtt" == none || "$rtt" =~ ^[0-9]+-[0-9]+$ ]] || { echo "audience: --rtt MIN-MAX (ms) or none" >&2; exit 2; }
 [[ "$churn" == none || "$churn" =~ ^[0-9]+$ ]] || { echo "audience: --churn MEAN_SECONDS or none" >&2; exit 2; }
@@ -98,7 +104,7 @@ if [ "$rtt" != none ] || [ "$loss" != 0 ]; then
     command -v iptables >/dev/null || { echo "audience: delay or loss needs iptables" >&2; exit 1; }
 fi
 [ "$nat" = 0 ] || command -v nft >/dev/null || { echo "audience: --nat needs nftables" >&2; exit 1; }
-[ -n "$label" ] || label="$([ "$gateways" = 0 ] && echo no-gateway || echo "$discovery-${gateways}gw")$([ "$rtt$loss$nat$uplinks$churn" = "none00flatnone" ] || echo "-custom")"
+[ -n "$label" ] || label="$([ "$gateways" = 0 ] && echo "no-gateway${web_seed:+-web-seed}" || echo "$discovery-${gateways}gw")$([ "$rtt$loss$nat$uplinks$churn" = "none00flatnone" ] || echo "-custom")"
 [ -z "$delayed" ] || command -v ping >/dev/null || { echo "audience: needs ping (iputils-ping)" >&2; exit 1; }
 
 prefix=alvb
@@ -285,6 +291,7 @@ fi
 # Without a gateway the playlist names the tracker in each item's .torrent.
 generate_args=()
 [ "$gateways" != 0 ] || generate_args=(--tracker "http://$tracker_ip:6969/announce")
+[ -z "$web_seed" ] || generate_args+=(--web-seed)
 
 # The station: three 60 s items at 128 kbit/s, looping, published by nginx.
 www="$work/www"
@@ -594,7 +601,7 @@ mkdir -p "$bin/bench-results"
 {
     echo "audience: $listeners listeners (one alluvium-tune process each, a namespace each), ${seconds}s"
     echo "$describe"
-    echo "station: 3 x 60 s MP3 at 128 kbit/s, looping; discovery: $([ "$gateways" = 0 ] && echo "opentracker, named in the playlist's .torrent files" || echo "$discovery"); gateways: $gateways"
+    echo "station: 3 x 60 s MP3 at 128 kbit/s, looping; discovery: $([ "$gateways" = 0 ] && echo "opentracker, named in the playlist's .torrent files${web_seed:+, the origin as their web seed}" || echo "$discovery"); gateways: $gateways"
     [ -z "$delayed" ] || cat "$work/links.txt"
     echo
     python3 bench/audience_figures.py "$work" "$out" "$(nproc)"

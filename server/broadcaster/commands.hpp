@@ -31,6 +31,7 @@ struct GenerateOptions {
     // fields in the playlist, so listeners need no gateway (server/broadcaster/swarm_metadata.hpp).
     bool swarm = true;
     std::vector<std::string> trackers;  // announce URLs for the .torrent files
+    bool web_seed = false;              // the media URL as the .torrent's web seed (url-list)
 };
 
 int generate(const GenerateOptions& options);

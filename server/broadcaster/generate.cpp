@@ -161,6 +161,7 @@ bool add_swarm_metadata(const std::string& input, const GenerateOptions& options
     const auto began = std::chrono::steady_clock::now();
     SwarmPublishOptions publish;
     publish.trackers = options.trackers;
+    publish.web_seed = options.web_seed;
     publish.progress = [&](std::uint64_t done, std::uint64_t total) {
         progress.hashing(
             done, total,

@@ -59,6 +59,10 @@ int main(int argc, char** argv) {
                      "BitTorrent tracker announce URL for the .torrent files (repeatable)")
         ->allow_extra_args(false)  // one URL per --tracker: never the inputs after it
         ->check(alluvium::cli::tracker_url);
+    generate_cmd->add_flag("--web-seed", gen.web_seed,
+                           "Name each file's URL as a web seed (url-list) in its .torrent: "
+                           "every listener may then read the origin directly, as WebTorrent "
+                           "does (for comparison; it costs the origin more)");
 
     std::string source;
     auto* validate_cmd = app.add_subcommand(

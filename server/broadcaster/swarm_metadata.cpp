@@ -50,7 +50,10 @@ std::optional<TorrentLink> publish_swarm_metadata(const fs::path& media,
         error = media.string() + ": the file changed size while it was hashed";
         return std::nullopt;
     }
-    const std::string torrent = meta.torrent(options.trackers);
+    std::vector<std::string> web_seeds;
+    if (options.web_seed)
+        web_seeds.push_back(media_url);
+    const std::string torrent = meta.torrent(options.trackers, web_seeds);
     fs::path torrent_path = media;
     torrent_path += ".torrent";
     if (!replace_file(torrent_path, torrent, &error))
@@ -61,7 +64,7 @@ std::optional<TorrentLink> publish_swarm_metadata(const fs::path& media,
     link.torrent_length = torrent.size();
     link.file_name = torrent_path.filename().string();
     link.content_length = size;
-    link.magnet_uri = meta.magnet_uri(media.filename().string(), options.trackers);
+    link.magnet_uri = meta.magnet_uri(media.filename().string(), options.trackers, web_seeds);
     return link;
 }
 

@@ -17,6 +17,9 @@ namespace alluvium::broadcaster {
 
 struct SwarmPublishOptions {
     std::vector<std::string> trackers;  // announce URLs written into the .torrent and magnet
+    // The media URL as a web seed (url-list) too: every listener may then read the origin
+    // directly, as WebTorrent does. For comparison (docs/SWARM.md); not the default.
+    bool web_seed = false;
     // Called now and then while hashing, with bytes hashed so far and the total.
     std::function<void(std::uint64_t done, std::uint64_t total)> progress;
 };

@@ -19,6 +19,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <libtorrent/torrent_info.hpp>
 #include <thread>
 
 namespace alluvium::gateway {
@@ -159,6 +160,26 @@ TEST(Metainfo, ATorrentsInfoHashIsReadBackAndTheMagnetNamesIt) {
     EXPECT_NE(magnet.find("&dn=set%20one.mp3"), std::string::npos) << magnet;
     EXPECT_NE(magnet.find("&tr=udp%3A%2F%2F127.0.0.1%3A6969"), std::string::npos) << magnet;
     EXPECT_EQ(magnet_info_hash(magnet), m.info_hash_hex());
+}
+
+// generate --web-seed: the media URL as url-list (BEP 19) and the magnet's ws=, outside the
+// info, so the info-hash is the one without them; libtorrent reads the web seed back.
+TEST(Metainfo, AWebSeedIsOutsideTheInfoAndLibtorrentReadsIt) {
+    namespace lt = libtorrent;
+    const Metainfo m = metainfo_of(test::random_bytes(50'000, 5), 4096);
+    const std::string seed = "http://127.0.0.1:8080/a%20b.mp3";  // as published: encoded
+    const std::string t = m.torrent({"http://127.0.0.1:6969/announce"}, {seed});
+    EXPECT_NE(t.find("8:url-listl" + std::to_string(seed.size()) + ":" + seed + "e"),
+              std::string::npos);
+    EXPECT_EQ(torrent_info_hash(t), m.info_hash_hex());
+    lt::error_code ec;
+    const lt::torrent_info info(t, ec, lt::from_span);
+    ASSERT_FALSE(ec) << ec.message();
+    ASSERT_EQ(info.web_seeds().size(), 1u);
+    EXPECT_EQ(info.web_seeds()[0].url, seed);
+    const std::string magnet = m.magnet_uri("a b.mp3", {}, {seed});
+    EXPECT_NE(magnet.find("&ws=http%3A%2F%2F127.0.0.1%3A8080%2Fa%2520b.mp3"), std::string::npos)
+        << magnet;
 }
 
 TEST(Metainfo, MagnetsInBase32AndUpperCaseHexNameTheSameHash) {

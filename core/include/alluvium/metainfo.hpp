@@ -36,12 +36,16 @@ struct ALLUVIUM_EXPORT Metainfo {
     std::string content_sha256;  // hex, also the file name inside the torrent
 
     [[nodiscard]] std::string info_hash_hex() const;
-    // A complete .torrent: the info dictionary plus `announce` / `announce-list` (outside
-    // the info, so they do not change the info-hash).
-    [[nodiscard]] std::string torrent(const std::vector<std::string>& trackers) const;
-    // "magnet:?xt=urn:btih:<hex>&xl=<size>&dn=<name>&tr=<tracker>..." (BEP 9).
+    // A complete .torrent: the info dictionary plus `announce` / `announce-list`, and the
+    // web seeds as `url-list` (BEP 19), all outside the info, so they do not change the
+    // info-hash.
+    [[nodiscard]] std::string torrent(const std::vector<std::string>& trackers,
+                                      const std::vector<std::string>& web_seeds = {}) const;
+    // "magnet:?xt=urn:btih:<hex>&xl=<size>&dn=<name>&tr=<tracker>...&ws=<web seed>..."
+    // (BEP 9).
     [[nodiscard]] std::string magnet_uri(std::string_view display_name,
-                                         const std::vector<std::string>& trackers) const;
+                                         const std::vector<std::string>& trackers,
+                                         const std::vector<std::string>& web_seeds = {}) const;
 };
 
 class ALLUVIUM_EXPORT MetainfoBuilder {

@@ -61,7 +61,8 @@ std::string Metainfo::info_hash_hex() const {
     return to_hex(info_hash);
 }
 
-std::string Metainfo::torrent(const std::vector<std::string>& trackers) const {
+std::string Metainfo::torrent(const std::vector<std::string>& trackers,
+                              const std::vector<std::string>& web_seeds) const {
     // Splice the stored info dictionary in verbatim so its hash cannot change.
     const auto string = [](const std::string& s) { return std::to_string(s.size()) + ":" + s; };
     std::string out = "d";
@@ -75,17 +76,26 @@ std::string Metainfo::torrent(const std::vector<std::string>& trackers) const {
             out += "l" + string(t) + "e";
         out += "e";
     }
-    out += "4:info" + info + "e";
-    return out;
+    out += "4:info" + info;
+    if (!web_seeds.empty()) {
+        out += "8:url-listl";
+        for (const std::string& w : web_seeds)
+            out += string(w);
+        out += "e";
+    }
+    return out + "e";
 }
 
 std::string Metainfo::magnet_uri(std::string_view display_name,
-                                 const std::vector<std::string>& trackers) const {
+                                 const std::vector<std::string>& trackers,
+                                 const std::vector<std::string>& web_seeds) const {
     std::string out = "magnet:?xt=urn:btih:" + info_hash_hex() + "&xl=" + std::to_string(size);
     if (!display_name.empty())
         out += "&dn=" + percent_encode(display_name);
     for (const std::string& t : trackers)
         out += "&tr=" + percent_encode(t);
+    for (const std::string& w : web_seeds)
+        out += "&ws=" + percent_encode(w);
     return out;
 }
 
