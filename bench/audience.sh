@@ -25,7 +25,7 @@
 #                    around the target size (--listeners)
 # --no-gateway: no gateway at all. The playlist carries the swarm metadata (generate
 # --tracker), opentracker (in a namespace of its own) is the tracker, and listeners run with
-# --no-gateway: what no peer has comes from the origin (the origin share, docs/SWARM.md).
+# --no-gateway: what no peer has comes from the origin (the origin share, docs/ARCHITECTURE.md).
 # --web-seed adds WebTorrent's way for comparison: each .torrent names the origin as a web
 # seed (url-list, generate --web-seed), which libtorrent then reads from at every listener.
 # The gateway always has 2 Mbit/s up and no added delay. Delay and loss come from

@@ -1,18 +1,43 @@
 // A real BitTorrent client from Debian (aria2c) downloads an item with nothing but the
-// gateway's .torrent and tracker, from the gateway's seed, and gets the origin's bytes.
+// gateway's .torrent and tracker, from the gateway's seed, and gets the origin's bytes; and
+// with no gateway at all, with nothing but the playlist's .torrent enclosure, from a
+// listener.
+#include <alluvium/playlist.hpp>
+#include <alluvium/time.hpp>
 #include <alluvium/url.hpp>
 
 #include "gateway_process.hpp"
 #include "nginx_origin.hpp"
+#include "opentracker.hpp"
 #include "process.hpp"
+#include "station.hpp"
 #include "temp_dir.hpp"
 
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <sstream>
 
 namespace alluvium::test {
 namespace {
+
+std::string slurp(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// aria2c on `torrent` (a file or a URL), alone on loopback: no DHT, local discovery or peer
+// exchange; peers from the trackers in the .torrent only. Its download lands in `dir`.
+RunResult aria2c(const std::filesystem::path& dir, const std::string& torrent) {
+    return run(
+        {"aria2c", "--dir", dir.string(), "--enable-dht=false", "--enable-dht6=false",
+         "--bt-enable-lpd=false", "--enable-peer-exchange=false", "--seed-time=0",
+         "--listen-port=" + std::to_string(free_port()), "--bt-stop-timeout=60",
+         "--console-log-level=warn", "--summary-interval=0", "--file-allocation=none", torrent},
+        std::chrono::seconds(90));
+}
 
 TEST(Aria2c, DownloadsAnItemUsingTheGatewaysMetadataAndTracker) {
     ASSERT_TRUE(have_program("aria2c")) << "install aria2";
@@ -31,14 +56,7 @@ TEST(Aria2c, DownloadsAnItemUsingTheGatewaysMetadataAndTracker) {
         run({"curl", "-sf", "-o", (dir.path() / "item.torrent").string(),
              gateway.base() + "/v1/torrent?url=" + percent_encode(origin.url("program.ogg"))});
     ASSERT_EQ(fetch.exit_code, 0) << fetch.err;
-    const int port = free_port();
-    const RunResult aria =
-        run({"aria2c", "--dir", (dir.path() / "aria").string(), "--enable-dht=false",
-             "--enable-dht6=false", "--bt-enable-lpd=false", "--enable-peer-exchange=false",
-             "--seed-time=0", "--listen-port=" + std::to_string(port), "--bt-stop-timeout=60",
-             "--console-log-level=warn", "--summary-interval=0", "--file-allocation=none",
-             (dir.path() / "item.torrent").string()},
-            std::chrono::seconds(90));
+    const RunResult aria = aria2c(dir.path() / "aria", (dir.path() / "item.torrent").string());
     ASSERT_EQ(aria.exit_code, 0) << aria.out << aria.err;
     std::vector<std::filesystem::path> files;
     for (const auto& e : std::filesystem::directory_iterator(dir.path() / "aria"))
@@ -48,6 +66,56 @@ TEST(Aria2c, DownloadsAnItemUsingTheGatewaysMetadataAndTracker) {
     EXPECT_EQ(std::string(std::istreambuf_iterator<char>(got), {}), content);
     EXPECT_EQ(origin.count("GET", "/program.ogg", 200), 1u);
     EXPECT_GE(gateway.status()["totals"]["bytes_served"].get<std::uint64_t>(), content.size());
+}
+
+// No gateway: a station on nginx whose playlist carries the swarm metadata, opentracker named
+// in its .torrent files, and one listener that has played the first item whole (it tuned in
+// before it began, so it fetched it from its first byte). aria2c is given
+// the URL of that item's .torrent enclosure and nothing else; it downloads the item from the
+// listener, not from the origin.
+TEST(Aria2c, DownloadsAnItemFromAListenerWithOnlyThePlaylistsTorrent) {
+    ASSERT_TRUE(have_program("aria2c")) << "install aria2";
+    ASSERT_TRUE(have_program("opentracker")) << "install opentracker";
+    TestStation s(Binaries{ALLUVIUM_BROADCASTER, ALLUVIUM_GATEWAY, ALLUVIUM_TUNE},
+                  {{"a.mp3", 400, 6}, {"b.mp3", 700, 60}}, {"-c:a", "libmp3lame", "-b:a", "128k"});
+    s.publish();
+    Opentracker tracker(s.dir().path() / "opentracker");
+    const std::filesystem::path www = s.dir().path() / "www";
+    const RunResult generated =
+        run({ALLUVIUM_BROADCASTER, "generate", "-q", "--loop", "--base-url", s.origin().url(""),
+             "--start", format_w3cdtf(now_ms() + std::chrono::seconds(8)), "--tracker",
+             tracker.announce_url(), "-o", (www / "station.rss").string(), (www / "a.mp3").string(),
+             (www / "b.mp3").string()});
+    ASSERT_EQ(generated.exit_code, 0) << generated.err;
+    const ReadResult station = read_playlist(slurp(www / "station.rss"), "station.rss");
+    ASSERT_TRUE(station.ok());
+    ASSERT_TRUE(station.playlist->items[0].torrent);
+    const TorrentLink first = *station.playlist->items[0].torrent;
+    { std::ofstream(tracker.whitelist()) << first.info_hash << "\n"; }
+    ASSERT_TRUE(tracker.start()) << tracker.log();
+
+    // The listener tunes in to the end of the second item; it has played the first, 6 s
+    // item whole once it plays the second again.
+    auto t = s.tune({"--no-gateway"});
+    const auto playing = [&](int index) {
+        const auto st = t->status();
+        return st.is_object() && st["playing"].is_object() && st["playing"]["index"] == index;
+    };
+    ASSERT_TRUE(eventually([&] { return playing(0); }, std::chrono::seconds(30))) << t->log();
+    ASSERT_TRUE(eventually([&] { return playing(1); }, std::chrono::seconds(30))) << t->log();
+    const std::uint64_t origin_before = s.origin().bytes("a.mp3");
+
+    const RunResult aria = aria2c(s.dir().path() / "aria", first.torrent_url);
+    ASSERT_EQ(aria.exit_code, 0) << aria.out << aria.err << t->log();
+    // The file is named by the torrent (its content's SHA-256); aria2c keeps the .torrent.
+    std::vector<std::filesystem::path> files;
+    for (const auto& e : std::filesystem::directory_iterator(s.dir().path() / "aria"))
+        if (e.path().extension() != ".torrent")
+            files.push_back(e.path());
+    ASSERT_EQ(files.size(), 1u);
+    EXPECT_EQ(slurp(files[0]), slurp(www / "a.mp3"));
+    EXPECT_EQ(s.origin().bytes("a.mp3"), origin_before) << "aria2c read the origin";
+    EXPECT_GT(answered_status(*t, "the listener")["bytes"]["uploaded"].get<std::uint64_t>(), 0u);
 }
 
 }  // namespace

@@ -349,6 +349,51 @@ TEST(PlayerWindow, ShowsTheStationItsScheduleAndSwarmAndPlaysIt) {
     EXPECT_GE(tone500, tones.size() * 3 / 4) << "the decoded audio is not the 500 Hz item";
 }
 
+// A station on nothing but Python's static web server, its swarm metadata in the playlist,
+// no gateway anywhere: the player, with its options left as they are (a gateway at
+// 127.0.0.1:8767 that does not answer), joins from the playlist's .torrent and plays.
+TEST(PlayerWindow, PlaysAStationOnAStaticWebServerWithNoGateway) {
+    ASSERT_TRUE(have_program("python3"));
+    TestStation s(binaries, {{"a.mp3", 500, 40}, {"b.mp3", 700, 40}},
+                  {"-c:a", "libmp3lame", "-b:a", "128k"});
+    const int port = free_port();
+    const std::string base = "http://127.0.0.1:" + std::to_string(port) + "/";
+    const std::filesystem::path www = s.dir().path() / "www";
+    const RunResult generated =
+        run({binaries.broadcaster, "generate", "-q", "--loop", "--title", "Static Station",
+             "--base-url", base, "--start",
+             format_w3cdtf(time_point_cast<Milliseconds>(system_clock::now()) - seconds(2)), "-o",
+             (www / "station.rss").string(), (www / "a.mp3").string(), (www / "b.mp3").string()});
+    ASSERT_EQ(generated.exit_code, 0) << generated.err;
+    Background web({"python3", "-m", "http.server", std::to_string(port), "--bind", "127.0.0.1",
+                    "--directory", www.string()},
+                   (s.dir().path() / "http-server.log").string());
+    ASSERT_TRUE(web.wait_until([&] { return port_open(port); }, seconds(10))) << web.log();
+    std::filesystem::create_directories(artefacts);
+    const std::filesystem::path wav = artefacts / "player-no-gateway.wav";
+    std::filesystem::remove(wav);
+    {
+        PlayerOptions o = options_for(s, wav);
+        o.tuner.gateways = PlayerOptions{}.tuner.gateways;  // the default, unanswered
+        MainWindow w(o);
+        w.show();
+        w.openStation(QString::fromStdString(base + "station.rss"));
+        ASSERT_TRUE(wait_for([&] { return text_of(w, "title") == "Tone 500"; }, seconds(30)))
+            << "banner: " << text_of(w, "banner").toStdString();
+        EXPECT_EQ(text_of(w, "station"), "Static Station");
+        ASSERT_TRUE(
+            wait_for([&] { return w.vlc().isPlaying() && wav_seconds(wav) > 4; }, seconds(30)))
+            << "libVLC did not decode the stream; status '"
+            << w.statusBar()->currentMessage().toStdString() << "'";
+        EXPECT_TRUE(text_of(w, "banner").contains("On air")) << text_of(w, "banner").toStdString();
+    }
+    const auto tones = tones_in(wav.string(), 4, {500, 700});
+    ASSERT_GE(tones.size(), 12u) << "less than 3 s of audio";
+    EXPECT_GE(static_cast<std::size_t>(std::count(tones.begin(), tones.end(), 500)),
+              tones.size() * 3 / 4)
+        << "the decoded audio is not the 500 Hz item";
+}
+
 // Nothing the window does while a station plays (the Tuner's events, the status snapshot,
 // the schedule across an item boundary, libVLC) holds the GUI thread: a 10 ms timer never
 // waits more than 20 ms between two ticks over a minute of playback. What the GUI thread

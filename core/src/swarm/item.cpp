@@ -290,9 +290,7 @@ bool Item::State::downloading() const {
 }
 
 void Item::State::status_update(const lt::torrent_status& st) {
-    // The audience as trackers count it (-1: not said), for the origin share.
-    if (st.num_complete >= 0 || st.num_incomplete >= 0)
-        swarm_.tracker_audience = std::max(st.num_complete, 0) + std::max(st.num_incomplete, 0);
+    note_audience(st);
     std::lock_guard lock(mutex_);
     ItemFigures& f = pieces_.figures;
     f.sources.uploaded =
@@ -315,6 +313,7 @@ void Item::State::update_figures() {
     } catch (const lt::system_error&) {
         return;
     }
+    note_audience(st);
     std::map<std::string, std::int64_t> seen;
     std::set<std::string> listeners;
     ItemFigures f;

@@ -16,16 +16,26 @@
 // Each draw is fixed per listener and piece (a hash of a random token), so looking again
 // gives the same time. What is still missing at the margin is read as before
 // (lookup_rescue.cpp): the share only adds early reads, never takes the safety net away.
-// docs/SWARM.md ("The origin share") gives the figures.
+// docs/ARCHITECTURE.md ("The swarm policy") says why; docs/SCALING.md ("No gateway") has
+// the runs.
 #include "../common/log.hpp"
 #include "item_state.hpp"
 
 #include <cmath>
+#include <libtorrent/torrent_status.hpp>
 #include <random>
 
 namespace alluvium::detail {
 
 namespace {
+
+// A piece's window opens this long before its margin rescue: the longer, the more time a
+// piece one listener read has to reach the others before their own times come. Pieces
+// beyond the deadline window come from peers by rarest-first.
+constexpr Milliseconds share_window{20000};
+// And not before the swarm has been joined this long: the tracker's first answer says how
+// large the audience is, and the first peers connect.
+constexpr Milliseconds share_hold{250};
 
 std::uint64_t splitmix64(std::uint64_t x) {
     x += 0x9e3779b97f4a7c15ULL;
@@ -59,10 +69,18 @@ std::string Item::State::rescue_gateway_now() const {
     return gateway;
 }
 
+// The audience: the seeds and downloaders trackers count in their announce replies, or
+// the peers this listener knows of (from trackers, the DHT, peer exchange), itself
+// included, whichever is larger.
+void Item::State::note_audience(const lt::torrent_status& st) {
+    const std::int64_t counted = std::max(st.num_complete, 0) + std::max(st.num_incomplete, 0);
+    swarm_.known_audience = std::max<std::int64_t>(counted, st.list_peers + 1);
+}
+
 double Item::State::audience_estimate() const {
     const std::size_t connected = pieces_.figures.listeners;
     return static_cast<double>(std::max<std::int64_t>(
-        {swarm_.tracker_audience, static_cast<std::int64_t>(connected) + 1, 1}));
+        {swarm_.known_audience, static_cast<std::int64_t>(connected) + 1, 1}));
 }
 
 // With mutex_ held: the pieces whose time has come (nearest first), and when the next
@@ -73,7 +91,6 @@ Item::State::ShareTimes Item::State::share_times(Steady::time_point now) const {
     const std::uint64_t total = known_size();
     if (!need_.set || need_.rate == 0 || piece == 0 || total == 0)
         return out;
-    const Milliseconds window = options_.deadline_window - options_.rescue_margin;
     const double n = audience_estimate();
     const auto first = static_cast<std::size_t>(need_.offset / piece);
     for (std::size_t p = first; p < pieces_.have.size(); ++p) {
@@ -85,7 +102,8 @@ Item::State::ShareTimes Item::State::share_times(Steady::time_point now) const {
         // Read as before once within the margin (not before the swarm had its grace).
         const auto margin = std::max<Steady::time_point>(plays_at - options_.rescue_margin,
                                                          swarm_.since + swarm_grace);
-        const auto opens = std::max<Steady::time_point>(margin - window, swarm_.since);
+        const auto opens =
+            std::max<Steady::time_point>(margin - share_window, swarm_.since + share_hold);
         if (opens > now) {
             out.next = out.next ? std::min(*out.next, opens) : opens;
             break;  // later pieces open later still
