@@ -137,7 +137,8 @@ int main(int argc, char** argv) {
         "0.8\nset boxwidth 0.6\nset yrange [0:*]\nset grid ytics\nunset "
         "key\nplot \"" +
         data_file + "\" using 0:2:xtic(1) with boxes lc rgb \"#2a9d8f\"\n";
-    const auto plot = alluvium::test::run({"gnuplot", "-e", script}, std::chrono::seconds(60));
+    std::ofstream(out + ".gp") << script;
+    const auto plot = alluvium::test::run({"gnuplot", out + ".gp"}, std::chrono::seconds(60));
     if (plot.exit_code != 0)
         std::fprintf(stderr, "bench: the plot was not drawn: %s\n", plot.err.c_str());
     return 0;
