@@ -264,15 +264,23 @@ double wav_seconds(const std::filesystem::path& wav) {
     return ec ? 0.0 : static_cast<double>(bytes) / (44100.0 * 2);
 }
 
-PlayerOptions options_for(TestStation& s, const std::filesystem::path& wav) {
+// The player's options for a test: any free ports, a cache in the station's folder, decoded
+// audio into `wav`; the gateway left at its default.
+PlayerOptions test_options(const TestStation& s, const std::filesystem::path& wav) {
     PlayerOptions o;
-    o.tuner.gateways = {s.gateway().base()};
     o.tuner.stream_port = 0;
     o.tuner.bt_listen = "127.0.0.1:0";
     o.tuner.cache_dir = s.dir().path() / "player-cache";
     // Decoded audio goes to a file: proof that sound came through, without a sound card.
     o.vlcArgs = {"--aout=afile", QString::fromStdString("--audiofile-file=" + wav.string()),
                  "--audiofile-format=s16", "--audiofile-channels=1"};
+    return o;
+}
+
+// The same, with the station's gateway.
+PlayerOptions options_for(TestStation& s, const std::filesystem::path& wav) {
+    PlayerOptions o = test_options(s, wav);
+    o.tuner.gateways = {s.gateway().base()};
     return o;
 }
 
@@ -373,9 +381,7 @@ TEST(PlayerWindow, PlaysAStationOnAStaticWebServerWithNoGateway) {
     const std::filesystem::path wav = artefacts / "player-no-gateway.wav";
     std::filesystem::remove(wav);
     {
-        PlayerOptions o = options_for(s, wav);
-        o.tuner.gateways = PlayerOptions{}.tuner.gateways;  // the default, unanswered
-        MainWindow w(o);
+        MainWindow w(test_options(s, wav));  // the default gateway, which does not answer
         w.show();
         w.openStation(QString::fromStdString(base + "station.rss"));
         ASSERT_TRUE(wait_for([&] { return text_of(w, "title") == "Tone 500"; }, seconds(30)))
