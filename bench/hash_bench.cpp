@@ -101,19 +101,18 @@ int main(int argc, char** argv) {
     alluvium::test::TempDir dir;
     const auto file = dir.path() / "item.wav";
     std::ofstream(file, std::ios::binary) << data;
-    double generate = 0;
-    for (int i = 0; i < runs; ++i) {
-        const auto start = Clock::now();
+    std::string failed;
+    const double generate = best_rate(size, runs, [&] {
         const auto r = alluvium::test::run(
             {ALLUVIUM_BROADCASTER, "generate", "-q", "--base-url", "http://127.0.0.1/", "-o",
              (dir.path() / "station.rss").string(), file.string()},
             std::chrono::seconds(600));
-        const double s = std::chrono::duration<double>(Clock::now() - start).count();
-        if (r.exit_code != 0) {
-            std::fprintf(stderr, "bench: generate failed: %s\n", r.err.c_str());
-            return 1;
-        }
-        generate = std::max(generate, static_cast<double>(size) / s / 1e6);
+        if (r.exit_code != 0)
+            failed = r.err;
+    });
+    if (!failed.empty()) {
+        std::fprintf(stderr, "bench: generate failed: %s\n", failed.c_str());
+        return 1;
     }
 
     char report[1024];

@@ -16,17 +16,9 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <sstream>
 
 namespace alluvium::test {
 namespace {
-
-std::string slurp(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
 
 // aria2c on `torrent` (a file or a URL), alone on loopback: no DHT, local discovery or peer
 // exchange; peers from the trackers in the .torrent only. Its download lands in `dir`.
@@ -80,18 +72,11 @@ TEST(Aria2c, DownloadsAnItemFromAListenerWithOnlyThePlaylistsTorrent) {
                   {{"a.mp3", 400, 6}, {"b.mp3", 700, 60}}, {"-c:a", "libmp3lame", "-b:a", "128k"});
     s.publish();
     Opentracker tracker(s.dir().path() / "opentracker");
-    const std::filesystem::path www = s.dir().path() / "www";
-    const RunResult generated =
-        run({ALLUVIUM_BROADCASTER, "generate", "-q", "--loop", "--base-url", s.origin().url(""),
-             "--start", format_w3cdtf(now_ms() + std::chrono::seconds(8)), "--tracker",
-             tracker.announce_url(), "-o", (www / "station.rss").string(), (www / "a.mp3").string(),
-             (www / "b.mp3").string()});
-    ASSERT_EQ(generated.exit_code, 0) << generated.err;
-    const ReadResult station = read_playlist(slurp(www / "station.rss"), "station.rss");
-    ASSERT_TRUE(station.ok());
-    ASSERT_TRUE(station.playlist->items[0].torrent);
-    const TorrentLink first = *station.playlist->items[0].torrent;
-    { std::ofstream(tracker.whitelist()) << first.info_hash << "\n"; }
+    const Playlist station = s.write_swarm_playlist(now_ms() + std::chrono::seconds(8),
+                                                    {"--tracker", tracker.announce_url()});
+    ASSERT_TRUE(station.items[0].torrent);
+    const TorrentLink first = *station.items[0].torrent;
+    tracker.allow(station);
     ASSERT_TRUE(tracker.start()) << tracker.log();
 
     // The listener tunes in to the end of the second item; it has played the first, 6 s
@@ -113,7 +98,7 @@ TEST(Aria2c, DownloadsAnItemFromAListenerWithOnlyThePlaylistsTorrent) {
         if (e.path().extension() != ".torrent")
             files.push_back(e.path());
     ASSERT_EQ(files.size(), 1u);
-    EXPECT_EQ(slurp(files[0]), slurp(www / "a.mp3"));
+    EXPECT_EQ(s.dir().read("aria/" + files[0].filename().string()), s.dir().read("www/a.mp3"));
     EXPECT_EQ(s.origin().bytes("a.mp3"), origin_before) << "aria2c read the origin";
     EXPECT_GT(answered_status(*t, "the listener")["bytes"]["uploaded"].get<std::uint64_t>(), 0u);
 }

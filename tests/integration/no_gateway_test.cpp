@@ -15,7 +15,6 @@
 #include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 namespace alluvium::test {
 namespace {
@@ -27,42 +26,6 @@ const Binaries binaries{ALLUVIUM_BROADCASTER, ALLUVIUM_GATEWAY, ALLUVIUM_TUNE};
 const std::vector<std::string> mp3 = {"-c:a", "libmp3lame", "-b:a", "128k"};
 const std::vector<int> candidates = {400, 700, 1100};
 
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-// `generate` over the station's files, published at `base`, looping from `start`.
-void generate(const TestStation& s, const std::string& base, TimePoint start,
-              std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv = {binaries.broadcaster,
-                                     "generate",
-                                     "-q",
-                                     "--loop",
-                                     "--title",
-                                     "Static Station",
-                                     "--base-url",
-                                     base,
-                                     "--start",
-                                     format_w3cdtf(start),
-                                     "-o",
-                                     (s.dir().path() / "www/station.rss").string()};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    for (const ToneItem& item : s.items())
-        argv.push_back((s.dir().path() / "www" / item.file).string());
-    const RunResult r = run(argv);
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-}
-
-Playlist read_station(const TestStation& s) {
-    const ReadResult r = read_playlist(slurp(s.dir().path() / "www/station.rss"), "station.rss");
-    if (!r.ok())
-        throw std::runtime_error("the generated playlist does not read back");
-    return *r.playlist;
-}
-
 // The item on air at the listener plays from the swarm it joined through the playlist.
 bool joined_from_playlist(const TuneProcess& t) {
     return t.log().find("joined from the playlist's .torrent") != std::string::npos;
@@ -73,16 +36,17 @@ TEST(NoGateway, AStationOnPythonsHttpServerPlaysFromItsPlaylistAlone) {
     TestStation s(binaries, {{"a.mp3", 400, 8}, {"b.mp3", 700, 8}, {"c.mp3", 1100, 8}}, mp3);
     const int port = free_port();
     const std::string base = "http://127.0.0.1:" + std::to_string(port) + "/";
-    generate(s, base, now_ms() - seconds(1));
     // Each item has its .torrent beside it, linked from the playlist with its info-hash.
-    const Playlist p = read_station(s);
+    const Playlist p = s.write_swarm_playlist(now_ms() - seconds(1), {}, base);
     ASSERT_EQ(p.items.size(), 3u);
     for (const Item& item : p.items) {
         ASSERT_TRUE(item.torrent) << item.media_url;
         EXPECT_EQ(item.torrent->torrent_url, item.media_url + ".torrent");
         const fs::path file =
             s.dir().path() / "www" / (fs::path(item.media_url).filename().string() + ".torrent");
-        EXPECT_EQ(torrent_info_hash(slurp(file)), item.torrent->info_hash) << file;
+        EXPECT_EQ(torrent_info_hash(s.dir().read(file.lexically_relative(s.dir().path()))),
+                  item.torrent->info_hash)
+            << file;
     }
     // xmllint reads it as well-formed XML, and rapper (Raptor) as RDF, the ezRSS fields and
     // both enclosures included.
@@ -118,7 +82,7 @@ TEST(NoGateway, AStationOnPythonsHttpServerPlaysFromItsPlaylistAlone) {
 // The station's playlist with its media moved to a port where nothing listens, its .torrent
 // links left on the origin: a listener tuned to it can have the media from peers alone.
 std::string peers_only_playlist(const TestStation& s, const std::string& base) {
-    std::string xml = slurp(s.dir().path() / "www/station.rss");
+    std::string xml = s.dir().read("www/station.rss");
     const std::string dead = "http://127.0.0.1:" + std::to_string(free_port()) + "/";
     for (const ToneItem& item : s.items()) {
         for (const char* after : {"\"", "<"}) {  // rdf:about, enclosure, rdf:li; <link>
@@ -138,15 +102,11 @@ TEST(NoGateway, ListenersShareThroughTheTrackerInTheirTorrents) {
     TestStation s(binaries, {{"a.mp3", 400, 30}, {"b.mp3", 700, 30}}, mp3);
     s.publish();
     Opentracker tracker(s.dir().path() / "opentracker");
-    generate(s, s.origin().url(""), now_ms() - milliseconds(500),
-             {"--tracker", tracker.announce_url()});
+    const Playlist station =
+        s.write_swarm_playlist(now_ms() - milliseconds(500), {"--tracker", tracker.announce_url()});
     // Both files, each with its .torrent: the tracker URL took one argument, not the files.
-    const Playlist station = read_station(s);
     ASSERT_EQ(station.items.size(), 2u);
-    std::string hashes;
-    for (const Item& item : station.items)
-        hashes += item.torrent->info_hash + "\n";
-    { std::ofstream(tracker.whitelist()) << hashes; }
+    tracker.allow(station);
     ASSERT_TRUE(tracker.start()) << tracker.log();
     // One listener reads the origin. Two more are tuned to a copy of the playlist whose
     // media URLs lead nowhere (as for listeners the origin cannot serve): they find the
@@ -163,7 +123,7 @@ TEST(NoGateway, ListenersShareThroughTheTrackerInTheirTorrents) {
     }
     for (const auto& t : tunes)
         ASSERT_TRUE(eventually([&] { return joined_from_playlist(*t); }, seconds(15))) << t->log();
-    const std::string first = hashes.substr(0, 40);
+    const std::string first = station.items[0].torrent->info_hash;
     EXPECT_TRUE(eventually([&] { return tracker.peers(first) >= 3; }, seconds(20)))
         << "opentracker knows " << tracker.peers(first) << " of 3";
     // The 400 Hz item plays at both from peers' bytes alone.
@@ -185,11 +145,8 @@ TEST(NoGateway, AnAudienceTunedInAtOnceReadsThePiecesFromTheOriginAboutOnce) {
     TestStation s(binaries, {{"a.mp3", 400, 40}, {"b.mp3", 700, 40}}, mp3);
     s.publish();
     Opentracker tracker(s.dir().path() / "opentracker");
-    generate(s, s.origin().url(""), now_ms() - seconds(1), {"--tracker", tracker.announce_url()});
-    std::string hashes;
-    for (const Item& item : read_station(s).items)
-        hashes += item.torrent->info_hash + "\n";
-    { std::ofstream(tracker.whitelist()) << hashes; }
+    tracker.allow(
+        s.write_swarm_playlist(now_ms() - seconds(1), {"--tracker", tracker.announce_url()}));
     ASSERT_TRUE(tracker.start()) << tracker.log();
     constexpr int audience = 6;
     std::vector<std::unique_ptr<TuneProcess>> tunes;
@@ -227,11 +184,10 @@ TEST(NoGateway, AnAudienceTunedInAtOnceReadsThePiecesFromTheOriginAboutOnce) {
 // A gateway that lies, as one fed a substitute file or a man in the middle of a plain-HTTP
 // gateway would. `about_hash`: /v1/swarm answers metadata of other bytes of the same size
 // (consistent with itself: its info_hash is its torrent's). Otherwise /v1/swarm is honest
-// (the metadata of `media`) and /v1/media serves other bytes for every range.
+// (the metadata of the `real` bytes) and /v1/media serves other bytes for every range.
 class LyingGateway {
   public:
-    LyingGateway(const fs::path& media, bool about_hash) {
-        const std::string real = slurp(media);
+    LyingGateway(const std::string& real, bool about_hash) {
         MetainfoBuilder b(real.size());
         (void)b.feed(about_hash ? std::string(real.size(), 'x') : real);
         meta_ = b.finish();
@@ -297,9 +253,8 @@ void expect_the_stations_tones(const TuneProcess& t, double seconds) {
 TEST(NoGateway, AGatewayWhoseInfoHashIsNotThePlaylistsIsRefused) {
     TestStation s(binaries, {{"a.mp3", 400, 10}, {"b.mp3", 700, 10}}, mp3);
     s.publish();
-    generate(s, s.origin().url(""), now_ms() - seconds(1));
-    const Playlist p = read_station(s);
-    const LyingGateway liar(s.dir().path() / "www/a.mp3", true);
+    const Playlist p = s.write_swarm_playlist(now_ms() - seconds(1));
+    const LyingGateway liar(s.dir().read("www/a.mp3"), true);
     auto t = s.tune({"--gateway", liar.base()});
     ASSERT_TRUE(eventually([&] { return joined_from_playlist(*t); }, seconds(20))) << t->log();
     EXPECT_GT(liar.swarm_asked(), 0) << "the lying gateway was never asked";
@@ -319,9 +274,9 @@ TEST(NoGateway, AGatewayServingOtherBytesPutsNoneOnTheStream) {
     // origin gives those bytes instead.
     TestStation s(binaries, {{"a.mp3", 400, 10}, {"b.mp3", 700, 10}}, mp3);
     s.publish();
-    generate(s, s.origin().url(""), now_ms() - seconds(1));
-    const LyingGateway liar(s.dir().path() / "www/a.mp3", false);
-    EXPECT_EQ(liar.info_hash(), read_station(s).items[0].torrent->info_hash);
+    const Playlist p = s.write_swarm_playlist(now_ms() - seconds(1));
+    const LyingGateway liar(s.dir().read("www/a.mp3"), false);
+    EXPECT_EQ(liar.info_hash(), p.items[0].torrent->info_hash);
     auto t = s.tune({"--gateway", liar.base()});
     ASSERT_TRUE(eventually(
         [&] { return t->log().find("with the wrong hash") != std::string::npos; }, seconds(20)))

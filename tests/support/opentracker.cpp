@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <fstream>
 #include <regex>
 
 namespace alluvium::test {
@@ -44,6 +45,13 @@ int Opentracker::peers(const std::string& info_hash_hex) const {
     if (!std::regex_search(res.body, complete, c) || !std::regex_search(res.body, incomplete, i))
         return -1;
     return std::stoi(complete[1]) + std::stoi(incomplete[1]);
+}
+
+void Opentracker::allow(const Playlist& playlist) const {
+    std::ofstream out(whitelist());
+    for (const Item& item : playlist.items)
+        if (item.torrent && !item.torrent->info_hash.empty())
+            out << item.torrent->info_hash << "\n";
 }
 
 }  // namespace alluvium::test

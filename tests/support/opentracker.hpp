@@ -2,6 +2,8 @@
 // tracker that is not the gateway's. It tracks only the info-hashes of its whitelist.
 #pragma once
 
+#include <alluvium/playlist.hpp>
+
 #include "process.hpp"
 
 #include <filesystem>
@@ -18,6 +20,8 @@ class Opentracker {
     [[nodiscard]] std::string announce_url() const {
         return "http://127.0.0.1:" + std::to_string(port_) + "/announce";
     }
+    // Writes the info-hash of every item of `playlist` that has one into the whitelist.
+    void allow(const Playlist& playlist) const;
     // Starts it: it reads the whitelist once, at start (SIGHUP reloads it).
     bool start();
     // Seeds and leechers opentracker knows for an info-hash (hex), from its scrape; -1 when

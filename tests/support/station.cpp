@@ -113,7 +113,8 @@ void TestStation::publish(const std::string& rate) {
     origin_ = std::make_unique<NginxOrigin>(dir_.path() / "www", rate);
 }
 
-void TestStation::write_playlist(TimePoint start) {
+void TestStation::generate(TimePoint start, const std::string& base,
+                           const std::vector<std::string>& extra) {
     std::vector<std::string> argv = {bin_.broadcaster,
                                      "generate",
                                      "-q",
@@ -121,25 +122,33 @@ void TestStation::write_playlist(TimePoint start) {
                                      "--title",
                                      "Test Station",
                                      "--base-url",
-                                     origin_->url(""),
+                                     base,
                                      "--start",
                                      format_w3cdtf(start),
-                                     "--refresh",
-                                     "2",
-                                     // Hashing each file again at every anchoring would
-                                     // eat into the tests' margins before an item boundary
-                                     // (under ThreadSanitizer 0.4 s for two short items);
-                                     // tests/integration/no_gateway_test.cpp covers it.
-                                     "--no-swarm",
                                      "-o",
                                      (dir_.path() / "www/station.rss").string()};
-    for (const ToneItem& item : items_) {
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    for (const ToneItem& item : items_)
         argv.push_back((dir_.path() / "www" / item.file).string());
-    }
     const RunResult r = run(argv);
-    if (r.exit_code != 0) {
+    if (r.exit_code != 0)
         throw std::runtime_error("generate: " + r.err);
-    }
+}
+
+void TestStation::write_playlist(TimePoint start) {
+    // Hashing each file again at every anchoring would eat into the tests' margins before an
+    // item boundary (under ThreadSanitizer 0.4 s for two short items);
+    // tests/integration/no_gateway_test.cpp covers it.
+    generate(start, origin_->url(""), {"--refresh", "2", "--no-swarm"});
+}
+
+Playlist TestStation::write_swarm_playlist(TimePoint start, const std::vector<std::string>& extra,
+                                           const std::string& base) {
+    generate(start, base.empty() ? origin_->url("") : base, extra);
+    const ReadResult r = read_playlist(dir_.read("www/station.rss"), "station.rss");
+    if (!r.ok())
+        throw std::runtime_error("the generated playlist does not read back");
+    return *r.playlist;
 }
 
 GatewayProcess& TestStation::start_gateway(std::vector<std::string> extra) {

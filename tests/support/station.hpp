@@ -2,6 +2,7 @@
 // and alluvium-tune listeners, all on 127.0.0.1 in a temporary folder.
 #pragma once
 
+#include <alluvium/playlist.hpp>
 #include <alluvium/time.hpp>
 
 #include "gateway_process.hpp"
@@ -79,6 +80,11 @@ class TestStation {
     // Writes station.rss, looping from `start` (so that "now" falls where the test wants),
     // without swarm metadata (generate --no-swarm).
     void write_playlist(TimePoint start);
+    // Writes station.rss with the swarm metadata (generate's default: each file hashed, its
+    // .torrent beside it), published at `base` (empty: the origin), looping from `start`;
+    // `extra` are more of generate's options (--tracker URL). Gives the playlist written.
+    Playlist write_swarm_playlist(TimePoint start, const std::vector<std::string>& extra = {},
+                                  const std::string& base = {});
     [[nodiscard]] std::string playlist_url() const { return origin_->url("station.rss"); }
     [[nodiscard]] NginxOrigin& origin() { return *origin_; }
 
@@ -95,6 +101,9 @@ class TestStation {
     [[nodiscard]] const TempDir& dir() const { return dir_; }
 
   private:
+    // alluvium-broadcaster generate over the station's files into www/station.rss.
+    void generate(TimePoint start, const std::string& base, const std::vector<std::string>& extra);
+
     Binaries bin_;
     std::vector<ToneItem> items_;
     TempDir dir_;

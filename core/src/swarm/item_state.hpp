@@ -182,7 +182,7 @@ class Item::State : public std::enable_shared_from_this<Item::State> {
         bool focused = false;   // pieces beyond the deadline window held back (a tune-in)
         bool warmed = false;    // the first seconds came: no more holding back
         Steady::time_point since{};
-        std::int64_t known_audience = 0;                  // listeners known (origin_share.cpp)
+        std::int64_t audience = 1;  // listeners known, itself included (origin_share.cpp)
         std::map<std::string, std::int64_t> peer_totals;  // connection -> payload so far
         bool settle_armed = false;
         boost::asio::steady_timer settle_timer;
@@ -249,7 +249,6 @@ class Item::State : public std::enable_shared_from_this<Item::State> {
         std::optional<Steady::time_point> next;
     };
     void note_audience(const lt::torrent_status& st);                    // loop
-    [[nodiscard]] double audience_estimate() const;                      // mutex_ held
     [[nodiscard]] ShareTimes share_times(Steady::time_point now) const;  // mutex_ held
     std::optional<Steady::time_point> share_origin(Steady::time_point now);
     // On a blocking thread: bytes [from, to) from one source (`gateway` empty: the origin).

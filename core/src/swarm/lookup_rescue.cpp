@@ -373,11 +373,8 @@ void Item::State::rescue_check() {
     }
     if (gap.later)
         return wake(*gap.later);
-    if (gap.from >= gap.until) {
-        if (share_next)
-            rescue_at(*share_next);
-        return;  // everything to the end is here
-    }
+    if (gap.from >= gap.until)
+        return;  // everything to the end is here (and so nothing for the origin share)
     if (log().should_log(spdlog::level::debug)) {
         log().debug("{}: rescue: bytes {}-{}, {}{}", url, gap.from, gap.until, gap.why,
                     swarm && gap.piece >= 0 ? piece_report(handle_, gap.piece) : std::string());
@@ -447,6 +444,17 @@ Item::State::RescueGap Item::State::rescue_gap(Steady::time_point now, bool swar
                             std::chrono::duration_cast<Milliseconds>(now - swarm_.since).count());
     }
     return out;
+}
+
+std::string Item::State::rescue_gateway_now() const {
+    if (!handle_.is_valid() || Steady::now() < fetching_.gateway_paused_until)
+        return {};
+    std::string gateway = !fetching_.rescue_gateway.empty() ? fetching_.rescue_gateway
+                          : !options_.gateways.empty()      ? options_.gateways.front()
+                                                            : std::string();
+    if (fetching_.distrusted.count(gateway) > 0)
+        gateway.clear();  // it lied about this item: its copy is not asked again
+    return gateway;
 }
 
 void Item::State::rescue_range(std::uint64_t from, std::uint64_t to, bool swarm) {

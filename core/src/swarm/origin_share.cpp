@@ -58,29 +58,12 @@ std::uint64_t random_share_token() {
     return (static_cast<std::uint64_t>(device()) << 32U) ^ device();
 }
 
-std::string Item::State::rescue_gateway_now() const {
-    if (!handle_.is_valid() || Steady::now() < fetching_.gateway_paused_until)
-        return {};
-    std::string gateway = !fetching_.rescue_gateway.empty() ? fetching_.rescue_gateway
-                          : !options_.gateways.empty()      ? options_.gateways.front()
-                                                            : std::string();
-    if (fetching_.distrusted.count(gateway) > 0)
-        gateway.clear();  // it lied about this item: its copy is not asked again
-    return gateway;
-}
-
 // The audience: the seeds and downloaders trackers count in their announce replies, or
-// the peers this listener knows of (from trackers, the DHT, peer exchange), itself
-// included, whichever is larger.
+// the peers this listener knows of (from trackers, the DHT, peer exchange; the connected
+// ones among them), itself included, whichever is larger.
 void Item::State::note_audience(const lt::torrent_status& st) {
     const std::int64_t counted = std::max(st.num_complete, 0) + std::max(st.num_incomplete, 0);
-    swarm_.known_audience = std::max<std::int64_t>(counted, st.list_peers + 1);
-}
-
-double Item::State::audience_estimate() const {
-    const std::size_t connected = pieces_.figures.listeners;
-    return static_cast<double>(std::max<std::int64_t>(
-        {swarm_.known_audience, static_cast<std::int64_t>(connected) + 1, 1}));
+    swarm_.audience = std::max<std::int64_t>(counted, st.list_peers + 1);
 }
 
 // With mutex_ held: the pieces whose time has come (nearest first), and when the next
@@ -91,11 +74,14 @@ Item::State::ShareTimes Item::State::share_times(Steady::time_point now) const {
     const std::uint64_t total = known_size();
     if (!need_.set || need_.rate == 0 || piece == 0 || total == 0)
         return out;
-    const double n = audience_estimate();
+    const auto n = static_cast<double>(swarm_.audience);
     const auto first = static_cast<std::size_t>(need_.offset / piece);
     for (std::size_t p = first; p < pieces_.have.size(); ++p) {
         const std::uint64_t begin = std::max(p * piece, need_.offset);
         const std::uint64_t end = std::min((p + 1) * piece, total);
+        if (pieces_.have[p] || available_end(begin) >= end ||
+            fetching_.shared.count(static_cast<int>(p)) > 0)
+            continue;  // here, or its time came already: no wake-up for it
         const auto plays_in =
             Milliseconds{static_cast<std::int64_t>((begin - need_.offset) * 1000 / need_.rate)};
         const auto plays_at = need_.at + need_.starts_in + plays_in;
@@ -108,9 +94,8 @@ Item::State::ShareTimes Item::State::share_times(Steady::time_point now) const {
             out.next = out.next ? std::min(*out.next, opens) : opens;
             break;  // later pieces open later still
         }
-        if (pieces_.have[p] || available_end(begin) >= end || margin <= now ||
-            fetching_.shared.count(static_cast<int>(p)) > 0)
-            continue;
+        if (margin <= now)
+            continue;  // the margin rescue reads it (lookup_rescue.cpp)
         const std::uint64_t draw =
             splitmix64(share_token_ ^ splitmix64(static_cast<std::uint64_t>(p)));
         const double u = static_cast<double>(draw >> 11U) * 0x1.0p-53;
@@ -149,8 +134,8 @@ std::optional<Item::State::Steady::time_point> Item::State::share_origin(Steady:
             std::lock_guard lock(mutex_);
             from = i * pieces_.piece_size;
             to = std::min(from + pieces_.piece_size, known_size());
-            log().debug("{}: origin share: piece {} (of an audience of about {:.0f})", url, p,
-                        audience_estimate());
+            log().debug("{}: origin share: piece {} (of an audience of about {})", url, p,
+                        swarm_.audience);
         }
         rescue_range(from, to, true);
         return std::nullopt;  // rescue_done() looks again
