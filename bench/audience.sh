@@ -504,7 +504,7 @@ start_tune() {
     local bind="0.0.0.0:6881"
     ip netns exec "$prefix-l$id" "$bin/player/tune/alluvium-tune" "http://$origin_ip:8080/station.rss" \
         "${gw_flags[@]}" --port 8000 --bt-listen "$bind" --cache-dir "$work/l$id" \
-        --upload-limit "$listener_upload_limit" \
+        --upload-limit "$listener_upload_limit" --dht-bootstrap none \
         --log-level "${listener_log:-warn}" >"$work/l$id.log" 2>&1 &
     tune_pid[$id]=$!
     pids+=($!)

@@ -221,10 +221,11 @@ int main(int argc, char** argv) {
         readers.push_back(std::make_unique<Reader>());
         const auto t0 = Clock::now();
         tunes.push_back(std::make_unique<Background>(
-            std::vector<std::string>{
-                ALLUVIUM_TUNE, playlist_url, "--gateway", gateway.base(), "--port",
-                std::to_string(port), "--bt-listen", "127.0.0.1:0", "--cache-dir",
-                (dir.path() / ("tune" + std::to_string(i))).string(), "--log-level", "info"},
+            std::vector<std::string>{ALLUVIUM_TUNE, playlist_url, "--gateway", gateway.base(),
+                                     "--port", std::to_string(port), "--bt-listen", "127.0.0.1:0",
+                                     "--cache-dir",
+                                     (dir.path() / ("tune" + std::to_string(i))).string(),
+                                     "--log-level", "info", "--dht-bootstrap", "none"},
             (dir.path() / ("tune" + std::to_string(i) + ".log")).string()));
         threads.emplace_back([&, i, port, t0] { read_stream(port, t0, *readers[i], until); });
         std::this_thread::sleep_for(std::chrono::milliseconds(250));

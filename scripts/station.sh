@@ -123,14 +123,14 @@ fi
 mkdir -p "$dir/listeners"
 for n in 0 1 2; do
     build/dev/player/tune/alluvium-tune "$base/station.rss" "${gateway_args[@]}" \
-        --port $((${STREAM_PORT:-8000} + n)) --bt-listen 127.0.0.1:0 \
+        --port $((${STREAM_PORT:-8000} + n)) --bt-listen 127.0.0.1:0 --dht-bootstrap none \
         --cache-dir "$dir/listeners/$n" >"$dir/listeners/$n.log" 2>&1 &
     tune_pids+=($!)
 done
 # With a display, the desktop player tunes in as a fourth listener (PLAYER=0: not).
 if [ "${PLAYER:-1}" != 0 ] && [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -x build/dev/player/desktop/alluvium-player ]; then
     build/dev/player/desktop/alluvium-player "$base/station.rss" "${gateway_args[@]}" \
-        --bt-listen 127.0.0.1:0 --cache-dir "$dir/listeners/player" \
+        --bt-listen 127.0.0.1:0 --dht-bootstrap none --cache-dir "$dir/listeners/player" \
         >"$dir/listeners/player.log" 2>&1 &
     tune_pids+=($!)
     echo "The desktop player is open on the station (its log: $dir/listeners/player.log)."

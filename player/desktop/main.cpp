@@ -34,12 +34,17 @@ int main(int argc, char** argv) {
     const QCommandLineOption cache("cache-dir", "Media cache (default ~/.cache/alluvium)", "dir");
     const QCommandLineOption bt("bt-listen", "BitTorrent listen interfaces", "interfaces",
                                 "0.0.0.0:6882");
+    const QCommandLineOption dht("dht-bootstrap",
+                                 "DHT nodes to join through, host:port,... (none: only "
+                                 "gateways' seeds)",
+                                 "nodes", alluvium::public_dht_routers);
+    const QCommandLineOption no_dht("no-dht", "Stay out of the DHT (peers from trackers only)");
     const QCommandLineOption dark("dark", "Dark theme");
     const QCommandLineOption vlc("vlc-option", "A libVLC option (repeatable), e.g. --aout=pulse",
                                  "option");
     const QCommandLineOption level("log-level", "trace, debug, info, warn, error, off", "level",
                                    "warn");
-    cli.addOptions({gateway, no_gateway, port, cache, bt, dark, vlc, level});
+    cli.addOptions({gateway, no_gateway, port, cache, bt, dht, no_dht, dark, vlc, level});
     cli.process(app);
 
     alluvium::player::PlayerOptions options;
@@ -58,6 +63,9 @@ int main(int argc, char** argv) {
     if (cli.isSet(cache))
         options.tuner.cache_dir = cli.value(cache).toStdString();
     options.tuner.bt_listen = cli.value(bt).toStdString();
+    options.tuner.dht = !cli.isSet(no_dht);
+    if (const QString nodes = cli.value(dht); nodes != "none")
+        options.tuner.dht_bootstrap = nodes.toStdString();
     options.dark = cli.isSet(dark);
     options.vlcArgs = cli.values(vlc);
     if (const auto l = alluvium::parse_log_level(cli.value(level).toStdString()))

@@ -94,6 +94,7 @@ struct Arguments {
     bool json_lines = false;
     bool no_clock = false;
     bool no_gateway = false;
+    std::string dht_bootstrap = public_dht_routers;
     unsigned lead_ms = 4000;
 };
 
@@ -118,8 +119,10 @@ void add_options(CLI::App& app, Arguments& a) {
         ->capture_default_str();
     app.add_flag("!--no-dht", options.dht,
                  "Stay out of the DHT even when a gateway offers it (peers from trackers only)");
-    app.add_option("--dht-bootstrap", options.dht_bootstrap,
-                   "DHT nodes to join through, host:port,... (besides gateways' seeds)");
+    app.add_option("--dht-bootstrap", a.dht_bootstrap,
+                   "DHT nodes to join through, host:port,... (besides gateways' seeds); "
+                   "none: only gateways' seeds")
+        ->capture_default_str();
     app.add_option("--bt-listen", options.bt_listen, "BitTorrent listen interfaces")
         ->capture_default_str();
     app.add_option("--upload-limit", a.upload_limit,
@@ -158,6 +161,7 @@ bool apply(Arguments& a) {
         options.gateways.clear();
     else if (!a.gateways.empty())
         options.gateways = a.gateways;
+    options.dht_bootstrap = a.dht_bootstrap == "none" ? std::string() : a.dht_bootstrap;
     if (!a.cache_dir.empty())
         options.cache_dir = a.cache_dir;
     options.cache_size = *size;

@@ -1,6 +1,8 @@
 // alluvium-gateway's configuration: embedded defaults, then the config file, then flags.
 #pragma once
 
+#include <alluvium/tuner.hpp>
+
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -47,7 +49,7 @@ struct GatewayConfig {
     // The Mainline DHT: the seed joins it (from dht_bootstrap; "none": the first node of a
     // private DHT) and tells listeners to join it through the seed.
     bool dht = false;
-    std::string dht_bootstrap = "router.bittorrent.com:6881,dht.libtorrent.org:25401";
+    std::string dht_bootstrap = public_dht_routers;
 
     // The built-in tracker's announce URL.
     [[nodiscard]] std::string announce_url() const;

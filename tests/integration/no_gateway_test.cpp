@@ -9,6 +9,7 @@
 #include "opentracker.hpp"
 #include "process.hpp"
 #include "station.hpp"
+#include "swarm_client.hpp"
 
 #include <gtest/gtest.h>
 
@@ -131,6 +132,50 @@ TEST(NoGateway, ListenersShareThroughTheTrackerInTheirTorrents) {
         const auto tones = tones_in(tunes[i]->stream_url(), 3, candidates);
         EXPECT_GE(std::count(tones.begin(), tones.end(), 400), 8) << tunes[i]->log();
         const auto status = answered_status(*tunes[i], "a peers-only listener");
+        EXPECT_GT(status["bytes"]["peers"], 0u) << status.dump();
+        EXPECT_EQ(status["bytes"]["origin"], 0u) << status.dump();
+    }
+}
+
+// No gateway and no tracker: the playlist's .torrent names none. Listeners join the DHT
+// through its routers (here the test's own node, as alluvium-tune joins the public routers
+// by default) and find each other there.
+TEST(NoGateway, ListenersFindEachOtherThroughTheDhtAlone) {
+    TestStation s(binaries, {{"a.mp3", 400, 30}, {"b.mp3", 700, 30}}, mp3);
+    s.publish();
+    const Playlist station = s.write_swarm_playlist(now_ms() - milliseconds(500));
+    ASSERT_EQ(station.items.size(), 2u);
+    SwarmClient router(s.dir().path() / "router");
+    const std::string dht = router.start_dht();
+    const std::vector<std::string> options = {"--no-gateway", "--dht-bootstrap", dht};
+    std::vector<std::unique_ptr<TuneProcess>> tunes;
+    tunes.push_back(s.tune(options));
+    ASSERT_TRUE(eventually([&] { return joined_from_playlist(*tunes[0]); }, seconds(15)))
+        << tunes[0]->log();
+    // Two more whose media URLs lead nowhere: what they play comes from the first.
+    const std::string peers_only = s.origin().url(peers_only_playlist(s, s.origin().url("")));
+    for (int i = 0; i < 2; ++i) {
+        tunes.push_back(std::make_unique<TuneProcess>(
+            binaries, peers_only, s.dir().path() / ("peers-only" + std::to_string(i)), options));
+    }
+    // libtorrent says where it found each peer: here only the DHT could have told them.
+    for (std::size_t i = 1; i <= 2; ++i) {
+        ASSERT_TRUE(eventually(
+            [&] {
+                const nlohmann::json st = tunes[i]->status();
+                return st.is_object() && st["dht"]["peers"].get<int>() > 0 &&
+                       st["bytes"]["peers"].get<std::uint64_t>() > 0;
+            },
+            seconds(20)))
+            << tunes[i]->status().dump() << "\n"
+            << tunes[i]->log();
+    }
+    for (std::size_t i = 1; i <= 2; ++i) {
+        const auto tones = tones_in(tunes[i]->stream_url(), 3, candidates);
+        EXPECT_GE(std::count(tones.begin(), tones.end(), 400), 8) << tunes[i]->log();
+        const auto status = answered_status(*tunes[i], "a peers-only listener");
+        EXPECT_TRUE(status["dht"]["running"].get<bool>()) << status.dump();
+        EXPECT_GT(status["dht"]["peers"], 0) << status.dump();
         EXPECT_GT(status["bytes"]["peers"], 0u) << status.dump();
         EXPECT_EQ(status["bytes"]["origin"], 0u) << status.dump();
     }

@@ -42,6 +42,10 @@ TuneProcess::TuneProcess(const Binaries& bin, const std::string& playlist,
             "--bt-listen", "127.0.0.1:0", "--cache-dir", (dir / "cache").string()};
         if (std::find(extra.begin(), extra.end(), "--log-level") == extra.end())
             argv.insert(argv.end(), {"--log-level", "info"});
+        // Tests reach no address outside the machine: not the public DHT's routers, which
+        // are alluvium-tune's default.
+        if (std::find(extra.begin(), extra.end(), "--dht-bootstrap") == extra.end())
+            argv.insert(argv.end(), {"--dht-bootstrap", "none"});
         argv.insert(argv.end(), extra.begin(), extra.end());
         process_ = std::make_unique<Background>(argv, (dir / "tune.log").string());
         const std::string bound = "127.0.0.1:" + std::to_string(port_) + "/stream";

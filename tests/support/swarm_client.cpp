@@ -127,6 +127,13 @@ std::uint16_t SwarmClient::port() const {
     return impl_->session.listen_port();
 }
 
+std::string SwarmClient::start_dht() {
+    lt::settings_pack s;
+    apply_dht_settings(s, "");
+    impl_->session.apply_settings(std::move(s));
+    return "127.0.0.1:" + std::to_string(port());
+}
+
 std::string libtorrent_info_hash(const std::filesystem::path& file, int piece_size) {
     lt::file_storage fs;
     lt::add_files(fs, file.string());

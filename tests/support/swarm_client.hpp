@@ -40,6 +40,9 @@ class SwarmClient {
     void set_upload_limit(int bytes_per_second);
     [[nodiscard]] std::filesystem::path file() const;  // the downloaded file
     [[nodiscard]] std::uint16_t port() const;
+    // Makes this client the first node of a private Mainline DHT on 127.0.0.1, a stand-in
+    // for the public DHT's routers; returns "127.0.0.1:port" for others to bootstrap from.
+    std::string start_dht();
 
   private:
     struct Impl;

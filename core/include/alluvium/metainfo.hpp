@@ -10,7 +10,8 @@
 // or private flag.
 //
 // Pure apart from hashing: callable from any thread; a MetainfoBuilder is used by one thread
-// at a time.
+// at a time (over a run of a MiB or more, feed() hashes on a second thread of its own and
+// joins it before it returns).
 #pragma once
 
 #include <alluvium/export.hpp>
@@ -63,6 +64,8 @@ class ALLUVIUM_EXPORT MetainfoBuilder {
     [[nodiscard]] Metainfo finish();
 
   private:
+    void hash_pieces(std::string_view bytes);
+
     struct Hashers;
     std::unique_ptr<Hashers> hashers_;
     std::uint64_t size_;
