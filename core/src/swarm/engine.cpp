@@ -7,12 +7,10 @@
 #include <alluvium/text.hpp>
 
 #include "../common/log.hpp"
+#include "cache.hpp"
 #include "item_state.hpp"
 
-#include <openssl/sha.h>
-
 #include <algorithm>
-#include <fstream>
 #include <future>
 #include <libtorrent/alert_types.hpp>
 #include <libtorrent/extensions/smart_ban.hpp>
@@ -23,18 +21,11 @@
 #include <libtorrent/write_resume_data.hpp>
 #include <map>
 #include <set>
-#include <sstream>
 
 namespace alluvium::detail {
 
 namespace fs = std::filesystem;
 using Steady = std::chrono::steady_clock;
-
-std::string url_key(const std::string& url) {
-    unsigned char digest[SHA_DIGEST_LENGTH];
-    SHA1(reinterpret_cast<const unsigned char*>(url.data()), url.size(), digest);
-    return to_hex(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
-}
 
 namespace {
 
@@ -61,6 +52,10 @@ lt::settings_pack listener_settings(const SwarmOptions& o) {
     s.set_int(lt::settings_pack::piece_timeout, 5);
     s.set_int(lt::settings_pack::request_timeout, 5);
     s.set_int(lt::settings_pack::upload_rate_limit, static_cast<int>(o.upload_rate_limit));
+    // Upload to four peers at a time, not to all that ask: in a cold start an uplink split
+    // ten ways passed the pieces everyone wanted on too slowly, and the listeners read them
+    // from the origin (docs/ARCHITECTURE.md, "The swarm policy").
+    s.set_int(lt::settings_pack::unchoke_slots_limit, 4);
     // A station is a few hundred kB/s at most: two disk threads, not libtorrent's ten (each
     // of which wakes once a second when idle).
     s.set_int(lt::settings_pack::aio_threads, 2);
@@ -68,61 +63,6 @@ lt::settings_pack listener_settings(const SwarmOptions& o) {
     if (o.dht && !o.dht_bootstrap.empty())
         apply_dht_settings(s, o.dht_bootstrap);
     return s;
-}
-
-// Metadata as remembered in the cache folder (so that a restart joins without a gateway).
-struct Cache {
-    fs::path media;
-    fs::path items;
-
-    [[nodiscard]] fs::path path(const std::string& url, const char* ext) const {
-        return items / (url_key(url) + ext);
-    }
-    void remember(const std::string& url, const SwarmMetadata& meta) const;
-    [[nodiscard]] std::optional<SwarmMetadata> recall(const std::string& url,
-                                                      std::optional<std::uint64_t> size) const;
-};
-
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-void Cache::remember(const std::string& url, const SwarmMetadata& meta) const {
-    std::error_code ec;
-    fs::create_directories(items, ec);
-    replace_file(path(url, ".torrent"), meta.torrent);
-    replace_file(path(url, ".item"),
-                 "size " + std::to_string(meta.size) + "\nseed " + meta.seed + "\n");
-    if (meta.layout)
-        replace_file(path(url, ".layout"), media_layout_to_json(*meta.layout));
-}
-
-std::optional<SwarmMetadata> Cache::recall(const std::string& url,
-                                           std::optional<std::uint64_t> size) const {
-    const fs::path torrent = path(url, ".torrent");
-    std::error_code ec;
-    if (!fs::exists(torrent, ec))
-        return std::nullopt;
-    SwarmMetadata meta;
-    meta.media_url = url;
-    meta.torrent = slurp(torrent);
-    std::istringstream record(slurp(path(url, ".item")));
-    std::string word;
-    while (record >> word) {
-        if (word == "size")
-            record >> meta.size;
-        if (word == "seed")
-            record >> meta.seed;
-    }
-    // A playlist that names another size means the origin file changed: ask again.
-    if (meta.size == 0 || (size && *size != meta.size))
-        return std::nullopt;
-    meta.layout = media_layout_from_json(slurp(path(url, ".layout")), meta.size);
-    fs::last_write_time(torrent, fs::file_time_type::clock::now(), ec);  // recently used
-    return meta;
 }
 
 // "ip:port" or "[ip6]:port" -> endpoint; nullopt when malformed.

@@ -182,7 +182,9 @@ class Item::State : public std::enable_shared_from_this<Item::State> {
         bool focused = false;   // pieces beyond the deadline window held back (a tune-in)
         bool warmed = false;    // the first seconds came: no more holding back
         Steady::time_point since{};
-        std::int64_t audience = 1;  // listeners known, itself included (origin_share.cpp)
+        // Listeners known, itself included (origin_share.cpp); 0 until a tracker has
+        // answered or a peer is known.
+        std::int64_t audience = 0;
         std::map<std::string, std::int64_t> peer_totals;  // connection -> payload so far
         bool settle_armed = false;
         boost::asio::steady_timer settle_timer;

@@ -60,10 +60,20 @@ std::uint64_t random_share_token() {
 
 // The audience: the seeds and downloaders trackers count in their announce replies, or
 // the peers this listener knows of (from trackers, the DHT, peer exchange; the connected
-// ones among them), itself included, whichever is larger.
+// ones among them), itself included, whichever is larger. Not known (0) until a tracker has
+// answered or a peer is known: a listener that has heard from no one is not alone, it is
+// early, and in a cold start the ones that drew as if alone read the pieces of the next
+// twenty seconds from the origin in their first half second (docs/SCALING.md). Once known,
+// the share looks again.
 void Item::State::note_audience(const lt::torrent_status& st) {
+    const bool counted_known = st.num_complete >= 0 || st.num_incomplete >= 0;
+    if (!counted_known && st.list_peers == 0)
+        return;
     const std::int64_t counted = std::max(st.num_complete, 0) + std::max(st.num_incomplete, 0);
-    swarm_.audience = std::max<std::int64_t>(counted, st.list_peers + 1);
+    const bool first = swarm_.audience == 0;
+    swarm_.audience = std::max<std::int64_t>({counted, st.list_peers + 1, 1});
+    if (first)
+        schedule_rescue();
 }
 
 // With mutex_ held: the pieces whose time has come (nearest first), and when the next
@@ -72,8 +82,8 @@ Item::State::ShareTimes Item::State::share_times(Steady::time_point now) const {
     ShareTimes out;
     const std::uint64_t piece = pieces_.piece_size;
     const std::uint64_t total = known_size();
-    if (!need_.set || need_.rate == 0 || piece == 0 || total == 0)
-        return out;
+    if (!need_.set || need_.rate == 0 || piece == 0 || total == 0 || swarm_.audience == 0)
+        return out;  // need() or note_audience() looks again
     const auto n = static_cast<double>(swarm_.audience);
     const auto first = static_cast<std::size_t>(need_.offset / piece);
     for (std::size_t p = first; p < pieces_.have.size(); ++p) {
