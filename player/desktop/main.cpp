@@ -1,4 +1,5 @@
 // alluvium-player: the desktop player (Qt 6 Widgets + libVLC).
+#include <alluvium/dht.hpp>
 #include <alluvium/log.hpp>
 #include <alluvium/version.hpp>
 
@@ -64,8 +65,7 @@ int main(int argc, char** argv) {
         options.tuner.cache_dir = cli.value(cache).toStdString();
     options.tuner.bt_listen = cli.value(bt).toStdString();
     options.tuner.dht = !cli.isSet(no_dht);
-    if (const QString nodes = cli.value(dht); nodes != "none")
-        options.tuner.dht_bootstrap = nodes.toStdString();
+    options.tuner.dht_bootstrap = alluvium::dht_bootstrap_nodes(cli.value(dht).toStdString());
     options.dark = cli.isSet(dark);
     options.vlcArgs = cli.values(vlc);
     if (const auto l = alluvium::parse_log_level(cli.value(level).toStdString()))

@@ -1,6 +1,7 @@
 // alluvium-tune: the headless listener. Tunes to a station, serves it as a local
 // Icecast-compatible stream, and reports what plays and where its bytes come from.
 #include <alluvium/cli_support.hpp>
+#include <alluvium/dht.hpp>
 #include <alluvium/log.hpp>
 #include <alluvium/tuner.hpp>
 #include <alluvium/version.hpp>
@@ -161,7 +162,7 @@ bool apply(Arguments& a) {
         options.gateways.clear();
     else if (!a.gateways.empty())
         options.gateways = a.gateways;
-    options.dht_bootstrap = a.dht_bootstrap == "none" ? std::string() : a.dht_bootstrap;
+    options.dht_bootstrap = dht_bootstrap_nodes(a.dht_bootstrap);
     if (!a.cache_dir.empty())
         options.cache_dir = a.cache_dir;
     options.cache_size = *size;

@@ -96,9 +96,7 @@ std::optional<std::string> GatewayConfig::finish() {
     if (!builtin_tracker && trackers.empty() && !dht) {
         return std::string("with the built-in tracker off, name a --tracker or use --dht");
     }
-    if (dht_bootstrap == "none") {
-        dht_bootstrap.clear();
-    }
+    dht_bootstrap = dht_bootstrap_nodes(dht_bootstrap);
     return std::nullopt;
 }
 

@@ -1,7 +1,7 @@
 // alluvium-gateway's configuration: embedded defaults, then the config file, then flags.
 #pragma once
 
-#include <alluvium/tuner.hpp>
+#include <alluvium/dht.hpp>
 
 #include <cstdint>
 #include <filesystem>

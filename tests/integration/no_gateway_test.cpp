@@ -98,6 +98,27 @@ std::string peers_only_playlist(const TestStation& s, const std::string& base) {
     return "peers-only.rss";
 }
 
+// Two listeners of the peers-only copy of the station's playlist.
+std::vector<std::unique_ptr<TuneProcess>> tune_peers_only(TestStation& s,
+                                                          const std::vector<std::string>& options) {
+    const std::string playlist = s.origin().url(peers_only_playlist(s, s.origin().url("")));
+    std::vector<std::unique_ptr<TuneProcess>> tunes;
+    for (int i = 0; i < 2; ++i) {
+        tunes.push_back(std::make_unique<TuneProcess>(
+            binaries, playlist, s.dir().path() / ("peers-only" + std::to_string(i)), options));
+    }
+    return tunes;
+}
+
+// A peers-only listener plays the 400 Hz item, from peers' bytes alone.
+void expect_plays_from_peers_alone(const TuneProcess& t) {
+    const auto tones = tones_in(t.stream_url(), 3, candidates);
+    EXPECT_GE(std::count(tones.begin(), tones.end(), 400), 8) << t.log();
+    const auto status = answered_status(t, "a peers-only listener");
+    EXPECT_GT(status["bytes"]["peers"], 0u) << status.dump();
+    EXPECT_EQ(status["bytes"]["origin"], 0u) << status.dump();
+}
+
 TEST(NoGateway, ListenersShareThroughTheTrackerInTheirTorrents) {
     ASSERT_TRUE(have_program("opentracker"));
     TestStation s(binaries, {{"a.mp3", 400, 30}, {"b.mp3", 700, 30}}, mp3);
@@ -116,25 +137,16 @@ TEST(NoGateway, ListenersShareThroughTheTrackerInTheirTorrents) {
     tunes.push_back(s.tune({"--no-gateway"}));
     ASSERT_TRUE(eventually([&] { return joined_from_playlist(*tunes[0]); }, seconds(15)))
         << tunes[0]->log();
-    const std::string peers_only = s.origin().url(peers_only_playlist(s, s.origin().url("")));
-    for (int i = 0; i < 2; ++i) {
-        tunes.push_back(std::make_unique<TuneProcess>(
-            binaries, peers_only, s.dir().path() / ("peers-only" + std::to_string(i)),
-            std::vector<std::string>{"--no-gateway"}));
-    }
+    for (auto& t : tune_peers_only(s, {"--no-gateway"}))
+        tunes.push_back(std::move(t));
     for (const auto& t : tunes)
         ASSERT_TRUE(eventually([&] { return joined_from_playlist(*t); }, seconds(15))) << t->log();
     const std::string first = station.items[0].torrent->info_hash;
     EXPECT_TRUE(eventually([&] { return tracker.peers(first) >= 3; }, seconds(20)))
         << "opentracker knows " << tracker.peers(first) << " of 3";
     // The 400 Hz item plays at both from peers' bytes alone.
-    for (std::size_t i = 1; i <= 2; ++i) {
-        const auto tones = tones_in(tunes[i]->stream_url(), 3, candidates);
-        EXPECT_GE(std::count(tones.begin(), tones.end(), 400), 8) << tunes[i]->log();
-        const auto status = answered_status(*tunes[i], "a peers-only listener");
-        EXPECT_GT(status["bytes"]["peers"], 0u) << status.dump();
-        EXPECT_EQ(status["bytes"]["origin"], 0u) << status.dump();
-    }
+    for (std::size_t i = 1; i <= 2; ++i)
+        expect_plays_from_peers_alone(*tunes[i]);
 }
 
 // No gateway and no tracker: the playlist's .torrent names none. Listeners join the DHT
@@ -153,11 +165,8 @@ TEST(NoGateway, ListenersFindEachOtherThroughTheDhtAlone) {
     ASSERT_TRUE(eventually([&] { return joined_from_playlist(*tunes[0]); }, seconds(15)))
         << tunes[0]->log();
     // Two more whose media URLs lead nowhere: what they play comes from the first.
-    const std::string peers_only = s.origin().url(peers_only_playlist(s, s.origin().url("")));
-    for (int i = 0; i < 2; ++i) {
-        tunes.push_back(std::make_unique<TuneProcess>(
-            binaries, peers_only, s.dir().path() / ("peers-only" + std::to_string(i)), options));
-    }
+    for (auto& t : tune_peers_only(s, options))
+        tunes.push_back(std::move(t));
     // libtorrent says where it found each peer: here only the DHT could have told them.
     for (std::size_t i = 1; i <= 2; ++i) {
         ASSERT_TRUE(eventually(
@@ -171,13 +180,10 @@ TEST(NoGateway, ListenersFindEachOtherThroughTheDhtAlone) {
             << tunes[i]->log();
     }
     for (std::size_t i = 1; i <= 2; ++i) {
-        const auto tones = tones_in(tunes[i]->stream_url(), 3, candidates);
-        EXPECT_GE(std::count(tones.begin(), tones.end(), 400), 8) << tunes[i]->log();
+        expect_plays_from_peers_alone(*tunes[i]);
         const auto status = answered_status(*tunes[i], "a peers-only listener");
         EXPECT_TRUE(status["dht"]["running"].get<bool>()) << status.dump();
         EXPECT_GT(status["dht"]["peers"], 0) << status.dump();
-        EXPECT_GT(status["bytes"]["peers"], 0u) << status.dump();
-        EXPECT_EQ(status["bytes"]["origin"], 0u) << status.dump();
     }
 }
 

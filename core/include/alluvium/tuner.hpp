@@ -30,14 +30,6 @@
 
 namespace alluvium {
 
-// The Mainline DHT's well-known bootstrap routers (BitTorrent's, uTorrent's, Transmission's
-// and libtorrent's), which BitTorrent clients join through: the programs' default for
-// TunerOptions::dht_bootstrap, so that a listener of a station with no gateway and no tracker
-// still finds the station's other listeners.
-inline constexpr const char* public_dht_routers =
-    "router.bittorrent.com:6881,router.utorrent.com:6881,dht.transmissionbt.com:6881,"
-    "dht.libtorrent.org:25401";
-
 struct ALLUVIUM_EXPORT TunerOptions {
     // Gateways that give swarm metadata, tried in order (failover).
     std::vector<std::string> gateways = {"http://127.0.0.1:8767"};
@@ -52,7 +44,8 @@ struct ALLUVIUM_EXPORT TunerOptions {
     // Join the Mainline DHT when a gateway offers its seed as a node, and from these nodes
     // ("host:port,...") if given: listeners then find each other without a tracker or a
     // gateway. Empty here, so that a program linking the library contacts no address it did
-    // not name; alluvium-tune and the desktop player default to public_dht_routers.
+    // not name; alluvium-tune and the desktop player default to public_dht_routers
+    // (alluvium/dht.hpp).
     bool dht = true;
     std::string dht_bootstrap;
     // Bytes/s this listener uploads to its peers, all items together; 0: no limit. Set a

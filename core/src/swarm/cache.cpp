@@ -4,8 +4,6 @@
 #include <alluvium/file.hpp>
 #include <alluvium/text.hpp>
 
-#include "item_state.hpp"
-
 #include <openssl/sha.h>
 
 #include <fstream>

@@ -21,6 +21,9 @@ struct Cache {
                                                       std::optional<std::uint64_t> size) const;
 };
 
+// Stable file-name key of a media URL (SHA-1, hex): its files in the cache, its rescue file.
+std::string url_key(const std::string& url);
+
 // A whole file's bytes; empty when it cannot be read.
 std::string slurp(const std::filesystem::path& p);
 

@@ -4,6 +4,7 @@
 #include <alluvium/swarm_settings.hpp>
 
 #include "../common/log.hpp"
+#include "cache.hpp"
 #include "item_state.hpp"
 
 #include <fcntl.h>

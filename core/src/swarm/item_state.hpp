@@ -31,9 +31,6 @@ inline std::uint64_t bytes_for(std::uint64_t rate, Milliseconds d) {
     return rate * static_cast<std::uint64_t>(std::max<std::int64_t>(d.count(), 0)) / 1000;
 }
 
-// Stable file-name key of a media URL (SHA-1, hex).
-std::string url_key(const std::string& url);
-
 // How long a freshly joined swarm gets to deliver before the rescue path reads what is due
 // (the gateway's copy; the origin only when the gateway cannot answer).
 constexpr auto swarm_grace = std::chrono::seconds(2);

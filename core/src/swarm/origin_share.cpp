@@ -71,7 +71,7 @@ void Item::State::note_audience(const lt::torrent_status& st) {
         return;
     const std::int64_t counted = std::max(st.num_complete, 0) + std::max(st.num_incomplete, 0);
     const bool first = swarm_.audience == 0;
-    swarm_.audience = std::max<std::int64_t>({counted, st.list_peers + 1, 1});
+    swarm_.audience = std::max<std::int64_t>(counted, st.list_peers + 1);
     if (first)
         schedule_rescue();
 }
