@@ -18,8 +18,8 @@ packages=(
     # web servers (Python's is the station without a gateway), a BitTorrent tracker
     ffmpeg libxml2-utils raptor2-utils nginx-light apache2 lighttpd caddy aria2 curl opentracker
     python3
-    # players the compatibility tests drive
-    mpv vlc-bin sqlite3
+    # players the compatibility tests drive, and the browser that opens the web pages
+    mpv vlc-bin sqlite3 chromium
     # the desktop player's test under a virtual display (GLib's headers: the test times
     # the GUI thread's waits in Qt's GLib event loop)
     xvfb xauth fonts-dejavu-core libglib2.0-dev

@@ -5,6 +5,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QClipboard>
+#include <QDesktopServices>
 #include <QFileDialog>
 #include <QFormLayout>
 #include <QHBoxLayout>
@@ -23,6 +24,7 @@
 #include <QTableWidget>
 #include <QTimer>
 #include <QToolBar>
+#include <QUrl>
 #include <QVBoxLayout>
 
 namespace alluvium::player {
@@ -258,6 +260,7 @@ void MainWindow::buildActions() {
     openFile->setShortcut(QKeySequence("Ctrl+Shift+O"));
     auto* copy = file->addAction("&Copy stream URL", this, &MainWindow::copyStreamUrl);
     copy->setShortcut(QKeySequence("Ctrl+Shift+C"));
+    file->addAction("Open the &web page", this, &MainWindow::openWebPage);
     file->addSeparator();
     file->addAction("&Quit", qApp, &QApplication::quit)->setShortcut(QKeySequence::Quit);
 
@@ -446,6 +449,17 @@ void MainWindow::copyStreamUrl() {
         return;
     QGuiApplication::clipboard()->setText(url);
     statusBar()->showMessage("Copied " + url + " — open it in any player", 5000);
+}
+
+void MainWindow::openWebPage() {
+    // The listener's page on the local server: the schedule and the swarm's chart, in the
+    // desktop's browser (the stream URL's own server, path "/").
+    QUrl page(streamUrl());
+    if (page.isEmpty())
+        return;
+    page.setPath("/");
+    if (!QDesktopServices::openUrl(page))
+        statusBar()->showMessage("No browser opened " + page.toString(), 8000);
 }
 
 void MainWindow::openUrlDialog() {

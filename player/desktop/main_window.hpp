@@ -52,6 +52,7 @@ class MainWindow : public QMainWindow {
     void toggleMute();
     void toggleFullscreen();
     void copyStreamUrl();
+    void openWebPage();  // the local server's page, in the desktop's browser
 
   private:
     void buildUi();

@@ -109,6 +109,8 @@ std::unique_ptr<Gateway> Gateway::start(GatewayConfig config, std::string& error
         error = "cannot listen on " + impl->config.listen + ": " + ec.message();
         return nullptr;
     }
+    impl->sample_timer = std::make_unique<net::steady_timer>(impl->loop);
+    net::post(impl->loop, [raw] { raw->arm_samples(); });
     impl->loop_thread = std::thread([raw] { raw->loop.run(); });
     // Playlists the operator named, and those learnt before a restart, are read again in
     // the background so that their items are allowed.
@@ -153,6 +155,7 @@ void Gateway::stop() {
     impl_->fetches->join();
     net::post(impl_->loop, [impl = impl_.get()] {
         impl->waiters.clear();  // their connections close unanswered
+        impl->close_pages();
         impl->loop_guard.reset();
     });
     impl_->loop_thread.join();
@@ -465,6 +468,7 @@ void Gateway::Impl::run_job(const std::shared_ptr<Job>& job) {
 // On the loop: what failed is remembered (and an origin that asked to wait left alone),
 // and the listeners waiting for it are answered.
 void Gateway::Impl::job_done(const std::shared_ptr<Job>& job, const OriginResult& result) {
+    origin_by_url[job->url] += result.origin_bytes;
     if (result.kind == OriginResult::Kind::failed) {
         const auto now = SteadyClock::now();
         const auto until =

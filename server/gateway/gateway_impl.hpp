@@ -25,6 +25,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <deque>
 #include <future>
 #include <map>
 #include <mutex>
@@ -91,6 +92,23 @@ struct Gateway::Impl {
     // short (GET /v1/media): part of what the gateway uploads, beside its seed.
     std::map<std::string, std::uint64_t> rescued;
 
+    // Bytes each item's fetches read from its origin, by media URL (the dashboard's origin
+    // copies).
+    std::map<std::string, std::uint64_t> origin_by_url;
+    // The dashboard's (dashboard.cpp): a sample of the figures each second (the last ten
+    // minutes) and the open event streams.
+    struct Sample {
+        std::int64_t t = 0;  // Unix time, ms
+        std::size_t listeners = 0;
+        std::uint64_t served = 0;     // to listeners: seed and ranges
+        std::uint64_t rescued = 0;    // of which ranges over HTTP
+        std::uint64_t origin = 0;     // from origins
+        std::int64_t seed_limit = 0;  // bytes/s the seed may send now; 0: no limit
+    };
+    std::unique_ptr<boost::asio::steady_timer> sample_timer;
+    std::deque<Sample> samples;
+    std::vector<std::weak_ptr<EventStream>> pages;
+
     // When each playlist was last read (lookups on `work` ask): gateway.cpp only.
     std::mutex playlist_reads_mutex;
     std::map<std::string, std::chrono::steady_clock::time_point> playlist_reads;
@@ -128,7 +146,14 @@ struct Gateway::Impl {
     HttpServerResponse answer_for(const std::string& url, AnswerKind kind);  // on the loop
     HttpServerResponse media_range(const HttpServerRequest& request);
     HttpServerResponse status_json();
-    HttpServerResponse status_html();
+
+    // dashboard.cpp
+    // The dashboard's files; false when `path` is none of them.
+    bool serve_dashboard_file(const std::string& path, HttpResponder& responder);
+    void serve_events(HttpResponder responder);
+    void arm_samples();                           // on the loop
+    void take_sample(const std::string& status);  // on the loop
+    void close_pages();                           // on the loop
 };
 
 template <typename Fn>

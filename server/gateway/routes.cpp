@@ -93,12 +93,13 @@ void Gateway::Impl::handle(HttpServerRequest&& request, HttpResponder responder)
             res.respond(media_range(req));
         });
     }
-    if ((path == "/v1/status" || path == "/") && method_is(request, {"GET", "HEAD"})) {
-        const bool as_json = path == "/v1/status";
-        return later([this, res = std::move(responder), as_json]() mutable {
-            res.respond(as_json ? status_json() : status_html());
-        });
+    if (path == "/v1/status" && method_is(request, {"GET", "HEAD"})) {
+        return later([this, res = std::move(responder)]() mutable { res.respond(status_json()); });
     }
+    if (path == "/v1/events" && method_is(request, {"GET"}))
+        return serve_events(std::move(responder));
+    if (method_is(request, {"GET", "HEAD"}) && serve_dashboard_file(path, responder))
+        return;
     responder.respond(error_response(404, "", "invalid", "no such endpoint: " + path));
 }
 
@@ -215,7 +216,7 @@ HttpServerResponse Gateway::Impl::status_json() {
     std::uint64_t served = 0;
     std::uint64_t rescued_total = 0;
     // What the loop holds, as it is now; the rest (the store, libtorrent) is asked here.
-    const auto [rescued_now, pending] = on_loop([this] {
+    const auto [rescued_now, from_origin, pending] = on_loop([this] {
         json fetching = json::array();
         for (const auto& [url, job] : jobs) {
             fetching.push_back(json{{"url", url},
@@ -223,7 +224,7 @@ HttpServerResponse Gateway::Impl::status_json() {
                                     {"received", job->received.load()},
                                     {"total", job->total.load()}});
         }
-        return std::pair{rescued, fetching};
+        return std::tuple{rescued, origin_by_url, fetching};
     });
     std::uint64_t cache_bytes = 0;
     std::size_t peers = 0;
@@ -238,19 +239,23 @@ HttpServerResponse Gateway::Impl::status_json() {
         rescued_total += rescued_bytes;
         cache_bytes += item.meta.size;
         peers += counts.seeds + counts.leechers;
-        items.push_back(json{{"url", item.url},
-                             {"info_hash", item.meta.info_hash_hex()},
-                             {"size", item.meta.size},
-                             {"piece_size", item.meta.piece_size},
-                             {"seeds", counts.seeds},
-                             {"leechers", counts.leechers},
-                             {"uploaded", uploaded},
-                             {"rescued", rescued_bytes},
-                             {"last_access", w3c(item.last_access)}});
+        items.push_back(
+            json{{"url", item.url},
+                 {"info_hash", item.meta.info_hash_hex()},
+                 {"size", item.meta.size},
+                 {"piece_size", item.meta.piece_size},
+                 {"seeds", counts.seeds},
+                 {"leechers", counts.leechers},
+                 {"uploaded", uploaded},
+                 {"rescued", rescued_bytes},
+                 {"origin_bytes",
+                  from_origin.contains(item.url) ? from_origin.at(item.url) : std::uint64_t{0}},
+                 {"last_access", w3c(item.last_access)}});
     }
     const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
         std::chrono::steady_clock::now() - started);
     return json_response(200, json{{"version", version_string()},
+                                   {"now", format_w3cdtf(now_utc())},
                                    {"uptime_s", uptime.count()},
                                    {"tracker", config.main_tracker()},
                                    {"dht", config.dht},
@@ -260,6 +265,7 @@ HttpServerResponse Gateway::Impl::status_json() {
                                    {"totals",
                                     {{"items", items.size()},
                                      {"peers", peers},
+                                     {"listeners", tracker.listeners()},
                                      {"bytes_served", served},
                                      {"bytes_rescued", rescued_total},
                                      {"seed_upload_limit", seeder->upload_limit_now()},
@@ -269,44 +275,6 @@ HttpServerResponse Gateway::Impl::status_json() {
                                      {"cache_bytes", cache_bytes},
                                      {"cache_limit", config.cache_size}}}}
                                   .dump());
-}
-
-HttpServerResponse Gateway::Impl::status_html() {
-    const json status = json::parse(status_json().body);
-    std::string rows;
-    for (const auto& item : status["items"]) {
-        rows += "<tr><td>" + html_escape(item["url"].get<std::string>()) + "</td><td>" +
-                std::to_string(item["size"].get<std::uint64_t>()) + "</td><td>" +
-                std::to_string(item["seeds"].get<std::size_t>()) + " / " +
-                std::to_string(item["leechers"].get<std::size_t>()) + "</td><td>" +
-                std::to_string(item["uploaded"].get<std::int64_t>()) + "</td><td><code>" +
-                item["info_hash"].get<std::string>() + "</code></td></tr>\n";
-    }
-    for (const auto& job : status["jobs"]) {
-        rows += "<tr><td>" + html_escape(job["url"].get<std::string>()) + "</td><td colspan=4>" +
-                job["state"].get<std::string>() + " " +
-                std::to_string(job["received"].get<std::uint64_t>()) + " of " +
-                std::to_string(job["total"].get<std::uint64_t>()) + " bytes</td></tr>\n";
-    }
-    const auto& t = status["totals"];
-    std::string page =
-        "<!doctype html><html><head><meta charset=utf-8><title>Alluvium gateway</title>"
-        "<meta http-equiv=refresh content=5><style>body{font-family:sans-serif;margin:2em}"
-        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em "
-        ".6em;text-align:left}"
-        "</style></head><body><h1>Alluvium gateway</h1><p>" +
-        std::to_string(t["items"].get<std::size_t>()) + " items, " +
-        std::to_string(t["peers"].get<std::size_t>()) + " peers, " +
-        std::to_string(t["bytes_served"].get<std::uint64_t>()) + " bytes served to listeners, " +
-        std::to_string(t["origin_bytes"].get<std::uint64_t>()) +
-        " bytes fetched from origins, cache " +
-        std::to_string(t["cache_bytes"].get<std::uint64_t>()) + " of " +
-        std::to_string(t["cache_limit"].get<std::uint64_t>()) + " bytes. Tracker: <code>" +
-        html_escape(status["tracker"].get<std::string>()) +
-        "</code></p><table><tr><th>media URL</th><th>bytes</th><th>seeds / leechers</th>"
-        "<th>uploaded</th><th>info-hash</th></tr>\n" +
-        rows + "</table><p><a href=\"/v1/status\">JSON</a></p></body></html>\n";
-    return HttpServerResponse::text(200, page, "text/html; charset=utf-8");
 }
 
 }  // namespace alluvium::gateway

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <set>
 
 namespace alluvium::gateway {
 namespace {
@@ -232,6 +233,20 @@ SwarmCounts Tracker::counts(const std::string& info_hash) {
         ++(peer.seed ? c.seeds : c.leechers);
     }
     return c;
+}
+
+std::size_t Tracker::listeners() {
+    std::lock_guard lock(mutex_);
+    const auto now = Clock::now();
+    std::set<std::string> seen;
+    for (auto& [hash, swarm] : swarms_) {
+        expire(swarm, now);
+        for (const auto& [key, peer] : swarm) {
+            if (!peer.pinned)
+                seen.insert(key);
+        }
+    }
+    return seen.size();
 }
 
 std::vector<std::string> Tracker::peers(const std::string& info_hash, std::size_t limit) {

@@ -63,6 +63,9 @@ class Tracker {
                                                                   Clock::time_point now);
 
     [[nodiscard]] SwarmCounts counts(const std::string& info_hash);
+    // Listeners in any swarm, each counted once (a listener announces in several, on one
+    // port), the gateway's own seed not counted.
+    [[nodiscard]] std::size_t listeners();
     // "ip:port" of up to `limit` peers of a torrent (for the swarm metadata answer).
     [[nodiscard]] std::vector<std::string> peers(const std::string& info_hash, std::size_t limit);
     // Any thread (the status page reads it while announces come in).

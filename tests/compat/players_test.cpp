@@ -1,5 +1,6 @@
 // Real players on the local stream: mpv, ffprobe and VLC connect to /stream, play it,
 // and show the item's title (docs/ICECAST.md gives the commands and what they print).
+#include "chromium.hpp"
 #include "station.hpp"
 
 #include <gtest/gtest.h>
@@ -188,6 +189,19 @@ TEST_F(VideoStation, VlcPlaysVideoAcrossItems) {
     EXPECT_NE(r.err.find("using video decoder module"), std::string::npos) << "no video decoded";
     EXPECT_GE(titles(r.err, "New Icy-Title=").size(), 2u) << "VLC stayed in one item";
     EXPECT_GE(tones(tones_in(wav, 10.0, video_tones)).size(), 2u) << "one tone only";
+}
+
+// A browser does not play MPEG-TS: the listener's page says how to open the stream instead.
+TEST_F(VideoStation, TheWebPageSaysHowToOpenTheStreamInAPlayer) {
+    ASSERT_TRUE(have_program("chromium"));
+    Chromium browser(station_->dir().path() / "chromium-video");
+    browser.open(tune_->base() + "/");
+    ASSERT_TRUE(eventually(
+        [&] { return browser.evaluate("!document.getElementById('video-note').hidden") == true; },
+        seconds(10)));
+    EXPECT_EQ(browser.evaluate("document.getElementById('player').hidden"), true);
+    EXPECT_EQ(browser.evaluate("document.getElementById('video-command').textContent"),
+              "mpv " + tune_->stream_url());
 }
 
 }  // namespace

@@ -2,10 +2,12 @@
 // listeners, all on 127.0.0.1.
 #include <alluvium/fetch.hpp>
 #include <alluvium/gateway_client.hpp>
+#include <alluvium/time.hpp>
 #include <alluvium/url.hpp>
 
 #include "gateway_process.hpp"
 #include "nginx_origin.hpp"
+#include "raw_http.hpp"
 #include "swarm_client.hpp"
 #include "temp_dir.hpp"
 
@@ -568,12 +570,30 @@ TEST_F(Gateway, StatusReportsItemsPeersAndBytes) {
     EXPECT_EQ(status["totals"]["items"].get<int>(), 1);
     EXPECT_EQ(status["totals"]["origin_bytes"].get<std::uint64_t>(), 300'000u);
     EXPECT_EQ(status["items"][0]["url"].get<std::string>(), origin_->url("s.mp3"));
+    EXPECT_EQ(status["items"][0]["origin_bytes"].get<std::uint64_t>(), 300'000u);
+    EXPECT_TRUE(status["totals"].contains("listeners"));
+    EXPECT_TRUE(parse_w3cdtf(status["now"].get<std::string>()).has_value());
+    // The dashboard: a page of the program's own files, under the pages' policy.
     HttpRequest page;
     page.url = gateway_->base() + "/";
     std::error_code ec;
     const HttpResponse html = http_request(page, ec);
     EXPECT_EQ(html.media_type(), "text/html");
-    EXPECT_NE(html.body.find(origin_->url("s.mp3")), std::string::npos);
+    EXPECT_NE(html.body.find("<script src=\"/dashboard.js\" defer>"), std::string::npos);
+    EXPECT_NE(html.header("Content-Security-Policy").find("script-src 'self'"), std::string::npos);
+    page.url = gateway_->base() + "/dashboard.js";
+    EXPECT_EQ(http_request(page, ec).media_type(), "text/javascript");
+    // Its event stream: the samples so far, then the status each second.
+    const std::string events =
+        raw_exchange(gateway_->port(), "GET /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+                     std::chrono::seconds(3));
+    EXPECT_NE(events.find("Content-Type: text/event-stream"), std::string::npos) << events;
+    const auto history = events.find("event: history\ndata: [");
+    const auto first_status = events.find("event: status\ndata: {");
+    ASSERT_NE(history, std::string::npos) << events;
+    ASSERT_NE(first_status, std::string::npos) << events;
+    EXPECT_LT(history, first_status);
+    EXPECT_NE(events.find(origin_->url("s.mp3"), first_status), std::string::npos) << events;
 }
 
 }  // namespace

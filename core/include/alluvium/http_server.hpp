@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -62,7 +63,30 @@ struct ALLUVIUM_EXPORT HttpServerResponse {
 
     [[nodiscard]] static HttpServerResponse text(
         int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
+    // 200 with a file of one of the programs' web pages (web/): sent with the pages' content
+    // security policy (scripts, styles, images, media and connections only from the server
+    // itself; no inline script or style; not framed) and no sniffing.
+    [[nodiscard]] static HttpServerResponse page(std::string body, std::string content_type);
 };
+
+// A file built into a program by cmake/AlluviumEmbed.cmake: a web page's HTML, style,
+// script or image, with the path it is served at.
+struct ALLUVIUM_EXPORT EmbeddedFile {
+    std::string_view path;  // "/page.js"
+    std::string_view content_type;
+    std::string_view body;
+};
+
+// The file of `files` at `path`, or null.
+[[nodiscard]] ALLUVIUM_EXPORT const EmbeddedFile* find_embedded(std::span<const EmbeddedFile> files,
+                                                                std::string_view path);
+
+// The answer to a request for `path` among a page's `files` ("/" is "/index.html"), as
+// HttpServerResponse::page; nullopt when it is none of them. In index.html each "@KEY@" of
+// `fills` is replaced by its value, which the caller has escaped for HTML.
+[[nodiscard]] ALLUVIUM_EXPORT std::optional<HttpServerResponse> embedded_page(
+    std::span<const EmbeddedFile> files, std::string_view path,
+    const std::vector<std::pair<std::string, std::string>>& fills = {});
 
 // A response produced over time: the bytes of the whole response, status line and headers
 // included, pulled by the server whenever the connection can take more. Used for
@@ -94,6 +118,30 @@ class ALLUVIUM_EXPORT HttpStream {
   private:
     std::shared_ptr<Wiring> wiring_;
     friend class HttpResponder;
+};
+
+// Server-Sent Events (the WHATWG HTML standard's text/event-stream): a response that stays
+// open and carries events as they are sent, for pages that show live figures
+// (`new EventSource(url)` in the page). send() queues from any thread and never blocks; a
+// page that stops reading while more than `max_queued` bytes wait is disconnected (its
+// EventSource connects again and starts afresh). Thread-safe: every call, from any thread.
+class ALLUVIUM_EXPORT EventStream : public HttpStream {
+  public:
+    explicit EventStream(HttpHeaders extra_headers = {}, std::size_t max_queued = 1 << 20);
+    ~EventStream() override;
+
+    // Queues one event: `name` (its type, "status") and `data` (each line becomes a "data:"
+    // line). False once the stream is closed (the page went away or fell behind).
+    bool send(std::string_view name, std::string_view data);
+    // Ends the stream after what is queued.
+    void close();
+    [[nodiscard]] bool closed() const;
+
+    Pull pull(std::string& out, std::size_t max) override;
+
+  private:
+    struct State;
+    std::unique_ptr<State> state_;
 };
 
 struct ALLUVIUM_EXPORT HttpStreamOptions {

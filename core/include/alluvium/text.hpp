@@ -6,6 +6,7 @@
 #include <alluvium/export.hpp>
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -25,5 +26,7 @@ namespace alluvium {
 [[nodiscard]] ALLUVIUM_EXPORT bool is_lower_hex(std::string_view text, std::size_t digits) noexcept;
 // Bytes as standard base64 (RFC 4648, with padding).
 [[nodiscard]] ALLUVIUM_EXPORT std::string base64_encode(std::string_view bytes);
+// The bytes standard base64 (with padding) stands for; nullopt when `text` is not that.
+[[nodiscard]] ALLUVIUM_EXPORT std::optional<std::string> base64_decode(std::string_view text);
 
 }  // namespace alluvium

@@ -68,4 +68,21 @@ std::string base64_encode(std::string_view bytes) {
     return out;
 }
 
+std::optional<std::string> base64_decode(std::string_view text) {
+    if (text.size() % 4 != 0)
+        return std::nullopt;
+    std::string out(3 * (text.size() / 4), '\0');
+    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                  reinterpret_cast<const unsigned char*>(text.data()),
+                                  static_cast<int>(text.size()));
+    if (n < 0)
+        return std::nullopt;
+    // EVP_DecodeBlock counts the padding as zero bytes.
+    std::size_t size = static_cast<std::size_t>(n);
+    for (std::size_t i = text.size(); i > 0 && text[i - 1] == '=' && size > 0; --i)
+        --size;
+    out.resize(size);
+    return out;
+}
+
 }  // namespace alluvium

@@ -3,28 +3,11 @@
 #include <alluvium/version.hpp>
 
 #include "../common/log.hpp"
+#include "../net/http_head.hpp"
 
 #include <algorithm>
 
 namespace alluvium::detail {
-namespace {
-
-// Header values come from the playlist: no line breaks may reach the wire.
-std::string header_value(std::string v) {
-    v.erase(std::remove_if(v.begin(), v.end(),
-                           [](char c) { return c == '\r' || c == '\n' || c == '\0'; }),
-            v.end());
-    return v.substr(0, 512);
-}
-
-std::string header_lines(const HttpHeaders& headers) {
-    std::string out;
-    for (const auto& [name, value] : headers)
-        out += header_value(name) + ": " + header_value(value) + "\r\n";
-    return out;
-}
-
-}  // namespace
 
 std::string icecast_head(StreamFormat format, const StationInfo& station, std::size_t metaint,
                          const HttpHeaders& extra) {

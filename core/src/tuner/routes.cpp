@@ -40,6 +40,7 @@ std::string Tuner::Impl::status_json() const {
     j["stream"] = stream_url;
     j["content_type"] = st.format == StreamFormat::none ? "" : content_type_of(st.format);
     j["station"] = program ? program->playlist.title : "";
+    j["description"] = program ? program->playlist.description : "";
     j["now"] = format_w3cdtf(now());
     j["clock_offset_ms"] = offset_ms.load();
     j["live_delay_ms"] = live_delay_ms.load();
@@ -58,14 +59,22 @@ std::string Tuner::Impl::status_json() const {
     } else {
         j["playing"] = nullptr;
     }
+    json previous = json::array();
     json next = json::array();
     if (program) {
+        for (const Slot& slot : previous_airings(*program, now())) {
+            previous.push_back({{"index", slot.item},
+                                {"title", program->playlist.items[slot.item].display_title()},
+                                {"start", format_w3cdtf(slot.start)},
+                                {"end", format_w3cdtf(slot.end)}});
+        }
         for (const Slot& slot : st.air.next) {
             next.push_back({{"index", slot.item},
                             {"title", program->playlist.items[slot.item].display_title()},
                             {"start", format_w3cdtf(slot.start)}});
         }
     }
+    j["previous"] = previous;
     j["next"] = next;
     j["buffer_ms"] = st.buffer.count();
     j["stalls"] = st.stalls;
@@ -124,8 +133,10 @@ void Tuner::Impl::handle(HttpServerRequest&& request, HttpResponder responder) {
         return serve_item(request, std::move(responder));
     if (path == "/status")
         return serve_status(request, std::move(responder));
-    if (path == "/")
-        return serve_page(std::move(responder));
+    if (path == "/events")
+        return serve_events(request, std::move(responder));
+    if (serve_page_file(path, responder))
+        return;
     responder.respond(HttpServerResponse::text(404, "not found\n"));
 }
 
@@ -196,23 +207,6 @@ void Tuner::Impl::serve_status(const HttpServerRequest& request, HttpResponder r
             r.headers.push_back(std::move(h));
         answer->respond(std::move(r));
     });
-}
-
-void Tuner::Impl::serve_page(HttpResponder responder) {
-    const auto st = producer->status();
-    const auto program = producer->program();
-    // Titles come from the playlist and the media: text, never markup.
-    const std::string title = html_escape(program ? program->playlist.title : "");
-    std::string page =
-        "<!doctype html><meta charset=utf-8><title>Alluvium</title><h1>" + title +
-        "</h1><p>Now: " + html_escape(st.title) +
-        "</p><p><a href=\"/stream\">/stream</a> &middot; "
-        "<a href=\"/status\">/status</a></p><audio controls src=\"/stream\"></audio>\n";
-    HttpServerResponse r = HttpServerResponse::text(200, page, "text/html; charset=utf-8");
-    r.headers.emplace_back("Content-Security-Policy",
-                           "default-src 'self'; script-src 'none'; object-src 'none'");
-    r.headers.emplace_back("X-Content-Type-Options", "nosniff");
-    return responder.respond(std::move(r));
 }
 
 HttpHeaders Tuner::Impl::cors(const HttpServerRequest& request) const {

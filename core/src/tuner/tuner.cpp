@@ -276,6 +276,8 @@ void Tuner::Impl::arm_figures() {
         if (ec)
             return;
         publish_now();
+        if (!watch->sampling)
+            take_sample();  // the web page's history while no page is open (page.cpp)
         std::shared_ptr<const TunerStatus> status;
         {
             std::lock_guard lock(published_mutex);
@@ -308,6 +310,7 @@ void Tuner::Impl::air_changed() {
             w.last_start = st.air.current->start;
             w.last_gap = false;
             push({TunerEventKind::now_playing, {}, st.air.current->item, st.title, ""});
+            tell_pages();
         }
     } else if (!w.last_gap) {
         w.last_gap = true;
@@ -317,6 +320,7 @@ void Tuner::Impl::air_changed() {
               std::nullopt,
               "",
               st.air.state == AirState::gap ? "gap" : "off air"});
+        tell_pages();
     }
     if (st.stalled_now != w.stalled) {
         w.stalled = st.stalled_now;
@@ -443,6 +447,11 @@ void Tuner::stop() {
         d.on_loop([&d] {
             d.watch->refresh.cancel();
             d.watch->figures.cancel();
+            d.watch->sample.cancel();
+            for (const auto& p : d.watch->pages) {
+                if (const auto page = p.lock())
+                    page->close();
+            }
         });
     }
     d.publish(nullptr);  // readers see a stopped Tuner from now on
@@ -475,6 +484,21 @@ TunerStatus Tuner::status() const {
     return *d.published;
 }
 
+std::vector<Slot> Tuner::Impl::previous_airings(const Program& program, TimePoint here) {
+    // The window grows only until it holds five, so this stays cheap once a second.
+    std::vector<Slot> before;
+    for (Milliseconds window = std::chrono::minutes(10);; window *= 2) {
+        window = std::min<Milliseconds>(window, std::chrono::hours(6));
+        before = program.schedule.between(here - window, here, 10000);
+        std::erase_if(before, [&](const Slot& slot) { return slot.end > here; });
+        if (before.size() >= 5 || window >= std::chrono::hours(6))
+            break;
+    }
+    if (before.size() > 5)
+        before.erase(before.begin(), before.end() - 5);
+    return before;
+}
+
 TunerStatus Tuner::Impl::snapshot() const {
     const Impl& d = *this;
     TunerStatus t;
@@ -490,20 +514,8 @@ TunerStatus Tuner::Impl::snapshot() const {
         t.station = program->playlist.title;
         if (st.air.current)
             t.now = summary(program->playlist, *st.air.current);
-        // What played before: the last five airings that ended in the last six hours. The
-        // window grows only until it holds five, so this stays cheap twice a second.
-        const TimePoint here = d.now();
-        std::vector<Slot> before;
-        for (Milliseconds window = std::chrono::minutes(10);; window *= 2) {
-            window = std::min<Milliseconds>(window, std::chrono::hours(6));
-            before = program->schedule.between(here - window, here, 10000);
-            std::erase_if(before, [&](const Slot& slot) { return slot.end > here; });
-            if (before.size() >= 5 || window >= std::chrono::hours(6))
-                break;
-        }
-        const std::size_t from = before.size() > 5 ? before.size() - 5 : 0;
-        for (std::size_t i = from; i < before.size(); ++i)
-            t.previous.push_back(summary(program->playlist, before[i]));
+        for (const Slot& slot : previous_airings(*program, d.now()))
+            t.previous.push_back(summary(program->playlist, slot));
         for (const Slot& slot : st.air.next)
             t.next.push_back(summary(program->playlist, slot));
     }

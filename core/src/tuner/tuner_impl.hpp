@@ -58,12 +58,27 @@ struct Tuner::Impl {
     std::function<void()> notify;  // under notify_mutex
     std::vector<std::weak_ptr<HttpStream>> item_streams;
 
-    // On the loop only: the playlist's re-reads, the swarm figures' event, and what the
-    // last events said of the air (so that each change is told once).
+    // One point of the page's chart (page.cpp).
+    struct PageSample {
+        std::chrono::time_point<std::chrono::system_clock, Milliseconds> t;  // station time
+        // Bytes so far, by where they came from, and uploaded (the page charts their rates).
+        std::uint64_t from_peers = 0;
+        std::uint64_t from_gateway = 0;
+        std::uint64_t from_origin = 0;
+        std::uint64_t uploaded = 0;
+    };
+
+    // On the loop only: the playlist's re-reads, the swarm figures' event, the page's
+    // samples and open event streams, and what the last events said of the air (so that
+    // each change is told once).
     struct Watch {
-        explicit Watch(boost::asio::io_context& io) : refresh(io), figures(io) {}
+        explicit Watch(boost::asio::io_context& io) : refresh(io), figures(io), sample(io) {}
         boost::asio::steady_timer refresh;
         boost::asio::steady_timer figures;
+        boost::asio::steady_timer sample;
+        bool sampling = false;           // the sample timer runs (while pages are open)
+        std::deque<PageSample> samples;  // the last ten minutes, oldest first
+        std::vector<std::weak_ptr<EventStream>> pages;  // open /events streams
         std::chrono::steady_clock::time_point last_read{};
         bool reading = false;
         bool have_item = false;
@@ -100,6 +115,10 @@ struct Tuner::Impl {
     // Builds the status from the running parts and publishes it (on the loop).
     void publish_now();
     [[nodiscard]] TunerStatus snapshot() const;
+    // What played before `here`: the last five airings that ended in the last six hours,
+    // oldest first.
+    [[nodiscard]] static std::vector<Slot> previous_airings(const detail::Program& program,
+                                                            TimePoint here);
     void publish(std::shared_ptr<const TunerStatus> status);
     // Runs `fn` on the loop and waits for it (from any other thread).
     void on_loop(const std::function<void()>& fn);
@@ -109,7 +128,13 @@ struct Tuner::Impl {
     void serve_stream(const HttpServerRequest& request, HttpResponder responder, bool head);
     void serve_item(const HttpServerRequest& request, HttpResponder responder);
     void serve_status(const HttpServerRequest& request, HttpResponder responder);
-    void serve_page(HttpResponder responder);
+    // The page and its files (page.cpp); false when `path` is none of them.
+    bool serve_page_file(const std::string& path, HttpResponder& responder);
+    void serve_events(const HttpServerRequest& request, HttpResponder responder);
+    void arm_samples();
+    void take_sample();  // from the published status (on the loop)
+    // Sends the status to every open page (on the loop).
+    void tell_pages();
     // The CORS headers for a request from a page at `origin` (the Origin header): only the
     // origin the user allowed (TunerOptions::allow_origin) may read the answers.
     [[nodiscard]] HttpHeaders cors(const HttpServerRequest& request) const;
