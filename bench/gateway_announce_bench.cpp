@@ -161,6 +161,13 @@ int main(int argc, char** argv) {
            << "answer to a newcomer: HTTP " << last.status << ", " << last.body.size() << " bytes\n"
            << "gateway peak RSS KiB: " << bench::peak_rss_kib(gateway) << "\n";
     bench::publish_report(report.str(), out);
+    bench::plot_svg(
+        bench::beside(out, ""),
+        {"The gateway's tracker: announce latency", "latency (ms)",
+         "share of announces answered within", true, "steps"},
+        {{"paced, " + std::to_string(per_minute) + " a minute", bench::cdf(paced.latency_ms)},
+         {"capacity, " + std::to_string(clients) + " clients back to back",
+          bench::cdf(burst.latency_ms)}});
     const bool met = paced.failures == 0 && static_cast<double>(paced.latency_ms.size()) >=
                                                 0.95 * per_minute * seconds / 60;
     return met ? 0 : 1;

@@ -154,5 +154,18 @@ int main(int argc, char** argv) {
            << "acceptance (origin/size <= 1.05 and all complete): "
            << ((origin_nginx <= 1.05 && finished == clients) ? "met" : "NOT met") << "\n";
     bench::publish_report(report.str(), out);
+    std::vector<double> metadata_done;
+    std::vector<double> complete_done;
+    for (unsigned i = 0; i < clients; ++i) {
+        if (metadata_s[i] >= 0)
+            metadata_done.push_back(metadata_s[i]);
+        if (complete_s[i] >= 0)
+            complete_done.push_back(complete_s[i]);
+    }
+    bench::plot_svg(bench::beside(out, ""),
+                    {"One item to " + std::to_string(clients) + " clients through the gateway",
+                     "time since the first lookup (s)", "share of clients", false, "steps"},
+                    {{"metadata ready", bench::cdf(metadata_done)},
+                     {"item complete", bench::cdf(complete_done)}});
     return finished == clients ? 0 : 1;
 }

@@ -124,21 +124,10 @@ int main(int argc, char** argv) {
                   "  alluvium-broadcaster generate, end to end (file in the page cache)  %8.0f\n",
                   mib, runs, sha1, sha256, builder, generate);
     alluvium::bench::publish_report(report, out + ".txt");
-    const std::string data_file = out + ".dat";
-    std::ofstream(data_file) << "\"SHA-1\" " << sha1 << "\n\"SHA-256\" " << sha256
-                             << "\n\"MetainfoBuilder\" " << builder << "\n\"generate\" " << generate
-                             << "\n";
-    const std::string script =
-        "set terminal svg size 700,360 font \"DejaVu Sans,11\" "
-        "background \"#ffffff\"\nset output \"" +
-        out +
-        ".svg\"\nset title \"Hashing speed (MB/s)\"\nset style fill solid "
-        "0.8\nset boxwidth 0.6\nset yrange [0:*]\nset grid ytics\nunset "
-        "key\nplot \"" +
-        data_file + "\" using 0:2:xtic(1) with boxes lc rgb \"#2a9d8f\"\n";
-    std::ofstream(out + ".gp") << script;
-    const auto plot = alluvium::test::run({"gnuplot", out + ".gp"}, std::chrono::seconds(60));
-    if (plot.exit_code != 0)
-        std::fprintf(stderr, "bench: the plot was not drawn: %s\n", plot.err.c_str());
+    // One bar each (gnuplot's boxes over x = 1..4, in the order of the report).
+    alluvium::bench::plot_svg(out,
+                              {"Hashing speed: 1 SHA-1, 2 SHA-256, 3 MetainfoBuilder, 4 generate",
+                               "", "MB/s", false, "boxes"},
+                              {{"MB/s", {{1, sha1}, {2, sha256}, {3, builder}, {4, generate}}}});
     return 0;
 }

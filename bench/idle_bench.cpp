@@ -144,7 +144,24 @@ int main(int argc, char** argv) {
     const auto before = sample_threads(tune->pid());
     const double cpu_before = bench::cpu_seconds(tune->pid());
     const auto t0 = Clock::now();
-    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+    // A look each second, for the plot: wake-ups a second by thread name over the run.
+    std::map<std::string, bench::Series> by_name;
+    auto last = before;
+    for (int second = 1; second <= static_cast<int>(seconds); ++second) {
+        std::this_thread::sleep_until(t0 + std::chrono::seconds(second));
+        const auto now = sample_threads(tune->pid());
+        std::map<std::string, long> woke;
+        for (const auto& [tid, a] : now) {
+            const auto b = last.find(tid);
+            woke[a.name] += a.voluntary - (b != last.end() ? b->second.voluntary : 0);
+        }
+        for (const auto& [name, n] : woke) {
+            by_name[name].title = name;
+            by_name[name].points.emplace_back(second, static_cast<double>(n));
+        }
+        last = now;
+    }
+    std::this_thread::sleep_until(t0 + std::chrono::duration<double>(seconds));
     const auto after = sample_threads(tune->pid());
     const double cpu = bench::cpu_seconds(tune->pid()) - cpu_before;
     const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -171,5 +188,12 @@ int main(int argc, char** argv) {
            << per_thread.str() << "CPU: " << 100.0 * cpu / elapsed << " % of one core\n"
            << "RSS KiB: " << rss_kib(tune->pid()) << "\n";
     bench::publish_report(report.str(), out);
+    std::vector<bench::Series> lines;
+    for (auto& [name, line] : by_name)
+        lines.push_back(std::move(line));
+    bench::plot_svg(bench::beside(out, ""),
+                    {"An idle listener's wake-ups, by thread name", "time (s)",
+                     "wake-ups in that second", false, "linespoints"},
+                    lines);
     return 0;
 }

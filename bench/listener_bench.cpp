@@ -316,5 +316,10 @@ int main(int argc, char** argv) {
            << "longest gap between arrivals at a reader (ms): " << longest_gap << "\n"
            << "streams that ended early: " << ended << "\n";
     bench::publish_report(report.str(), out);
+    bench::plot_svg(bench::beside(out, ""),
+                    {"Listeners: time to the first audio byte", "time (ms)", "share of listeners",
+                     true, "steps"},
+                    {{"a listener's start to its first byte on /stream", bench::cdf(first_audio)},
+                     {"a player joining a running /stream", bench::cdf(join_ms)}});
     return 0;
 }

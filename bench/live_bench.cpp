@@ -171,5 +171,16 @@ int main(int argc, char** argv) {
            << "bytes from peers / gateway / origin (all listeners): " << c.peers << " / "
            << c.gateway << " / " << c.origin << "\n";
     bench::publish_report(report.str(), out);
+    bench::Series origin_line{"origin bytes / segment size", {}};
+    bench::Series gateway_line{"gateway upload / segment size", {}};
+    for (std::size_t i = 0; i < origin_ratio.size(); ++i) {
+        origin_line.points.emplace_back(static_cast<double>(i + 1), origin_ratio[i]);
+        gateway_line.points.emplace_back(static_cast<double>(i + 1), gateway_ratio[i]);
+    }
+    bench::plot_svg(
+        bench::beside(out, ""),
+        {"A live station: copies per segment (" + std::to_string(listeners) + " listeners)",
+         "segment (the gateway's order)", "copies", false, "linespoints"},
+        {origin_line, gateway_line});
     return 0;
 }

@@ -216,5 +216,11 @@ int main(int argc, char** argv) {
            << "listener CPU s during the run: " << cpu << " in " << elapsed << " s ("
            << 100.0 * cpu / elapsed << " % of one core)\n";
     bench::publish_report(report.str(), out);
+    bench::plot_svg(bench::beside(out, ""),
+                    {"The local stream under " + std::to_string(players) + " players", "time (ms)",
+                     "share of players / requests", true, "steps"},
+                    {{"connect to first byte on /stream", bench::cdf(first_ms)},
+                     {"longest gap between reads", bench::cdf(gap_ms)},
+                     {"/status answered", bench::cdf(all_latency)}});
     return failed == 0 ? 0 : 1;
 }
