@@ -23,6 +23,8 @@ packages=(
     # the desktop player's test under a virtual display (GLib's headers: the test times
     # the GUI thread's waits in Qt's GLib event loop)
     xvfb xauth fonts-dejavu-core libglib2.0-dev
+    # ... on a session bus of its own (MPRIS), asked as the desktop would ask
+    dbus-daemon dbus-bin
     # man pages, Debian packages, and the packaging test's desktop integration checks
     help2man dpkg-dev xdg-utils desktop-file-utils shared-mime-info
     # xdg-mime asks File::MimeInfo (shared-mime-info's database) outside a desktop session;

@@ -1,27 +1,35 @@
 #include "main_window.hpp"
 
+#include "swarm_chart.hpp"
 #include "theme.hpp"
 
 #include <QAction>
 #include <QApplication>
 #include <QClipboard>
+#include <QCoreApplication>
 #include <QDesktopServices>
+#include <QDir>
+#include <QFile>
 #include <QFileDialog>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
+#include <QImage>
 #include <QInputDialog>
 #include <QLabel>
 #include <QListView>
 #include <QMenuBar>
 #include <QPainter>
+#include <QPointer>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSlider>
 #include <QSplitter>
 #include <QStackedWidget>
+#include <QStandardPaths>
 #include <QStatusBar>
 #include <QTableWidget>
+#include <QThreadPool>
 #include <QTimer>
 #include <QToolBar>
 #include <QUrl>
@@ -45,24 +53,32 @@ class CoverView : public QWidget {
   protected:
     void paintEvent(QPaintEvent*) override {
         QPainter p(this);
+        paint(p, rect(), font(), station_, title_);
+    }
+
+  public:
+    // The cover of `title` on `station` in `r`: on the window, and as MPRIS's artwork
+    // (drawn into an image off the GUI thread, which QPainter on a QImage allows).
+    static void paint(QPainter& p, const QRect& area, const QFont& base, const QString& station,
+                      const QString& title) {
         p.setRenderHint(QPainter::Antialiasing);
-        const int hue = static_cast<int>(qHash(title_) % 360);
-        QLinearGradient g(rect().topLeft(), rect().bottomRight());
+        const int hue = static_cast<int>(qHash(title) % 360);
+        QLinearGradient g(area.topLeft(), area.bottomRight());
         g.setColorAt(0, QColor::fromHsv(hue, 150, 120));
         g.setColorAt(1, QColor::fromHsv((hue + 60) % 360, 170, 50));
-        p.fillRect(rect(), g);
+        p.fillRect(area, g);
         p.setPen(Qt::white);
-        QFont big = font();
-        big.setPointSizeF(std::max(12.0, height() / 9.0));
+        QFont big = base;
+        big.setPointSizeF(std::max(12.0, area.height() / 9.0));
         big.setBold(true);
         p.setFont(big);
-        const QRect r = rect().adjusted(20, 20, -20, -20);
+        const QRect r = area.adjusted(20, 20, -20, -20);
         p.drawText(r, Qt::AlignCenter | Qt::TextWordWrap,
-                   title_.isEmpty() ? QString("Alluvium") : title_);
-        QFont small = font();
-        small.setPointSizeF(std::max(9.0, height() / 22.0));
+                   title.isEmpty() ? QString("Alluvium") : title);
+        QFont small = base;
+        small.setPointSizeF(std::max(9.0, area.height() / 22.0));
         p.setFont(small);
-        p.drawText(r, Qt::AlignBottom | Qt::AlignHCenter, station_);
+        p.drawText(r, Qt::AlignBottom | Qt::AlignHCenter, station);
     }
 
   private:
@@ -117,6 +133,29 @@ MainWindow::MainWindow(PlayerOptions options, QWidget* parent)
             },
             Qt::QueuedConnection);
     });
+    // Media keys and the desktop's now-playing widget (MPRIS, on the session bus).
+    MprisControls controls;
+    controls.raise = [this] {
+        showNormal();
+        raise();
+        activateWindow();
+    };
+    controls.quit = [] { QApplication::quit(); };
+    controls.set_playing = [this](bool on) {
+        if (on != wantPlaying_)
+            togglePlay();
+    };
+    controls.set_volume = [this](double v) { volume_->setValue(static_cast<int>(v * 100 + 0.5)); };
+    mpris_ = std::make_unique<Mpris>(std::move(controls));
+    // The covers MPRIS shows are drawn on a thread of their own, started now: starting it at
+    // the first title held the GUI thread for milliseconds.
+    coverDir_ = QStandardPaths::writableLocation(QStandardPaths::CacheLocation);
+    coverPool_ = new QThreadPool(this);
+    coverPool_->setMaxThreadCount(1);
+    coverPool_->setExpiryTimeout(-1);
+    if (mpris_->registered())
+        coverPool_->start([] {});
+    connect(volume_, &QSlider::valueChanged, this, [this] { updateMpris(tuner_->status()); });
     timer_ = new QTimer(this);
     timer_->setObjectName("refresh");
     connect(timer_, &QTimer::timeout, this, &MainWindow::refresh);
@@ -128,6 +167,10 @@ MainWindow::MainWindow(PlayerOptions options, QWidget* parent)
 
 MainWindow::~MainWindow() {
     timer_->stop();
+    coverPool_->waitForDone();
+    mpris_.reset();
+    if (!coverFile_.isEmpty())
+        QFile::remove(coverFile_);
     tuner_->set_notify(nullptr);
     vlc_.reset();  // detach events, stop, release
     // Stopping the Tuner makes a tune() still reading the playlist give up at once.
@@ -210,6 +253,9 @@ void MainWindow::buildSwarmPanel(QWidget* top) {
     swarm->addRow("Upload", upValue_);
     swarm->addRow("Bytes", shareValue_);
     swarm->addRow("Buffer", bufferValue_);
+    swarmChart_ = new SwarmChart(swarmPanel_);
+    swarmChart_->setObjectName("swarm-chart");
+    swarm->addRow(swarmChart_);
 }
 
 void MainWindow::buildNowPanel(QWidget* central) {
@@ -354,6 +400,9 @@ void MainWindow::refresh() {
     in.base_url = stream.left(stream.lastIndexOf('/'));
     view_ = present(in);
     apply(view_);
+    swarmChart_->add(in.status.bytes_from_peers, in.status.bytes_from_gateway,
+                     in.status.bytes_from_origin);
+    updateMpris(in.status);
     if (wantPlaying_ && !view_.media_url.isEmpty() && vlc_->url() != view_.media_url) {
         vlc_->play(view_.media_url, view_.start_ms);
     }
@@ -381,6 +430,67 @@ void MainWindow::apply(const ViewState& v) {
     cover_->setContent(v.station, v.title);
     picture_->setCurrentWidget(v.video ? video_ : static_cast<QWidget*>(cover_));
     applySchedule(v.schedule);
+}
+
+void MainWindow::updateMpris(const TunerStatus& st) {
+    if (!mpris_ || !mpris_->registered())
+        return;
+    MprisState m;
+    m.station = view_.station;
+    m.title = view_.title;
+    if (st.now) {
+        m.item = static_cast<qint64>(st.now->index);
+        m.length_us =
+            std::chrono::duration_cast<std::chrono::microseconds>(st.now->end - st.now->start)
+                .count();
+        m.position_us = std::chrono::duration_cast<std::chrono::microseconds>(st.offset).count();
+    }
+    m.playing = wantPlaying_ && st.tuned;
+    m.volume = volume_->value() / 100.0;
+    // The artwork: the cover as the window draws it, drawn again when the title changes
+    // (under a new name, which tells the desktop's widget to load it again). Drawing and
+    // saving a PNG take tens of milliseconds: on a pool thread, not the GUI's.
+    const QString key = m.station + '\n' + m.title;
+    if (key != coverKey_ && !m.title.isEmpty()) {
+        coverKey_ = key;
+        const QString dir = coverDir_;
+        const int n = ++covers_;
+        const QString file =
+            dir + QString("/mpris-cover-%1-%2.png").arg(QCoreApplication::applicationPid()).arg(n);
+        coverPool_->start([self = QPointer<MainWindow>(this), dir, file, n, station = m.station,
+                           title = m.title, base = font()] {
+            QImage art(512, 512, QImage::Format_RGB32);
+            QPainter p(&art);
+            CoverView::paint(p, art.rect(), base, station, title);
+            p.end();
+            const bool saved = QDir().mkpath(dir) && art.save(file, "PNG");
+            QMetaObject::invokeMethod(
+                qApp,
+                [self, file, saved, n] {
+                    if (self)
+                        self->coverDrawn(file, saved, n);
+                    else
+                        QFile::remove(file);
+                },
+                Qt::QueuedConnection);
+        });
+    }
+    m.art_url = coverFile_.isEmpty() ? QString() : QUrl::fromLocalFile(coverFile_).toString();
+    mpris_->update(m);
+}
+
+void MainWindow::coverDrawn(const QString& file, bool saved, int n) {
+    if (!saved)
+        return;
+    if (n < coverShown_) {  // a later title's cover came first
+        QFile::remove(file);
+        return;
+    }
+    coverShown_ = n;
+    if (!coverFile_.isEmpty())
+        QFile::remove(coverFile_);
+    coverFile_ = file;
+    updateMpris(tuner_->status());
 }
 
 void MainWindow::applySchedule(const std::vector<ScheduleRow>& rows) {

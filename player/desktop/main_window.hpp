@@ -5,6 +5,7 @@
 
 #include <alluvium/tuner.hpp>
 
+#include "mpris.hpp"
 #include "presenter.hpp"
 #include "station_list.hpp"
 #include "vlc_player.hpp"
@@ -21,11 +22,13 @@ class QProgressBar;
 class QSlider;
 class QStackedWidget;
 class QTableWidget;
+class QThreadPool;
 class QTimer;
 
 namespace alluvium::player {
 
 class CoverView;
+class SwarmChart;
 
 struct PlayerOptions {
     TunerOptions tuner;
@@ -45,6 +48,7 @@ class MainWindow : public QMainWindow {
     [[nodiscard]] QString streamUrl() const;
     [[nodiscard]] VlcPlayer& vlc() { return *vlc_; }
     [[nodiscard]] int playbackRetries() const { return playbackRetries_; }
+    [[nodiscard]] const Mpris& mpris() const { return *mpris_; }
 
   public slots:
     void refresh();
@@ -66,6 +70,10 @@ class MainWindow : public QMainWindow {
     void openUrlDialog();
     void openFileDialog();
     void retryPlayback();
+    // Tells MPRIS what plays (and draws the cover it shows as artwork when it changed).
+    void updateMpris(const TunerStatus& st);
+    // Cover number `n` was drawn into `file` (on the GUI thread).
+    void coverDrawn(const QString& file, bool saved, int n);
 
     PlayerOptions options_;
     std::unique_ptr<Tuner> tuner_;
@@ -99,12 +107,20 @@ class MainWindow : public QMainWindow {
     QLabel* upValue_ = nullptr;
     QLabel* shareValue_ = nullptr;
     QLabel* bufferValue_ = nullptr;
+    SwarmChart* swarmChart_ = nullptr;
     QWidget* sidePanel_ = nullptr;
     QWidget* swarmPanel_ = nullptr;
     QWidget* bottomPanel_ = nullptr;
     QSlider* volume_ = nullptr;
     QAction* playAction_ = nullptr;
     QAction* muteAction_ = nullptr;
+    std::unique_ptr<Mpris> mpris_;
+    QString coverKey_;   // station and title of the cover last drawn for MPRIS
+    QString coverFile_;  // where it was drawn
+    QString coverDir_;
+    QThreadPool* coverPool_ = nullptr;  // one thread: the covers are drawn there
+    int covers_ = 0;                    // covers asked for
+    int coverShown_ = 0;                // the latest drawn
 };
 
 }  // namespace alluvium::player

@@ -3,6 +3,7 @@
 // file, and screenshots of the whole window saved as test artefacts.
 #include "main_window.hpp"
 #include "station.hpp"
+#include "swarm_chart.hpp"
 #include "temp_dir.hpp"
 
 #include <fcntl.h>
@@ -14,13 +15,17 @@
 
 #include <QApplication>
 #include <QEventLoop>
+#include <QImage>
 #include <QLabel>
+#include <QProcess>
 #include <QScreen>
 #include <QSet>
+#include <QSlider>
 #include <QStatusBar>
 #include <QTableWidget>
 #include <QTime>
 #include <QTimer>
+#include <QUrl>
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -330,6 +335,10 @@ TEST(PlayerWindow, ShowsTheStationItsScheduleAndSwarmAndPlaysIt) {
             << "; bytes: " << text_of(w, "share").toStdString();
         EXPECT_TRUE(text_of(w, "download").endsWith("/s"));
         EXPECT_TRUE(text_of(w, "buffer").endsWith(" s"));
+        // Its chart gathers a point a second.
+        const auto* chart = w.findChild<alluvium::player::SwarmChart*>("swarm-chart");
+        ASSERT_NE(chart, nullptr);
+        EXPECT_TRUE(wait_for([&] { return chart->points() >= 4; }, seconds(10))) << chart->points();
 
         // libVLC plays: wait for a few seconds of decoded audio.
         ASSERT_TRUE(
@@ -582,6 +591,93 @@ TEST(PlayerWindow, RemoteTextIsShownAsTextNeverAsMarkup) {
     }
     EXPECT_EQ(text_of(w, "station"), QString::fromStdString(hostile));
     screenshot(w, "player-hostile-titles.png");
+}
+
+// What another program on the session bus gets from dbus-send (as the desktop's
+// now-playing widget asks): it runs while the GUI thread goes on serving the bus.
+QString bus_call(const QStringList& args) {
+    QProcess p;
+    p.start("dbus-send", QStringList{"--session", "--print-reply", "--reply-timeout=5000"} + args);
+    if (!p.waitForStarted(5000))
+        return "<dbus-send did not start>";
+    wait_for([&] { return p.state() == QProcess::NotRunning; }, seconds(10));
+    return QString::fromUtf8(p.readAllStandardOutput() + p.readAllStandardError());
+}
+
+QString mpris_get(const QString& service, const QString& interface, const QString& property) {
+    return bus_call({"--dest=" + service, "/org/mpris/MediaPlayer2",
+                     "org.freedesktop.DBus.Properties.Get", "string:" + interface,
+                     "string:" + property});
+}
+
+// MPRIS 2 on the session bus (the test runs under dbus-run-session): what plays, its change
+// at an item boundary, the cover as artwork, and play / stop / volume from outside, as media
+// keys and desktop widgets use it.
+TEST(PlayerWindow, TellsTheDesktopWhatPlaysAndTakesItsCommandsOverMpris) {
+    ASSERT_FALSE(qgetenv("DBUS_SESSION_BUS_ADDRESS").isEmpty()) << "no session bus";
+    // Two 12 s items, the first on air for 2 s: its end comes while the test watches.
+    auto s = std::make_unique<TestStation>(
+        binaries, std::vector<ToneItem>{{"a.mp3", 500, 12}, {"b.mp3", 700, 12}},
+        std::vector<std::string>{"-c:a", "libmp3lame", "-b:a", "128k"});
+    s->publish();
+    s->write_playlist(time_point_cast<Milliseconds>(system_clock::now()));
+    s->start_gateway();
+    ASSERT_TRUE(s->prime());
+    // Anchored again once the set-up is done, however long it took.
+    s->write_playlist(time_point_cast<Milliseconds>(system_clock::now()) - seconds(2));
+    const std::filesystem::path wav = artefacts / "player-mpris.wav";
+    MainWindow w(options_for(*s, wav));
+    w.resize(1280, 800);
+    w.show();
+    w.openStation(QString::fromStdString(s->playlist_url()));
+    ASSERT_TRUE(wait_for([&] { return text_of(w, "title") == "Tone 500"; }, seconds(30)));
+    ASSERT_TRUE(w.mpris().registered());
+    const QString service = w.mpris().serviceName();
+    EXPECT_EQ(service, "org.mpris.MediaPlayer2.alluvium");
+    const QString player = "org.mpris.MediaPlayer2.Player";
+
+    EXPECT_TRUE(mpris_get(service, "org.mpris.MediaPlayer2", "Identity").contains("\"Alluvium\""));
+    // The cover is drawn off the GUI thread: its artUrl follows the title shortly.
+    QString meta;
+    EXPECT_TRUE(wait_for(
+        [&] { return (meta = mpris_get(service, player, "Metadata")).contains("mpris:artUrl"); },
+        seconds(10)))
+        << meta.toStdString();
+    EXPECT_TRUE(meta.contains("xesam:title") && meta.contains("\"Tone 500\""))
+        << meta.toStdString();
+    EXPECT_TRUE(meta.contains("\"Test Station\"")) << meta.toStdString();
+    EXPECT_TRUE(meta.contains("/org/alluvium/item/0")) << meta.toStdString();
+    // The artwork is the cover the window draws, as a PNG file.
+    const auto art = meta.indexOf("file://");
+    ASSERT_GE(art, 0) << meta.toStdString();
+    const QString art_file = QUrl(meta.mid(art, meta.indexOf('"', art) - art)).toLocalFile();
+    EXPECT_EQ(QImage(art_file).width(), 512) << art_file.toStdString();
+    EXPECT_TRUE(mpris_get(service, player, "PlaybackStatus").contains("\"Playing\""));
+
+    // The volume, set from outside, moves the window's slider.
+    bus_call({"--dest=" + service, "/org/mpris/MediaPlayer2", "org.freedesktop.DBus.Properties.Set",
+              "string:" + player, "string:Volume", "variant:double:0.3"});
+    const auto* volume = w.findChild<QSlider*>();
+    ASSERT_NE(volume, nullptr);
+    EXPECT_TRUE(wait_for([&] { return volume->value() == 30; }, seconds(5))) << volume->value();
+    EXPECT_TRUE(mpris_get(service, player, "Volume").contains("0.3"));
+
+    // PlayPause (the media key) stops, and again plays.
+    bus_call({"--dest=" + service, "/org/mpris/MediaPlayer2", player + ".PlayPause"});
+    ASSERT_TRUE(wait_for([&] { return !w.vlc().isPlaying(); }, seconds(10)));
+    EXPECT_TRUE(mpris_get(service, player, "PlaybackStatus").contains("\"Stopped\""));
+    bus_call({"--dest=" + service, "/org/mpris/MediaPlayer2", player + ".PlayPause"});
+    EXPECT_TRUE(wait_for([&] { return w.vlc().isPlaying(); }, seconds(15)));
+    EXPECT_TRUE(mpris_get(service, player, "PlaybackStatus").contains("\"Playing\""));
+
+    // At the item boundary the title in Metadata changes.
+    EXPECT_TRUE(wait_for(
+        [&] {
+            meta = mpris_get(service, player, "Metadata");
+            return meta.contains("\"Tone 700\"") && meta.contains("/org/alluvium/item/1");
+        },
+        seconds(20)))
+        << meta.toStdString();
 }
 
 TEST(PlayerWindow, ClosingWhileAPlaylistIsUnreachableReturnsAtOnce) {
