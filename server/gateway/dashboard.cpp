@@ -36,8 +36,9 @@ json sample_json(const Gateway::Impl::Sample& s) {
 }  // namespace
 
 bool Gateway::Impl::serve_dashboard_file(const std::string& path, HttpResponder& responder) {
-    auto page =
-        embedded_page(dashboard_files(), path, {{"@VERSION@", html_escape(version_string())}});
+    auto page = embedded_page(dashboard_files(), path, [] {
+        return PageFills{{"@VERSION@", html_escape(version_string())}};
+    });
     if (!page)
         return false;
     responder.respond(std::move(*page));
@@ -95,18 +96,11 @@ void Gateway::Impl::take_sample(const std::string& status) {
     samples.push_back(s);
     while (samples.size() > max_samples)
         samples.pop_front();
-    std::erase_if(pages, [](const std::weak_ptr<EventStream>& p) {
-        const auto page = p.lock();
-        return !page || page->closed();
-    });
-    // The sample travels with the status, so that the page's charts and its figures agree.
+    // The page derives its chart's point from the status, as from the history's samples.
     std::string event = status;
     while (!event.empty() && event.back() == '\n')
         event.pop_back();
-    for (const auto& p : pages) {
-        if (const auto page = p.lock())
-            page->send("status", event);
-    }
+    EventStream::send_to_open(pages, "status", event);
 }
 
 void Gateway::Impl::close_pages() {

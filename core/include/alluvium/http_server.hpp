@@ -82,11 +82,13 @@ struct ALLUVIUM_EXPORT EmbeddedFile {
                                                                 std::string_view path);
 
 // The answer to a request for `path` among a page's `files` ("/" is "/index.html"), as
-// HttpServerResponse::page; nullopt when it is none of them. In index.html each "@KEY@" of
-// `fills` is replaced by its value, which the caller has escaped for HTML.
+// HttpServerResponse::page; nullopt when it is none of them. In index.html each "@KEY@" that
+// `fills` gives (asked only for index.html) is replaced by its value, which the caller has
+// escaped for HTML.
+using PageFills = std::vector<std::pair<std::string, std::string>>;
 [[nodiscard]] ALLUVIUM_EXPORT std::optional<HttpServerResponse> embedded_page(
     std::span<const EmbeddedFile> files, std::string_view path,
-    const std::vector<std::pair<std::string, std::string>>& fills = {});
+    const std::function<PageFills()>& fills = {});
 
 // A response produced over time: the bytes of the whole response, status line and headers
 // included, pulled by the server whenever the connection can take more. Used for
@@ -138,6 +140,11 @@ class ALLUVIUM_EXPORT EventStream : public HttpStream {
     [[nodiscard]] bool closed() const;
 
     Pull pull(std::string& out, std::size_t max) override;
+
+    // Sends an event to each of `streams` still open, and forgets those that are not.
+    // Returns how many are open.
+    static std::size_t send_to_open(std::vector<std::weak_ptr<EventStream>>& streams,
+                                    std::string_view name, std::string_view data);
 
   private:
     struct State;

@@ -29,20 +29,20 @@ const EmbeddedFile* find_embedded(std::span<const EmbeddedFile> files, std::stri
     return nullptr;
 }
 
-std::optional<HttpServerResponse> embedded_page(
-    std::span<const EmbeddedFile> files, std::string_view path,
-    const std::vector<std::pair<std::string, std::string>>& fills) {
+std::optional<HttpServerResponse> embedded_page(std::span<const EmbeddedFile> files,
+                                                std::string_view path,
+                                                const std::function<PageFills()>& fills) {
     const bool index = path == "/" || path == "/index.html";
     const EmbeddedFile* file = find_embedded(files, index ? "/index.html" : path);
     if (file == nullptr)
         return std::nullopt;
     std::string body(file->body);
-    for (const auto& [key, value] : fills) {
-        if (!index)
-            break;
-        for (std::size_t at = body.find(key); at != std::string::npos;
-             at = body.find(key, at + value.size()))
-            body.replace(at, key.size(), value);
+    if (index && fills) {
+        for (const auto& [key, value] : fills()) {
+            for (std::size_t at = body.find(key); at != std::string::npos;
+                 at = body.find(key, at + value.size()))
+                body.replace(at, key.size(), value);
+        }
     }
     return HttpServerResponse::page(std::move(body), std::string(file->content_type));
 }
@@ -118,6 +118,15 @@ void EventStream::close() {
 bool EventStream::closed() const {
     std::lock_guard lock(state_->mutex);
     return state_->closed;
+}
+
+std::size_t EventStream::send_to_open(std::vector<std::weak_ptr<EventStream>>& streams,
+                                      std::string_view name, std::string_view data) {
+    std::erase_if(streams, [&](const std::weak_ptr<EventStream>& s) {
+        const auto stream = s.lock();
+        return !stream || !stream->send(name, data);
+    });
+    return streams.size();
 }
 
 HttpStream::Pull EventStream::pull(std::string& out, std::size_t max) {

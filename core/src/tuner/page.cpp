@@ -26,14 +26,13 @@ constexpr std::size_t max_samples = 600;
 }  // namespace
 
 bool Tuner::Impl::serve_page_file(const std::string& path, HttpResponder& responder) {
-    const auto st = producer->status();
-    const auto program = producer->program();
     // The first paint before the page's script runs; the script then sets text only.
-    auto page =
-        embedded_page(page_files(), path,
-                      {{"@STATION@", html_escape(program ? program->playlist.title : "Alluvium")},
-                       {"@NOW@", html_escape(st.title)},
-                       {"@VERSION@", html_escape(version_string())}});
+    auto page = embedded_page(page_files(), path, [this] {
+        const auto program = producer->program();
+        return PageFills{{"@STATION@", html_escape(program ? program->playlist.title : "Alluvium")},
+                         {"@NOW@", html_escape(producer->status().title)},
+                         {"@VERSION@", html_escape(version_string())}};
+    });
     if (!page)
         return false;
     responder.respond(std::move(*page));
@@ -95,18 +94,8 @@ void Tuner::Impl::take_sample() {
 }
 
 void Tuner::Impl::tell_pages() {
-    auto& pages = watch->pages;
-    std::erase_if(pages, [](const std::weak_ptr<EventStream>& p) {
-        const auto page = p.lock();
-        return !page || page->closed();
-    });
-    if (pages.empty())
-        return;
-    const std::string status = status_json();
-    for (const auto& p : pages) {
-        if (const auto page = p.lock())
-            page->send("status", status);
-    }
+    if (!watch->pages.empty())
+        EventStream::send_to_open(watch->pages, "status", status_json());
 }
 
 }  // namespace alluvium
