@@ -8,7 +8,7 @@ packages=(
     build-essential cmake ninja-build pkg-config
     # liballuvium-core and the CLIs
     libxml2-dev libcurl4-openssl-dev libssl-dev libspdlog-dev libfmt-dev libcli11-dev
-    libavformat-dev libavcodec-dev libavutil-dev libboost-dev libboost-system-dev
+    libavformat-dev libavcodec-dev libswresample-dev libavutil-dev libboost-dev libboost-system-dev
     libtorrent-rasterbar-dev libsqlite3-dev nlohmann-json3-dev
     # the desktop player
     qt6-base-dev libvlc-dev vlc-plugin-base vlc-plugin-video-output
@@ -19,7 +19,7 @@ packages=(
     ffmpeg libxml2-utils raptor2-utils nginx-light apache2 lighttpd caddy aria2 curl opentracker
     python3
     # players the compatibility tests drive, and the browser that opens the web pages
-    mpv vlc-bin sqlite3 chromium
+    mpv vlc-bin sqlite3 chromium streamripper
     # the desktop player's test under a virtual display (GLib's headers: the test times
     # the GUI thread's waits in Qt's GLib event loop)
     xvfb xauth fonts-dejavu-core libglib2.0-dev

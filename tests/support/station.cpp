@@ -104,7 +104,8 @@ TestStation::TestStation(Binaries bin, std::vector<ToneItem> items,
                         {"-f", "lavfi", "-i",
                          "testsrc2=size=320x240:rate=25:duration=" + std::to_string(item.seconds)});
         }
-        argv.insert(argv.end(), codec_args.begin(), codec_args.end());
+        const auto& codec = item.codec.empty() ? codec_args : item.codec;
+        argv.insert(argv.end(), codec.begin(), codec.end());
         argv.push_back((dir_.path() / "www" / item.file).string());
         const RunResult r = run(argv, std::chrono::minutes(2));
         if (r.exit_code != 0) {

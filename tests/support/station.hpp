@@ -23,6 +23,7 @@ struct ToneItem {
     std::string file;  // "a.mp3"; "a.mp4", "a.ts" or "a.mkv" carry a test pattern too
     int hz;            // the sine tone it carries
     double seconds;
+    std::vector<std::string> codec = {};  // ffmpeg's codec options; empty: the station's
 };
 
 struct Binaries {
@@ -72,7 +73,8 @@ std::uint64_t status_sum(const std::vector<std::unique_ptr<TuneProcess>>& listen
 
 class TestStation {
   public:
-    // `codec_args` are ffmpeg's, e.g. {"-c:a", "libmp3lame", "-b:a", "128k"}.
+    // `codec_args` are ffmpeg's, e.g. {"-c:a", "libmp3lame", "-b:a", "128k"}, for every item
+    // that has none of its own.
     TestStation(Binaries bin, std::vector<ToneItem> items, std::vector<std::string> codec_args);
 
     void publish(const std::string& rate = "");  // starts nginx on the media folder

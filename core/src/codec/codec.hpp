@@ -1,5 +1,6 @@
-// What needs FFmpeg's libraries: probing and indexing media files, encoding silence, and
-// remuxing video items into one MPEG-TS stream. Private to the core.
+// What needs FFmpeg's libraries: probing and indexing media files, encoding silence,
+// remuxing video items into one MPEG-TS stream, and transcoding the audio items a stream
+// cannot take byte for byte into its format. Private to the core.
 //
 // These live in a module of their own, liballuvium-codec.so (core/src/codec/libav/), which
 // the core loads the first time one of them is needed. libavformat and libavcodec pull in
@@ -8,7 +9,7 @@
 // gaps never uses them.
 //
 // Threads: codecs() may be called from any thread; it loads the module once. The Codecs
-// object is thread-safe; a Remuxer is used as TsRemuxer says (stream/remux.hpp).
+// object is thread-safe; a Remuxer is used as Converter says (stream/remux.hpp).
 #pragma once
 
 #include <alluvium/media.hpp>
@@ -47,9 +48,14 @@ struct ItemSource {
     std::function<void(std::uint64_t offset, std::uint64_t rate, Milliseconds starts_in)> need;
     std::function<std::uint64_t()> size;                  // 0 while unknown
     std::function<std::optional<std::string>()> failure;  // why the item cannot come, if so
+    // Called on the airing's thread when output is ready after none was (the stream may be
+    // waiting for it); may be empty. Must not block.
+    std::function<void()> made;
 };
 
-// See TsRemuxer (stream/remux.hpp), which wraps it.
+// An item turned into the stream's format, airing by airing: remuxed into MPEG-TS (video)
+// or transcoded into an audio stream's format. See Converter (stream/remux.hpp), which wraps
+// it.
 class Remuxer {
   public:
     enum class Take { chunk, not_due, waiting, end, error };
@@ -73,6 +79,9 @@ class Codecs {
     // Silence of `length` in `params`' format; "" when it cannot be encoded.
     virtual std::string encode_silence(const AudioParams& params, Milliseconds length) = 0;
     virtual std::unique_ptr<Remuxer> remuxer() = 0;
+    // Decodes items and re-encodes them in `into`'s format (its chunks are whole frames or
+    // pages; tables() gives an Ogg stream's header pages).
+    virtual std::unique_ptr<Remuxer> transcoder(const AudioParams& into) = 0;
 };
 
 // The module, loaded on first use; null when it cannot be (codecs_error() says why).

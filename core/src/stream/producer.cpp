@@ -2,6 +2,7 @@
 
 #include "../common/event_loop.hpp"
 #include "../common/log.hpp"
+#include "station_format.hpp"
 
 #include <algorithm>
 #include <utility>
@@ -13,29 +14,6 @@ namespace {
 
 constexpr auto silence_piece = std::chrono::milliseconds(500);
 constexpr std::size_t burst_bytes = 72 * 1024;  // a little over Icecast's 64 KB burst
-
-MediaLayout guess_layout(const alluvium::Item& meta, std::uint64_t size, Milliseconds duration) {
-    MediaLayout l;
-    if (meta.mime_type == "audio/mpeg") {
-        l.container = l.codec = "mp3";
-    } else if (meta.mime_type == "audio/aac" || meta.mime_type == "audio/aacp") {
-        l.container = l.codec = "aac";
-    } else if (meta.mime_type == "audio/ogg" || meta.mime_type == "application/ogg") {
-        l.container = "ogg";
-        l.codec = "vorbis";
-    } else {
-        l.container = meta.mime_type;
-    }
-    l.duration = duration;
-    l.data_end = size;
-    l.sample_rate = 44100;
-    l.channels = 2;
-    l.bit_rate =
-        duration.count() > 0
-            ? static_cast<std::int64_t>(size * 8000 / static_cast<std::uint64_t>(duration.count()))
-            : 128000;
-    return l;
-}
 
 }  // namespace
 
@@ -66,7 +44,9 @@ Producer::~Producer() {
     }
     cv_.notify_all();
     thread_.join();
-    remux_.reset();  // its thread reads items: stopped while the rest is whole
+    // Their threads read items and wake this producer: stopped while the rest is whole.
+    remux_.reset();
+    transcode_.reset();
 }
 
 void Producer::set_program(std::shared_ptr<const Program> program) {
@@ -92,13 +72,28 @@ void Producer::wake() {
     }
     if (waiting)
         cv_.notify_all();
-    TsRemuxer* remux = nullptr;
+    Converter* remux = nullptr;
+    Converter* transcode = nullptr;
     {
         std::lock_guard lock(mutex_);
-        remux = remux_.get();  // made once, on the producer's thread; gone only with it
+        // Made once, on the producer's thread; gone only with it.
+        remux = remux_.get();
+        transcode = transcode_.get();
     }
     if (remux != nullptr)
         remux->poke();
+    if (transcode != nullptr)
+        transcode->poke();
+}
+
+void Producer::output_ready() {
+    {
+        std::lock_guard lock(mutex_);
+        if (!waiting_for_bytes_)
+            return;
+        woken_ = true;
+    }
+    cv_.notify_all();
 }
 
 void Producer::set_change_callback(std::function<void()> changed) {
@@ -147,7 +142,7 @@ MediaLayout Producer::layout_for(const Program& program, std::size_t index,
         return *known;
     }
     const alluvium::Item& entry = program.playlist.items[index];
-    return guess_layout(entry, item->size(), entry.duration.value_or(Milliseconds{0}));
+    return guessed_layout(entry, item->size(), entry.duration.value_or(Milliseconds{0}));
 }
 
 void Producer::choose_format(const Program& program, const MediaLayout& layout) {
@@ -163,17 +158,19 @@ void Producer::choose_format(const Program& program, const MediaLayout& layout) 
         status_.format = StreamFormat::ts;
         return;
     }
-    const StreamFormat f = stream_format_of(layout.container, layout.codec);
-    if (f == StreamFormat::none) {
-        return;
+    // The format most items have; the first item of it on air says its rate and channels.
+    params_ = station_format(program.playlist);
+    if (stream_format_of(layout.container, layout.codec) == params_.format &&
+        layout.sample_rate > 0 && layout.channels > 0) {
+        params_ = AudioParams{params_.format, layout.codec, layout.sample_rate, layout.channels,
+                              layout.bit_rate > 0 ? layout.bit_rate : params_.bit_rate};
     }
-    params_ = AudioParams{f, layout.codec, layout.sample_rate, layout.channels, layout.bit_rate};
-    broadcast_.set_format(f);
+    broadcast_.set_format(params_.format);
     silence_block_.clear();  // encoded when first needed (silence())
-    log().info("stream: {} ({} Hz, {} channels)", content_type_of(f), layout.sample_rate,
-               layout.channels);
+    log().info("stream: {} ({} Hz, {} channels, {} kbit/s)", content_type_of(params_.format),
+               params_.sample_rate, params_.channels, params_.bit_rate / 1000);
     std::lock_guard lock(mutex_);
-    status_.format = f;
+    status_.format = params_.format;
 }
 
 void Producer::run() {
@@ -228,6 +225,11 @@ bool Producer::enter(const Program& program, const Slot& slot, TimePoint now) {
     choose_format(program, c.layout);
     c.exact = !c.layout.index.empty();
     const auto offset = std::max(Milliseconds{0}, cursor_time_ - slot.start);
+    if (params_.format != StreamFormat::ts && c.format != params_.format) {
+        start_transcoding(c, offset);
+        cursor_ = std::move(c);
+        return true;
+    }
     if (params_.format == StreamFormat::ts) {
         // Every item is remuxed, from the keyframe at or before the offset. Less than a
         // second in is the previous airing's overrun or a fresh tune: from the start.
@@ -237,7 +239,7 @@ bool Producer::enter(const Program& program, const Slot& slot, TimePoint now) {
         if (epoch_ == TimePoint{})
             epoch_ = std::min(slot.start, cursor_time_) - std::chrono::seconds(10);
         if (!remux_) {
-            auto made = std::make_unique<TsRemuxer>();  // loads the codec module
+            auto made = std::make_unique<Converter>();  // loads the codec module
             std::lock_guard lock(mutex_);
             remux_ = std::move(made);
         }
@@ -271,6 +273,25 @@ bool Producer::enter(const Program& program, const Slot& slot, TimePoint now) {
     log().debug("stream: {} from {} (byte {})", cursor_.title, format_duration(offset),
                 cursor_.byte);
     return true;
+}
+
+// An item whose codec cannot follow the stream's: decoded from `offset` and re-encoded in
+// the stream's format, on the transcoder's thread.
+void Producer::start_transcoding(Cursor& c, Milliseconds offset) {
+    c.transcoded = true;
+    if (!transcode_) {
+        auto made = std::make_unique<Converter>(params_, [this] { output_ready(); });
+        std::lock_guard lock(mutex_);
+        transcode_ = std::move(made);
+    }
+    transcode_->start(
+        c.item, offset, byte_rate(c.layout),
+        [clock = clock_, start = c.slot.start] {
+            return std::chrono::duration_cast<Milliseconds>(clock() - start);
+        },
+        c.title);
+    log().debug("stream: {} from {} (transcoded into {})", c.title, format_duration(offset),
+                content_type_of(params_.format));
 }
 
 Milliseconds Producer::plays_in(TimePoint now) const {
@@ -339,7 +360,10 @@ Chunk Producer::make_chunk(const std::string& data, std::size_t got, std::size_t
 bool Producer::play(TimePoint now, TimePoint target) {
     Cursor& c = cursor_;
     if (c.format == StreamFormat::ts) {
-        return play_ts(now, target);
+        return play_converted(now, target, *remux_);
+    }
+    if (c.transcoded) {
+        return play_converted(now, target, *transcode_);
     }
     if (c.format == StreamFormat::none || c.format != params_.format) {
         // This item cannot follow the stream's format byte for byte.
@@ -417,8 +441,9 @@ void Producer::cannot_play(TimePoint now, TimePoint target, const std::string& w
         c.active = false;
 }
 
-// Appends what is due of a remuxed airing; false when its bytes are not here yet.
-bool Producer::play_ts(TimePoint now, TimePoint target) {
+// Appends what is due of a remuxed or transcoded airing; false when its bytes are not here
+// yet.
+bool Producer::play_converted(TimePoint now, TimePoint target, Converter& converter) {
     Cursor& c = cursor_;
     const Milliseconds length = c.slot.length();
     const auto due = std::chrono::duration_cast<Milliseconds>(target - c.slot.start);
@@ -430,12 +455,12 @@ bool Producer::play_ts(TimePoint now, TimePoint target) {
     const auto finish = [&] {
         cursor_time_ = std::max(cursor_time_, c.slot.end);
         c.active = false;
-        remux_->stop();
+        converter.stop();
     };
     for (;;) {
         TsChunk out;
-        switch (remux_->take(until, base, out)) {
-            case TsRemuxer::Take::chunk: {
+        switch (converter.take(until, base, out)) {
+            case Converter::Take::chunk: {
                 Chunk chunk;
                 chunk.bytes = std::move(out.bytes);
                 // Play times only rise: a keyframe before the start of an airing is already
@@ -446,7 +471,7 @@ bool Producer::play_ts(TimePoint now, TimePoint target) {
                                                   c.slot.start + out.to - chunk.play_at));
                 chunk.sync = out.sync ? 0 : std::string::npos;
                 // A joiner gets the tables first, unless the chunk starts with them.
-                chunk.headers = remux_->tables();
+                chunk.headers = converter.tables();
                 chunk.starts_item = out.tables;
                 chunk.title = c.title;
                 chunk.item = static_cast<int>(c.slot.item);
@@ -454,20 +479,20 @@ bool Producer::play_ts(TimePoint now, TimePoint target) {
                 broadcast_.append(std::move(chunk), now);
                 continue;
             }
-            case TsRemuxer::Take::not_due:
+            case Converter::Take::not_due:
                 if (until >= length) {
                     finish();
                 } else {
                     cursor_time_ = std::max(cursor_time_, c.slot.start + until);
                 }
                 return true;
-            case TsRemuxer::Take::waiting:
+            case Converter::Take::waiting:
                 return false;
-            case TsRemuxer::Take::end:
+            case Converter::Take::end:
                 finish();
                 return true;
-            case TsRemuxer::Take::error:
-                cannot_play(now, target, "(" + remux_->error() + ")");
+            case Converter::Take::error:
+                cannot_play(now, target, "(" + converter.error() + ")");
                 return true;
         }
     }
@@ -528,7 +553,7 @@ TimePoint Producer::step(TimePoint now) {
         anchored_ = now;
         cursor_.active = false;
         started_ = true;
-    } else if (!produced_ && cursor_.active && cursor_.format != StreamFormat::ts &&
+    } else if (!produced_ && cursor_.active && !cursor_.converted() &&
                anchored_ + std::chrono::milliseconds(250) < now) {
         // Still waiting for the preroll: the first byte out will be the one on air then,
         // not the one on air when the wait began. (Counted from when it was anchored: an
@@ -600,7 +625,7 @@ TimePoint Producer::next_deadline(const OnAir& here, bool waiting, Milliseconds 
                                          : here.next.front().start;
     if (waiting) {
         // (Read without the lock: only this thread writes stalled_now.)
-        if (!produced_ && cursor_.active && cursor_.format != StreamFormat::ts)
+        if (!produced_ && cursor_.active && !cursor_.converted())
             next = std::min(next, anchored_ + std::chrono::milliseconds(250));  // preroll
         else if (!status_.stalled_now)
             next = std::min(next, cursor_time_ + std::chrono::milliseconds(100));

@@ -1,7 +1,9 @@
 // The producer: turns the schedule into the station's stream. It follows the playlist's
 // schedule on the (corrected) clock, opens each item in the swarm ahead of its time, maps
 // play time to bytes with the item's layout, fills gaps with silence, and keeps the
-// broadcast `lead` ahead of the schedule. Private to the core.
+// broadcast `lead` ahead of the schedule. An audio stream takes the format most of the
+// station's items have (station_format.hpp); items of another codec are transcoded into it
+// (remux.hpp). Private to the core.
 //
 // Threads: one of its own, which sleeps until its next deadline (the stream's head needs
 // more, the schedule moves to another item, a stall would begin) or until wake() says bytes
@@ -99,6 +101,11 @@ class Producer {
         // Played to its end, not cut at the slot's (a live segment: its audio may run a
         // frame past the keyframe that ends it, and the next one carries on from there).
         bool whole = false;
+        // Decoded and re-encoded into the stream's format (transcode_), not taken byte for
+        // byte.
+        bool transcoded = false;
+        // Made by a Converter (remuxed or transcoded): no preroll, no frame search.
+        [[nodiscard]] bool converted() const { return transcoded || format == StreamFormat::ts; }
     };
 
     void run();
@@ -115,7 +122,9 @@ class Producer {
     [[nodiscard]] TimePoint next_deadline(const OnAir& here, bool waiting, Milliseconds lead,
                                           TimePoint now) const;
     void publish(const Program& program, const OnAir& here, bool waiting);
-    bool play_ts(TimePoint now, TimePoint target);
+    bool play_converted(TimePoint now, TimePoint target, Converter& converter);
+    void start_transcoding(Cursor& c, Milliseconds offset);
+    void output_ready();  // a Converter made output: wake() if waiting for it
     void cannot_play(TimePoint now, TimePoint target, const std::string& why);
     void silence(TimePoint until, const std::string& title, TimePoint now);
     void prefetch(const Program& program, const OnAir& air, TimePoint now);
@@ -154,9 +163,11 @@ class Producer {
     std::string silence_block_;
     bool silence_tried_ = false;
     Milliseconds silence_length_{0};
-    // An MPEG-TS stream's remuxer: made by the producer's thread at its first video airing
-    // (set under mutex_, which wake() reads it under).
-    std::unique_ptr<TsRemuxer> remux_;
+    // An MPEG-TS stream's remuxer, made by the producer's thread at its first video airing;
+    // an audio stream's transcoder, made at its first item of another codec (each set under
+    // mutex_, which wake() reads them under).
+    std::unique_ptr<Converter> remux_;
+    std::unique_ptr<Converter> transcode_;
     TimePoint epoch_{};  // stream time 0 of an MPEG-TS stream
 
     ProducerStatus status_;  // guarded by mutex_

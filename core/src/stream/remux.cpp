@@ -1,20 +1,22 @@
-// The stream's side of video remuxing: the swarm's Item as the codec module reads it.
+// The stream's side of remuxing and transcoding: the swarm's Item as the codec module reads
+// it.
 #include "remux.hpp"
 
 #include "../swarm/engine.hpp"
 
 namespace alluvium::detail {
 
-TsRemuxer::TsRemuxer() {
+Converter::Converter(std::optional<AudioParams> into, std::function<void()> made)
+    : made_(std::move(made)), transcodes_(into.has_value()) {
     if (Codecs* c = codecs())
-        impl_ = c->remuxer();
+        impl_ = into ? c->transcoder(*into) : c->remuxer();
 }
 
-TsRemuxer::~TsRemuxer() {
+Converter::~Converter() {
     stop();
 }
 
-void TsRemuxer::start(std::shared_ptr<Item> item, Milliseconds offset,
+void Converter::start(std::shared_ptr<Item> item, Milliseconds offset,
                       std::uint64_t bytes_per_second, std::function<Milliseconds()> item_now,
                       std::string name) {
     if (!impl_)
@@ -32,28 +34,32 @@ void TsRemuxer::start(std::shared_ptr<Item> item, Milliseconds offset,
             return std::nullopt;
         return item->error();
     };
+    source.made = made_;
     impl_->start(std::move(source), offset, bytes_per_second, std::move(item_now), std::move(name));
 }
 
-void TsRemuxer::stop() {
+void Converter::stop() {
     if (impl_)
         impl_->stop();
 }
 
-void TsRemuxer::poke() {
+void Converter::poke() {
     if (impl_)
         impl_->poke();
 }
 
-TsRemuxer::Take TsRemuxer::take(Milliseconds until, Milliseconds base, TsChunk& out) {
+Converter::Take Converter::take(Milliseconds until, Milliseconds base, TsChunk& out) {
     return impl_ ? impl_->take(until, base, out) : Take::error;
 }
 
-std::string TsRemuxer::error() const {
-    return impl_ ? impl_->error() : "video cannot be remuxed: " + codecs_error();
+std::string Converter::error() const {
+    if (impl_)
+        return impl_->error();
+    return (transcodes_ ? "it cannot be transcoded: " : "video cannot be remuxed: ") +
+           codecs_error();
 }
 
-std::shared_ptr<const std::string> TsRemuxer::tables() const {
+std::shared_ptr<const std::string> Converter::tables() const {
     return impl_ ? impl_->tables() : nullptr;
 }
 

@@ -14,6 +14,7 @@ std::optional<MediaLayout> libav_index(const std::string& path, std::error_code&
                                        std::string* detail);
 std::string libav_silence(const AudioParams& params, Milliseconds length);
 std::unique_ptr<Remuxer> libav_remuxer();
+std::unique_ptr<Remuxer> libav_transcoder(const AudioParams& into);
 
 namespace {
 
@@ -31,6 +32,9 @@ class LibavCodecs final : public Codecs {
         return libav_silence(params, length);
     }
     std::unique_ptr<Remuxer> remuxer() override { return libav_remuxer(); }
+    std::unique_ptr<Remuxer> transcoder(const AudioParams& into) override {
+        return libav_transcoder(into);
+    }
 };
 
 }  // namespace

@@ -190,7 +190,7 @@ void LibavRemuxer::start(ItemSource item, Milliseconds offset, std::uint64_t byt
     a->rate = bytes_per_second;
     a->item_now = std::move(item_now);
     a->name = std::move(name);
-    a->start();
+    a->start("alluvium-remux");
     std::lock_guard lock(impl_->airing_mutex);
     impl_->airing = std::move(a);
     impl_->shifted = false;

@@ -4,8 +4,6 @@
 
 #include "../../common/log.hpp"
 
-#include <pthread.h>
-
 extern "C" {
 #include <libavcodec/bsf.h>
 }
@@ -18,17 +16,6 @@ extern "C" {
 namespace alluvium::detail {
 namespace {
 
-constexpr int input_buffer = 64 * 1024;
-constexpr std::uint64_t need_step = 256 * 1024;
-
-struct IoFree {
-    void operator()(AVIOContext* io) const {
-        if (io != nullptr)
-            av_freep(&io->buffer);
-        avio_context_free(&io);
-    }
-};
-using IoPtr = std::unique_ptr<AVIOContext, IoFree>;
 struct FilterFree {
     void operator()(AVBSFContext* b) const { av_bsf_free(&b); }
 };
@@ -44,28 +31,6 @@ bool ts_audio(AVCodecID id) {
 }
 
 }  // namespace
-
-void TsAiring::start() {
-    thread = std::thread([this] { run(); });
-}
-
-void TsAiring::stop() {
-    {
-        std::lock_guard lock(m);
-        stopping = true;
-    }
-    cv.notify_all();
-    if (thread.joinable())
-        thread.join();
-}
-
-void TsAiring::poke() {
-    {
-        std::lock_guard lock(m);
-        poked = true;
-    }
-    cv.notify_all();
-}
 
 TsAiring::Due TsAiring::take(Milliseconds until) {
     Due due;
@@ -100,81 +65,6 @@ TsAiring::Due TsAiring::take(Milliseconds until) {
     }
     cv.notify_all();
     return due;
-}
-
-void TsAiring::run() {
-    pthread_setname_np(pthread_self(), "alluvium-remux");
-    try {
-        demux();
-    } catch (const std::exception& e) {
-        fail(e.what());
-    }
-    std::lock_guard lock(m);
-    done = true;
-}
-
-bool TsAiring::wait() {
-    std::unique_lock lock(m);
-    cv.wait(lock, [this] { return stopping || poked; });  // poke(): bytes came, or a failure
-    poked = false;
-    return !stopping;
-}
-
-void TsAiring::need() {
-    Milliseconds starts_in{0};
-    {
-        std::lock_guard lock(m);
-        if (ready)
-            starts_in = std::max(Milliseconds{0}, demuxed - item_now());
-    }
-    item.need(pos, rate, starts_in);
-    needed = pos;
-}
-
-int TsAiring::read(std::uint8_t* buf, int size) {
-    const std::uint64_t total = item.size();
-    if (pos >= total)
-        return AVERROR_EOF;
-    const auto want = static_cast<std::size_t>(
-        std::min<std::uint64_t>(static_cast<std::uint64_t>(size), total - pos));
-    for (;;) {
-        if (needed == UINT64_MAX || pos < needed || pos >= needed + need_step)
-            need();
-        const std::size_t n = item.read(pos, reinterpret_cast<char*>(buf), want);
-        if (n > 0) {
-            pos += n;
-            return static_cast<int>(n);
-        }
-        if (item.failure())
-            return AVERROR(EIO);
-        if (!wait())
-            return AVERROR_EXIT;
-        needed = UINT64_MAX;  // ask again: the deadline moves with the clock
-    }
-}
-
-std::int64_t TsAiring::seek(std::int64_t by, int whence) {
-    const auto total = static_cast<std::int64_t>(item.size());
-    std::int64_t to = 0;
-    switch (whence & ~AVSEEK_FORCE) {
-        case AVSEEK_SIZE:
-            return total;
-        case SEEK_SET:
-            to = by;
-            break;
-        case SEEK_CUR:
-            to = static_cast<std::int64_t>(pos) + by;
-            break;
-        case SEEK_END:
-            to = total + by;
-            break;
-        default:
-            return -1;
-    }
-    if (to < 0)
-        return -1;
-    pos = static_cast<std::uint64_t>(to);
-    return to;
 }
 
 namespace {
@@ -213,36 +103,8 @@ class TsDemux {
 };
 
 bool TsDemux::open() {
-    auto* buffer = static_cast<unsigned char*>(av_malloc(input_buffer));
-    io_.reset(avio_alloc_context(
-        buffer, input_buffer, 0, &a_,
-        [](void* self, std::uint8_t* b, int n) { return static_cast<TsAiring*>(self)->read(b, n); },
-        nullptr,
-        [](void* self, std::int64_t o, int w) {
-            return static_cast<TsAiring*>(self)->seek(o, w);
-        }));
-    if (!io_) {
-        av_free(buffer);
-        a_.fail("out of memory");
-        return false;
-    }
-    AVFormatContext* raw = avformat_alloc_context();
-    raw->pb = io_.get();
-    raw->flags |= AVFMT_FLAG_CUSTOM_IO;
     // Enough to find the codecs of a transport stream without reading seconds of it.
-    raw->probesize = 2 * 1024 * 1024;
-    raw->max_analyze_duration = 2 * AV_TIME_BASE;
-    if (const int r = avformat_open_input(&raw, a_.name.c_str(), nullptr, nullptr); r < 0) {
-        a_.fail(r == AVERROR_EXIT ? "" : "cannot read it: " + av_error(r));
-        return false;
-    }
-    fmt_.reset(raw);
-    if (const int r = avformat_find_stream_info(fmt_.get(), nullptr); r < 0) {
-        a_.fail(r == AVERROR_EXIT ? "" : "cannot read its streams: " + av_error(r));
-        return false;
-    }
-    std::lock_guard lock(a_.m);
-    return !a_.stopping;
+    return a_.open_input(io_, fmt_, 2 * 1024 * 1024);
 }
 
 bool TsDemux::choose_streams() {
@@ -345,10 +207,9 @@ void TsDemux::seek_to_offset() {
 
 bool TsDemux::enqueue(Packet p) {
     std::unique_lock lock(a_.m);
-    a_.demuxed = p.t;
+    const Milliseconds t = p.t;
     a_.queue.push_back(std::move(p));
-    a_.cv.wait(lock, [this] { return a_.stopping || a_.demuxed - a_.taken <= read_ahead; });
-    return !a_.stopping;
+    return a_.made(t, lock);
 }
 
 bool TsDemux::frame_aac(PacketPtr& pkt) {
@@ -469,13 +330,7 @@ void TsDemux::run() {
 
 }  // namespace
 
-void TsAiring::demux() {
-    while (item.size() == 0) {
-        if (const auto why = item.failure())
-            return fail(*why);
-        if (!wait())
-            return;
-    }
+void TsAiring::work() {
     TsDemux(*this).run();
 }
 
