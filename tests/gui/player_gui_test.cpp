@@ -249,11 +249,13 @@ void expect_readable(MainWindow& w) {
         << "fewer than three schedule rows show at " << w.width() << "x" << w.height();
 }
 
-std::unique_ptr<TestStation> station_on_air() {
-    // Three 40 s tones; now is 2 s into the first.
+// A station of MP3 tones, primed on its gateway; now is 2 s into the first item (anchored
+// again once the set-up is done, however long it took). By default three 40 s tones.
+std::unique_ptr<TestStation> station_on_air(std::vector<ToneItem> items = {{"a.mp3", 500, 40},
+                                                                           {"b.mp3", 700, 40},
+                                                                           {"c.mp3", 900, 40}}) {
     auto s = std::make_unique<TestStation>(
-        binaries, std::vector<ToneItem>{{"a.mp3", 500, 40}, {"b.mp3", 700, 40}, {"c.mp3", 900, 40}},
-        std::vector<std::string>{"-c:a", "libmp3lame", "-b:a", "128k"});
+        binaries, std::move(items), std::vector<std::string>{"-c:a", "libmp3lame", "-b:a", "128k"});
     s->publish();
     s->write_playlist(time_point_cast<Milliseconds>(system_clock::now()));
     s->start_gateway();
@@ -616,15 +618,7 @@ QString mpris_get(const QString& service, const QString& interface, const QStrin
 TEST(PlayerWindow, TellsTheDesktopWhatPlaysAndTakesItsCommandsOverMpris) {
     ASSERT_FALSE(qgetenv("DBUS_SESSION_BUS_ADDRESS").isEmpty()) << "no session bus";
     // Two 12 s items, the first on air for 2 s: its end comes while the test watches.
-    auto s = std::make_unique<TestStation>(
-        binaries, std::vector<ToneItem>{{"a.mp3", 500, 12}, {"b.mp3", 700, 12}},
-        std::vector<std::string>{"-c:a", "libmp3lame", "-b:a", "128k"});
-    s->publish();
-    s->write_playlist(time_point_cast<Milliseconds>(system_clock::now()));
-    s->start_gateway();
-    ASSERT_TRUE(s->prime());
-    // Anchored again once the set-up is done, however long it took.
-    s->write_playlist(time_point_cast<Milliseconds>(system_clock::now()) - seconds(2));
+    auto s = station_on_air({{"a.mp3", 500, 12}, {"b.mp3", 700, 12}});
     const std::filesystem::path wav = artefacts / "player-mpris.wav";
     MainWindow w(options_for(*s, wav));
     w.resize(1280, 800);

@@ -48,8 +48,8 @@ struct ItemSource {
     std::function<void(std::uint64_t offset, std::uint64_t rate, Milliseconds starts_in)> need;
     std::function<std::uint64_t()> size;                  // 0 while unknown
     std::function<std::optional<std::string>()> failure;  // why the item cannot come, if so
-    // Called on the airing's thread when output is ready after none was (the stream may be
-    // waiting for it); may be empty. Must not block.
+    // Called on the airing's thread when output is ready after none was, and when the
+    // airing ends (the stream may be waiting for either); may be empty. Must not block.
     std::function<void()> made;
 };
 

@@ -34,7 +34,8 @@ class Item;
 class Converter {
   public:
     // A remuxer into MPEG-TS, or (with `into`) a transcoder into that audio format. `made`:
-    // output is ready after none was (the producer may be waiting for it); may be empty.
+    // output is ready after none was, or the airing ended (the producer may be waiting for
+    // either); may be empty.
     explicit Converter(std::optional<AudioParams> into = std::nullopt,
                        std::function<void()> made = {});
     ~Converter();  // stops the airing's thread

@@ -22,8 +22,12 @@ void Airing::start(const char* thread_name) {
         } catch (const std::exception& e) {
             fail(e.what());
         }
-        std::lock_guard lock(m);
-        done = true;
+        {
+            std::lock_guard lock(m);
+            done = true;
+        }
+        if (item.made)
+            item.made();  // the stream may be waiting for the end (or the error)
     });
 }
 

@@ -6,6 +6,7 @@ extern "C" {
 #include <libavutil/opt.h>
 }
 
+#include <algorithm>
 #include <utility>
 
 namespace alluvium::detail {
@@ -40,6 +41,14 @@ const char* muxer_name(StreamFormat f) {
     return nullptr;
 }
 
+// The bit rate to encode at: the stream's, within what the encoder takes for 44.1 or 48 kHz
+// stereo (an Ogg station of simple sounds may average 20 kbit/s; libvorbis refuses that).
+std::int64_t encoding_rate(const AudioParams& p) {
+    const std::int64_t rate = p.bit_rate > 0 ? p.bit_rate : 128000;
+    const std::int64_t lowest = p.codec == "vorbis" ? 64000 : 32000;
+    return std::clamp<std::int64_t>(rate, lowest, 320000);
+}
+
 }  // namespace
 
 AudioEncoder::~AudioEncoder() {
@@ -63,7 +72,7 @@ int AudioEncoder::write(void* self, std::uint8_t* buf, int size) {
     return size;
 }
 
-bool AudioEncoder::open(const AudioParams& params) {
+bool AudioEncoder::open(const AudioParams& params, const std::string& title) {
     const char* enc_name = encoder_name(params);
     const char* mux_name = muxer_name(params.format);
     const AVCodec* codec = enc_name != nullptr ? avcodec_find_encoder_by_name(enc_name) : nullptr;
@@ -78,7 +87,7 @@ bool AudioEncoder::open(const AudioParams& params) {
     av_channel_layout_default(&enc_->ch_layout, params.channels > 0 ? params.channels : 2);
     enc_->sample_rate = rate;
     enc_->sample_fmt = codec->sample_fmts != nullptr ? codec->sample_fmts[0] : AV_SAMPLE_FMT_S16;
-    enc_->bit_rate = params.bit_rate > 0 ? params.bit_rate : 128000;
+    enc_->bit_rate = encoding_rate(params);
     enc_->time_base = AVRational{1, rate};
     if (avformat_alloc_output_context2(&mux_, nullptr, mux_name, nullptr) < 0) {
         error_ = std::string("no ") + mux_name + " muxer";
@@ -93,6 +102,8 @@ bool AudioEncoder::open(const AudioParams& params) {
     st_ = avformat_new_stream(mux_, nullptr);
     avcodec_parameters_from_context(st_->codecpar, enc_.get());
     st_->time_base = enc_->time_base;
+    if (!title.empty())
+        av_dict_set(&st_->metadata, "title", title.c_str(), 0);
     auto* buffer = static_cast<unsigned char*>(av_malloc(output_buffer));
     mux_->pb =
         avio_alloc_context(buffer, output_buffer, 1, this, nullptr, &AudioEncoder::write, nullptr);

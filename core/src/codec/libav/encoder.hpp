@@ -32,9 +32,10 @@ class AudioEncoder {
     AudioEncoder& operator=(const AudioEncoder&) = delete;
 
     // Opens the encoder for `params` and its muxer, and writes the stream's header (the
-    // header pages of an Ogg stream; nothing for MP3 and ADTS). False, with error() saying
-    // why, when `params` cannot be encoded.
-    bool open(const AudioParams& params);
+    // header pages of an Ogg stream, whose comments carry `title`; nothing for MP3 and ADTS,
+    // whose titles travel as ICY metadata). False, with error() saying why, when `params`
+    // cannot be encoded.
+    bool open(const AudioParams& params, const std::string& title = {});
     [[nodiscard]] const std::string& error() const { return error_; }
 
     // What frames must be: the encoder's sample format, rate and layout.

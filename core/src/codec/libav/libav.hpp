@@ -13,6 +13,10 @@ extern "C" {
 
 namespace alluvium::detail {
 
+// Routes FFmpeg's log to ours (debug level) and starts its networking, once per process;
+// the module's entry point calls it (probe.cpp).
+void init_libav();
+
 inline std::string av_error(int code) {
     char buf[AV_ERROR_MAX_STRING_SIZE] = {};
     av_strerror(code, buf, sizeof buf);

@@ -3,6 +3,7 @@
 #include <alluvium/version.hpp>
 
 #include "../codec.hpp"
+#include "libav.hpp"
 
 #include <cstring>
 
@@ -45,6 +46,7 @@ extern "C" __attribute__((visibility("default"))) alluvium::detail::Codecs* allu
     // Built with the core it serves, or not used: the interface is C++ and unversioned.
     if (core_version == nullptr || std::strcmp(core_version, ALLUVIUM_VERSION_STRING) != 0)
         return nullptr;
+    alluvium::detail::init_libav();
     static alluvium::detail::LibavCodecs codecs;
     return &codecs;
 }

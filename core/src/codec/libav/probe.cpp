@@ -23,8 +23,8 @@ extern "C" {
 namespace alluvium::detail {
 namespace {
 
-// libavformat's own messages go to our logger at debug level: a bad file is reported
-// once, by us, with its name; not as a burst of decoder chatter on stderr.
+// FFmpeg's own messages (its formats and codecs) go to our logger at debug level: a bad file is
+// reported once, by us, with its name; not as a burst of decoder chatter on stderr.
 void route_av_log(void* /*avcl*/, int level, const char* format, va_list args) {
     if (level > AV_LOG_WARNING) {
         return;
@@ -35,15 +35,7 @@ void route_av_log(void* /*avcl*/, int level, const char* format, va_list args) {
     while (!text.empty() && text.back() == '\n') {
         text.remove_suffix(1);
     }
-    log().debug("libavformat: {}", text);
-}
-
-void init_libav() {
-    static std::once_flag once;
-    std::call_once(once, [] {
-        av_log_set_callback(route_av_log);
-        avformat_network_init();
-    });
+    log().debug("ffmpeg: {}", text);
 }
 
 std::string tag(const AVDictionary* dict, const char* key) {
@@ -102,6 +94,14 @@ void read_streams(const AVFormatContext* fmt, MediaInfo& info) {
 }
 
 }  // namespace
+
+void init_libav() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        av_log_set_callback(route_av_log);
+        avformat_network_init();
+    });
+}
 
 std::optional<MediaInfo> libav_probe(const std::string& path_or_url, std::error_code& ec,
                                      std::string* detail, const ProbeOptions& options) {

@@ -106,7 +106,7 @@ bool Transcode::open() {
         return false;
     }
     start_ = st->start_time != AV_NOPTS_VALUE ? st->start_time : 0;
-    if (!enc_.open(a_.into)) {
+    if (!enc_.open(a_.into, a_.name)) {
         a_.fail(enc_.error());
         return false;
     }
