@@ -10,16 +10,15 @@
 #include "figures.hpp"
 #include "process.hpp"
 #include "temp_dir.hpp"
+#include "transcode_run.hpp"
 
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <fstream>
-#include <mutex>
 #include <numeric>
 #include <sstream>
 #include <string>
@@ -50,58 +49,21 @@ struct Result {
     double cpu = 0;    // seconds
     double wall = 0;   // seconds
     double audio = 0;  // seconds of stream made
-    std::size_t bytes = 0;
     std::string error;
 };
 
 // Transcodes the whole of `item` as the stream would, as fast as it goes.
 Result transcode(const std::string& item, const AudioParams& into) {
     Result result;
-    std::mutex m;
-    std::condition_variable cv;
-    bool made = false;
-    auto converter = codecs()->transcoder(into);
-    ItemSource source;
-    source.read = [&item](std::uint64_t at, char* out, std::size_t max) -> std::size_t {
-        if (at >= item.size())
-            return 0;
-        const std::size_t n = std::min<std::size_t>(max, item.size() - at);
-        std::copy_n(item.data() + at, n, out);
-        return n;
-    };
-    source.need = [](std::uint64_t, std::uint64_t, Milliseconds) {};
-    source.size = [&item] { return static_cast<std::uint64_t>(item.size()); };
-    source.failure = [] { return std::optional<std::string>(); };
-    source.made = [&] {
-        std::lock_guard lock(m);
-        made = true;
-        cv.notify_all();
-    };
     const double cpu0 = cpu_now();
     const auto wall0 = std::chrono::steady_clock::now();
-    converter->start(
-        source, Milliseconds{0}, 16000, [] { return Milliseconds{0}; }, "bench");
-    for (;;) {
-        TsChunk chunk;
-        const auto took = converter->take(Milliseconds::max(), Milliseconds{0}, chunk);
-        if (took == Remuxer::Take::chunk) {
-            result.bytes += chunk.bytes.size();
-            result.audio = std::max(result.audio, static_cast<double>(chunk.to.count()) / 1000);
-            continue;
-        }
-        if (took == Remuxer::Take::error) {
-            result.error = converter->error();
-            break;
-        }
-        if (took == Remuxer::Take::end)
-            break;
-        std::unique_lock lock(m);  // waiting: for the transcoder's next output
-        cv.wait_for(lock, std::chrono::seconds(1), [&] { return made; });
-        made = false;
-    }
-    converter->stop();
+    const alluvium::test::Transcoded t =
+        alluvium::test::transcode_in_memory(item, into, Milliseconds{0});
     result.wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
     result.cpu = cpu_now() - cpu0;
+    result.error = t.error;
+    if (!t.chunks.empty())
+        result.audio = static_cast<double>(t.chunks.back().to.count()) / 1000;
     return result;
 }
 

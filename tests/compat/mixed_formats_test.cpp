@@ -60,12 +60,7 @@ std::vector<Silence> silences_in(const std::string& file, double shortest, std::
 class MixedFormats : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
-        station_ =
-            std::make_unique<TestStation>(binaries, mixed_items(), std::vector<std::string>{});
-        station_->publish();
-        station_->write_playlist(time_point_cast<Milliseconds>(system_clock::now()) - seconds(2));
-        station_->start_gateway();
-        ASSERT_TRUE(station_->prime());
+        station_ = primed_station(binaries, mixed_items(), {}, seconds(2));
         tune_ = station_->tune();
     }
     static void TearDownTestSuite() {

@@ -254,14 +254,8 @@ void expect_readable(MainWindow& w) {
 std::unique_ptr<TestStation> station_on_air(std::vector<ToneItem> items = {{"a.mp3", 500, 40},
                                                                            {"b.mp3", 700, 40},
                                                                            {"c.mp3", 900, 40}}) {
-    auto s = std::make_unique<TestStation>(
-        binaries, std::move(items), std::vector<std::string>{"-c:a", "libmp3lame", "-b:a", "128k"});
-    s->publish();
-    s->write_playlist(time_point_cast<Milliseconds>(system_clock::now()));
-    s->start_gateway();
-    EXPECT_TRUE(s->prime());
-    s->write_playlist(time_point_cast<Milliseconds>(system_clock::now()) - seconds(2));
-    return s;
+    return primed_station(binaries, std::move(items), {"-c:a", "libmp3lame", "-b:a", "128k"},
+                          seconds(2));
 }
 
 // Seconds of sound libVLC has decoded into `wav` (mono, 16-bit, 44.1 kHz: options_for()).

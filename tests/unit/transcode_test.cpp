@@ -4,18 +4,17 @@
 #include "codec/codec.hpp"
 #include "stream/framing.hpp"
 #include "stream/station_format.hpp"
+#include "transcode_run.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <condition_variable>
-#include <cstring>
-#include <mutex>
 
 namespace alluvium::detail {
 namespace {
 
 using namespace std::chrono;
+using test::Transcoded;
 
 alluvium::Item entry(const std::string& mime, std::uint64_t bytes, Milliseconds length) {
     alluvium::Item i;
@@ -90,63 +89,8 @@ std::string wav_tone(int rate, Milliseconds length) {
     return w;
 }
 
-struct Transcoded {
-    std::vector<TsChunk> chunks;
-    std::string bytes;
-    std::shared_ptr<const std::string> headers;
-    std::string error;
-};
-
-// Transcodes `item` from `offset` as the stream would, taking everything (bounded: 30 s).
 Transcoded transcode(const std::string& item, const AudioParams& into, Milliseconds offset) {
-    Transcoded out;
-    Codecs* c = codecs();
-    if (c == nullptr) {
-        out.error = codecs_error();
-        return out;
-    }
-    std::mutex m;
-    std::condition_variable cv;
-    bool made = false;
-    auto t = c->transcoder(into);
-    ItemSource source;
-    source.read = [&item](std::uint64_t at, char* to, std::size_t max) -> std::size_t {
-        if (at >= item.size())
-            return 0;
-        const std::size_t n = std::min<std::size_t>(max, item.size() - at);
-        std::memcpy(to, item.data() + at, n);
-        return n;
-    };
-    source.need = [](std::uint64_t, std::uint64_t, Milliseconds) {};
-    source.size = [&item] { return static_cast<std::uint64_t>(item.size()); };
-    source.failure = [] { return std::optional<std::string>(); };
-    source.made = [&] {
-        std::lock_guard lock(m);
-        made = true;
-        cv.notify_all();
-    };
-    t->start(
-        source, offset, 176400, [] { return Milliseconds{0}; }, "tone.wav");
-    const auto until = steady_clock::now() + seconds(30);
-    while (steady_clock::now() < until) {
-        TsChunk chunk;
-        const auto took = t->take(Milliseconds::max(), Milliseconds{0}, chunk);
-        if (took == Remuxer::Take::chunk) {
-            out.bytes += chunk.bytes;
-            out.chunks.push_back(std::move(chunk));
-            out.headers = t->tables();
-            continue;
-        }
-        if (took == Remuxer::Take::error)
-            out.error = t->error();
-        if (took != Remuxer::Take::waiting)
-            break;
-        std::unique_lock lock(m);  // for the transcoder's next output, or its end
-        cv.wait_until(lock, until, [&] { return made; });
-        made = false;
-    }
-    t->stop();
-    return out;
+    return test::transcode_in_memory(item, into, offset, "tone.wav");
 }
 
 TEST(Transcoder, TurnsAWavItemIntoWholeMp3FramesCoveringItsLength) {
