@@ -68,7 +68,10 @@ struct Seeder::Impl {
         std::int64_t recent = 0;
         for (const auto& [when, bytes] : beside)
             recent += static_cast<std::int64_t>(bytes);
-        const std::int64_t limit = std::max(upload_limit - recent, upload_limit / 4);
+        // (Never 0, which libtorrent takes for no limit at all: a limit under 4 bytes/s has
+        // no quarter.)
+        const std::int64_t limit =
+            std::max(upload_limit - recent, std::max<std::int64_t>(upload_limit / 4, 1));
         if (limit == applied_limit)
             return;
         applied_limit = limit;
