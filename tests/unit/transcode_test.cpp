@@ -100,11 +100,11 @@ TEST(Transcoder, TurnsAWavItemIntoWholeMp3FramesCoveringItsLength) {
     ASSERT_FALSE(t.chunks.empty());
     EXPECT_EQ(t.headers, nullptr) << "MP3 needs no header for joiners";
     // Every chunk starts on a frame, and the frames follow each other to the end.
-    std::size_t at = 0;
     for (const TsChunk& chunk : t.chunks) {
         EXPECT_TRUE(chunk.sync);
         EXPECT_TRUE(mpeg_frame_length(chunk.bytes).has_value());
     }
+    std::size_t at = 0;
     int frames = 0;
     while (at < t.bytes.size()) {
         const auto length = mpeg_frame_length(std::string_view(t.bytes).substr(at));

@@ -243,12 +243,7 @@ bool Producer::enter(const Program& program, const Slot& slot, TimePoint now) {
             std::lock_guard lock(mutex_);
             remux_ = std::move(made);
         }
-        remux_->start(
-            c.item, from, byte_rate(c.layout),
-            [clock = clock_, start = slot.start] {
-                return std::chrono::duration_cast<Milliseconds>(clock() - start);
-            },
-            c.title);
+        remux_->start(c.item, from, byte_rate(c.layout), item_clock(slot.start), c.title);
         cursor_ = std::move(c);
         log().debug("stream: {} from {} (remuxed)", cursor_.title, format_duration(offset));
         return true;
@@ -284,14 +279,15 @@ void Producer::start_transcoding(Cursor& c, Milliseconds offset) {
         std::lock_guard lock(mutex_);
         transcode_ = std::move(made);
     }
-    transcode_->start(
-        c.item, offset, byte_rate(c.layout),
-        [clock = clock_, start = c.slot.start] {
-            return std::chrono::duration_cast<Milliseconds>(clock() - start);
-        },
-        c.title);
+    transcode_->start(c.item, offset, byte_rate(c.layout), item_clock(c.slot.start), c.title);
     log().debug("stream: {} from {} (transcoded into {})", c.title, format_duration(offset),
                 content_type_of(params_.format));
+}
+
+std::function<Milliseconds()> Producer::item_clock(TimePoint start) const {
+    return [clock = clock_, start] {
+        return std::chrono::duration_cast<Milliseconds>(clock() - start);
+    };
 }
 
 Milliseconds Producer::plays_in(TimePoint now) const {

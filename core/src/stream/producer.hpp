@@ -125,6 +125,8 @@ class Producer {
     bool play_converted(TimePoint now, TimePoint target, Converter& converter);
     void start_transcoding(Cursor& c, Milliseconds offset);
     void output_ready();  // a Converter made output: wake() if waiting for it
+    // The item time playing now, for an airing that starts at `start` (a Converter's).
+    [[nodiscard]] std::function<Milliseconds()> item_clock(TimePoint start) const;
     void cannot_play(TimePoint now, TimePoint target, const std::string& why);
     void silence(TimePoint until, const std::string& title, TimePoint now);
     void prefetch(const Program& program, const OnAir& air, TimePoint now);

@@ -49,21 +49,12 @@ StreamFormat stream_format_of_type(const std::string& mime_type) {
 
 MediaLayout guessed_layout(const alluvium::Item& item, std::uint64_t size, Milliseconds duration) {
     MediaLayout l;
-    switch (stream_format_of_type(item.mime_type)) {
-        case StreamFormat::mp3:
-            l.container = l.codec = "mp3";
-            break;
-        case StreamFormat::adts:
-            l.container = l.codec = "aac";
-            break;
-        case StreamFormat::ogg:
-            l.container = "ogg";
-            l.codec = "vorbis";
-            break;
-        case StreamFormat::ts:
-        case StreamFormat::none:
-            l.container = item.mime_type;
-            break;
+    const StreamFormat f = stream_format_of_type(item.mime_type);
+    if (f == StreamFormat::none) {
+        l.container = item.mime_type;
+    } else {
+        l.codec = codec_of(f);
+        l.container = f == StreamFormat::ogg ? "ogg" : l.codec;
     }
     l.duration = duration;
     l.data_end = size;

@@ -56,8 +56,13 @@ bool Airing::wait() {
     return !stopping;
 }
 
-bool Airing::made(Milliseconds t, std::unique_lock<std::mutex>& lock) {
+bool Airing::pace(Milliseconds t, bool first, std::unique_lock<std::mutex>& lock) {
     demuxed = t;
+    if (first && item.made) {
+        lock.unlock();
+        item.made();  // the stream may be waiting for it
+        lock.lock();
+    }
     cv.wait(lock, [this] { return stopping || demuxed - taken <= read_ahead; });
     return !stopping;
 }

@@ -13,6 +13,7 @@
 
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -74,12 +75,66 @@ struct Airing {
     // Waits until the item's size is known, then opens it with libavformat; false when it
     // failed (said so in `error`) or the airing is stopping.
     bool open_input(IoPtr& io, InputPtr& fmt, std::int64_t probe_bytes);
-    // Records that item time `t` is made, then waits while it is more than read_ahead past
-    // what the stream has taken; false when stopping. Called with `lock` held on `m`.
-    bool made(Milliseconds t, std::unique_lock<std::mutex>& lock);
+    // Records that item time `t` is made, tells the stream (item.made, with `lock` let go
+    // meanwhile) when it is the `first` output it can take since it took the last, then waits
+    // while `t` is more than read_ahead past what the stream has taken; false when stopping.
+    // Called with `lock` held on `m`.
+    bool pace(Milliseconds t, bool first, std::unique_lock<std::mutex>& lock);
 
   protected:
     virtual void work() = 0;
+};
+
+// The airing a converter (a Remuxer of the codec module) is on. start(), stop() and get()
+// from the stream's thread; poke() from any thread. stop() blocks until the airing's thread
+// has returned.
+template <class A>
+class CurrentAiring {
+  public:
+    CurrentAiring() = default;
+    CurrentAiring(const CurrentAiring&) = delete;
+    CurrentAiring& operator=(const CurrentAiring&) = delete;
+    ~CurrentAiring() { stop(); }
+
+    // Ends the airing on now, then starts one of `item` from `offset` on a thread named
+    // `thread_name`; `fill` sets what else the airing needs before its thread starts.
+    void start(ItemSource item, Milliseconds offset, std::uint64_t rate,
+               std::function<Milliseconds()> item_now, std::string name, const char* thread_name,
+               const std::function<void(A&)>& fill = {}) {
+        stop();
+        auto a = std::make_shared<A>();
+        a->item = std::move(item);
+        a->offset = offset;
+        a->rate = rate;
+        a->item_now = std::move(item_now);
+        a->name = std::move(name);
+        if (fill)
+            fill(*a);
+        a->start(thread_name);
+        std::lock_guard lock(m_);
+        airing_ = std::move(a);
+    }
+    void stop() {
+        std::shared_ptr<A> a;
+        {
+            std::lock_guard lock(m_);
+            a = std::move(airing_);
+        }
+        if (a)
+            a->stop();
+    }
+    void poke() {
+        if (auto a = get())
+            a->poke();
+    }
+    [[nodiscard]] std::shared_ptr<A> get() const {
+        std::lock_guard lock(m_);
+        return airing_;
+    }
+
+  private:
+    mutable std::mutex m_;  // guards airing_ against poke() from other threads
+    std::shared_ptr<A> airing_;
 };
 
 }  // namespace alluvium::detail

@@ -130,6 +130,15 @@ int AudioEncoder::frame_size() const {
     return enc_->frame_size > 0 ? enc_->frame_size : 1024;
 }
 
+bool AudioEncoder::make_frame(AVFrame& frame, int samples) const {
+    av_frame_unref(&frame);
+    frame.format = enc_->sample_fmt;
+    frame.sample_rate = enc_->sample_rate;
+    av_channel_layout_copy(&frame.ch_layout, &enc_->ch_layout);
+    frame.nb_samples = samples;
+    return av_frame_get_buffer(&frame, 0) >= 0;
+}
+
 bool AudioEncoder::drain() {
     while (true) {
         const int r = avcodec_receive_packet(enc_.get(), pkt_.get());

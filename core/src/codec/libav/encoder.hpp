@@ -42,6 +42,9 @@ class AudioEncoder {
     [[nodiscard]] const AVCodecContext& context() const { return *enc_; }
     // Samples per frame; every frame but the last must have exactly this many.
     [[nodiscard]] int frame_size() const;
+    // Makes `frame` hold room for `samples` in the encoder's format (its samples unset);
+    // false when out of memory.
+    bool make_frame(AVFrame& frame, int samples) const;
 
     // Encodes one frame (its pts in samples, 1/rate) and muxes what the encoder has ready;
     // a null frame flushes the encoder and ends the stream. False on an error.

@@ -105,7 +105,6 @@ void init_libav() {
 
 std::optional<MediaInfo> libav_probe(const std::string& path_or_url, std::error_code& ec,
                                      std::string* detail, const ProbeOptions& options) {
-    init_libav();
     ec.clear();
     const bool remote = is_url(path_or_url);
     const auto fail = [&](errc code, std::string why) -> std::optional<MediaInfo> {

@@ -31,8 +31,7 @@ constexpr int pmt_pid = 0x1000;          // libavformat's default
 }  // namespace
 
 struct MuxState {
-    std::mutex airing_mutex;  // guards `airing` against poke() from other threads
-    std::shared_ptr<TsAiring> airing;
+    CurrentAiring<TsAiring> airing;
 
     // The muxer: the producer's thread only.
     AVFormatContext* mux = nullptr;
@@ -183,45 +182,21 @@ class LibavRemuxer final : public Remuxer {
 
 void LibavRemuxer::start(ItemSource item, Milliseconds offset, std::uint64_t bytes_per_second,
                          std::function<Milliseconds()> item_now, std::string name) {
-    stop();
-    auto a = std::make_shared<TsAiring>();
-    a->item = std::move(item);
-    a->offset = offset;
-    a->rate = bytes_per_second;
-    a->item_now = std::move(item_now);
-    a->name = std::move(name);
-    a->start("alluvium-remux");
-    std::lock_guard lock(impl_->airing_mutex);
-    impl_->airing = std::move(a);
+    impl_->airing.start(std::move(item), offset, bytes_per_second, std::move(item_now),
+                        std::move(name), "alluvium-remux");
     impl_->shifted = false;
 }
 
 void LibavRemuxer::stop() {
-    std::shared_ptr<TsAiring> a;
-    {
-        std::lock_guard lock(impl_->airing_mutex);
-        a = std::move(impl_->airing);
-    }
-    if (a)
-        a->stop();
+    impl_->airing.stop();
 }
 
 void LibavRemuxer::poke() {
-    std::shared_ptr<TsAiring> a;
-    {
-        std::lock_guard lock(impl_->airing_mutex);
-        a = impl_->airing;
-    }
-    if (a)
-        a->poke();
+    impl_->airing.poke();
 }
 
 Remuxer::Take LibavRemuxer::take(Milliseconds until, Milliseconds base, TsChunk& out) {
-    std::shared_ptr<TsAiring> a;
-    {
-        std::lock_guard lock(impl_->airing_mutex);
-        a = impl_->airing;
-    }
+    const std::shared_ptr<TsAiring> a = impl_->airing.get();
     if (!a)
         return Take::end;
     TsAiring::Due due = a->take(until);

@@ -16,18 +16,13 @@ std::string libav_silence(const AudioParams& params, Milliseconds length) {
     const int per_frame = encoder.frame_size();
     const std::int64_t total = static_cast<std::int64_t>(enc.sample_rate) * length.count() / 1000;
     for (std::int64_t done = 0; done < total; done += per_frame) {
-        frame->nb_samples = per_frame;
-        frame->format = enc.sample_fmt;
-        av_channel_layout_copy(&frame->ch_layout, &enc.ch_layout);
-        frame->sample_rate = enc.sample_rate;
-        if (av_frame_get_buffer(frame.get(), 0) < 0)
+        if (!encoder.make_frame(*frame, per_frame))
             return {};
         av_samples_set_silence(frame->data, 0, per_frame, enc.ch_layout.nb_channels,
                                enc.sample_fmt);
         frame->pts = done;
         if (!encoder.send(frame.get()))
             return {};
-        av_frame_unref(frame.get());
     }
     encoder.send(nullptr);
     return encoder.take();

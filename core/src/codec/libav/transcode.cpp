@@ -61,8 +61,9 @@ class Transcode {
     bool decode(const AVPacket* pkt);    // null: the end; false: stop
     bool convert(const AVFrame* frame);  // into the FIFO, in the encoder's format
     bool resampler_for(const AVFrame& frame);
-    bool encode(bool last);  // what the FIFO holds in whole frames (and the rest if last)
-    bool emit();             // the bytes muxed so far, into the queue
+    bool encode(bool last);           // what the FIFO holds in whole frames (and the rest if last)
+    bool send(const AVFrame* frame);  // to the encoder (null: the end), then emit()
+    bool emit();                      // the bytes muxed so far, into the queue
 
     TranscodeAiring& a_;
     IoPtr io_;
@@ -82,6 +83,9 @@ class Transcode {
     std::int64_t next_ = -1;  // item time of the next sample into the encoder (samples)
     std::int64_t drop_ = 0;   // samples before the offset still to leave out
     Milliseconds emitted_{0};
+
+  public:
+    ~Transcode() { av_channel_layout_uninit(&in_layout_); }
 };
 
 bool Transcode::open() {
@@ -170,17 +174,11 @@ bool Transcode::convert(const AVFrame* frame) {
         return false;
     if (!swr_)
         return true;  // nothing was decoded
-    const AVCodecContext& enc = enc_.context();
     const int in_samples = frame != nullptr ? frame->nb_samples : 0;
     const int room = swr_get_out_samples(swr_.get(), in_samples);
     if (room <= 0)
         return true;
-    av_frame_unref(converted_.get());
-    converted_->format = enc.sample_fmt;
-    converted_->sample_rate = enc.sample_rate;
-    av_channel_layout_copy(&converted_->ch_layout, &enc.ch_layout);
-    converted_->nb_samples = room;
-    if (av_frame_get_buffer(converted_.get(), 0) < 0)
+    if (!enc_.make_frame(*converted_, room))
         return false;
     const int n = swr_convert(
         swr_.get(), converted_->data, room,
@@ -240,12 +238,7 @@ bool Transcode::encode(bool last) {
     while (av_audio_fifo_size(fifo_.get()) >= size ||
            (last && av_audio_fifo_size(fifo_.get()) > 0)) {
         const int n = std::min(size, av_audio_fifo_size(fifo_.get()));
-        av_frame_unref(frame_.get());
-        frame_->format = enc.sample_fmt;
-        frame_->sample_rate = enc.sample_rate;
-        av_channel_layout_copy(&frame_->ch_layout, &enc.ch_layout);
-        frame_->nb_samples = n < size && !short_last ? size : n;
-        if (av_frame_get_buffer(frame_.get(), 0) < 0)
+        if (!enc_.make_frame(*frame_, n < size && !short_last ? size : n))
             return false;
         if (frame_->nb_samples > n) {
             av_samples_set_silence(frame_->data, n, frame_->nb_samples - n,
@@ -254,21 +247,18 @@ bool Transcode::encode(bool last) {
         av_audio_fifo_read(fifo_.get(), reinterpret_cast<void**>(frame_->data), n);
         frame_->pts = next_;
         next_ += frame_->nb_samples;
-        if (!enc_.send(frame_.get())) {
-            a_.fail(enc_.error());
-            return false;
-        }
-        if (!emit())
+        if (!send(frame_.get()))
             return false;
     }
-    if (last) {
-        if (!enc_.send(nullptr)) {
-            a_.fail(enc_.error());
-            return false;
-        }
-        return emit();
+    return !last || send(nullptr);
+}
+
+bool Transcode::send(const AVFrame* frame) {
+    if (!enc_.send(frame)) {
+        a_.fail(enc_.error());
+        return false;
     }
-    return true;
+    return emit();
 }
 
 bool Transcode::emit() {
@@ -277,21 +267,11 @@ bool Transcode::emit() {
         return true;
     const Milliseconds to{std::max<std::int64_t>(
         emitted_.count() + 1, enc_.muxed_until() * 1000 / enc_.context().sample_rate)};
-    bool first = false;
-    bool going = false;
-    {
-        std::unique_lock lock(a_.m);
-        first = a_.queue.empty();
-        a_.queue.push_back(Piece{std::move(bytes), emitted_, to});
-        emitted_ = to;
-        if (first && a_.item.made) {
-            lock.unlock();
-            a_.item.made();  // the stream may be waiting for it
-            lock.lock();
-        }
-        going = a_.made(to, lock);
-    }
-    return going;
+    std::unique_lock lock(a_.m);
+    const bool first = a_.queue.empty();
+    a_.queue.push_back(Piece{std::move(bytes), emitted_, to});
+    emitted_ = to;
+    return a_.pace(to, first, lock);
 }
 
 void Transcode::run() {
@@ -331,54 +311,30 @@ class LibavTranscoder final : public Remuxer {
     [[nodiscard]] std::shared_ptr<const std::string> tables() const override;
 
   private:
-    [[nodiscard]] std::shared_ptr<TranscodeAiring> current() const;
-
     AudioParams into_;
-    mutable std::mutex airing_mutex_;  // guards `airing_` against poke() from other threads
-    std::shared_ptr<TranscodeAiring> airing_;
+    CurrentAiring<TranscodeAiring> airing_;
     std::shared_ptr<const std::string> headers_;  // the current airing's; the stream's thread
     std::string error_;                           // the stream's thread
 };
 
-std::shared_ptr<TranscodeAiring> LibavTranscoder::current() const {
-    std::lock_guard lock(airing_mutex_);
-    return airing_;
-}
-
 void LibavTranscoder::start(ItemSource item, Milliseconds offset, std::uint64_t bytes_per_second,
                             std::function<Milliseconds()> item_now, std::string name) {
-    stop();
-    auto a = std::make_shared<TranscodeAiring>();
-    a->item = std::move(item);
-    a->offset = offset;
-    a->rate = bytes_per_second;
-    a->item_now = std::move(item_now);
-    a->name = std::move(name);
-    a->into = into_;
-    a->start("alluvium-transcode");
+    airing_.start(std::move(item), offset, bytes_per_second, std::move(item_now), std::move(name),
+                  "alluvium-transcode", [this](TranscodeAiring& a) { a.into = into_; });
     headers_.reset();
     error_.clear();
-    std::lock_guard lock(airing_mutex_);
-    airing_ = std::move(a);
 }
 
 void LibavTranscoder::stop() {
-    std::shared_ptr<TranscodeAiring> a;
-    {
-        std::lock_guard lock(airing_mutex_);
-        a = std::move(airing_);
-    }
-    if (a)
-        a->stop();
+    airing_.stop();
 }
 
 void LibavTranscoder::poke() {
-    if (auto a = current())
-        a->poke();
+    airing_.poke();
 }
 
 Remuxer::Take LibavTranscoder::take(Milliseconds until, Milliseconds /*base*/, TsChunk& out) {
-    const auto a = current();
+    const auto a = airing_.get();
     if (!a)
         return Take::end;
     std::lock_guard lock(a->m);

@@ -208,8 +208,9 @@ void TsDemux::seek_to_offset() {
 bool TsDemux::enqueue(Packet p) {
     std::unique_lock lock(a_.m);
     const Milliseconds t = p.t;
+    const bool first = a_.queue.empty();
     a_.queue.push_back(std::move(p));
-    return a_.made(t, lock);
+    return a_.pace(t, first, lock);
 }
 
 bool TsDemux::frame_aac(PacketPtr& pkt) {
