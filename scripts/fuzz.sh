@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target for a bounded time, each on a fresh copy of its seed corpus
 # (tests/fuzz/corpus/); fails on any crash, leak, undefined behaviour, timeout (10 s for one
-# input) or memory blow-up (2 GB). Crashing inputs are kept in BUILD/fuzz-artefacts/.
+# input) or memory blow-up (2 GB). Crashing inputs are kept in BUILD/fuzz-artefacts/. The
+# targets run side by side, one per core.
 # Usage: scripts/fuzz.sh [seconds per target (60)] [build folder (build/fuzz)]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,9 +16,10 @@ targets=(
     "fuzz-origin-headers origin-headers"
 )
 mkdir -p "$build/fuzz-artefacts"
-failed=0
-for entry in "${targets[@]}"; do
-    read -r target corpus <<<"$entry"
+
+# One target: fuzz a copy of its corpus, then print its outcome in one piece.
+fuzz_one() {
+    local target=$1 corpus=$2 work log runs
     work=$(mktemp -d)
     cp -r "tests/fuzz/corpus/$corpus/." "$work/"
     log="$build/fuzz-artefacts/$target.log"
@@ -26,11 +28,29 @@ for entry in "${targets[@]}"; do
         >"$log" 2>&1; then
         runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
         echo "fuzz: $target: ${runs:-?} runs in ${seconds} s, no failure"
+        rm -rf "$work"
     else
-        echo "fuzz: $target FAILED; the input is in $build/fuzz-artefacts/, the log in $log:"
-        tail -n 40 "$log"
-        failed=1
+        echo "fuzz: $target FAILED; the input is in $build/fuzz-artefacts/, the log in $log:
+$(tail -n 40 "$log")"
+        rm -rf "$work"
+        return 1
     fi
-    rm -rf "$work"
+}
+
+# As many targets at once as there are cores: each is one single-threaded process.
+parallel=$(nproc)
+failed=0
+running=()
+for entry in "${targets[@]}"; do
+    read -r target corpus <<<"$entry"
+    if [ "${#running[@]}" -ge "$parallel" ]; then
+        wait "${running[0]}" || failed=1
+        running=("${running[@]:1}")
+    fi
+    fuzz_one "$target" "$corpus" &
+    running+=("$!")
+done
+for pid in "${running[@]}"; do
+    wait "$pid" || failed=1
 done
 exit $failed
