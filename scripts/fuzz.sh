@@ -23,18 +23,18 @@ fuzz_one() {
     work=$(mktemp -d)
     cp -r "tests/fuzz/corpus/$corpus/." "$work/"
     log="$build/fuzz-artefacts/$target.log"
-    if "$build/tests/fuzz/$target" "$work" -max_total_time="$seconds" -timeout=10 \
+    local status=0
+    "$build/tests/fuzz/$target" "$work" -max_total_time="$seconds" -timeout=10 \
         -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$build/fuzz-artefacts/$target-" \
-        >"$log" 2>&1; then
-        runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-        echo "fuzz: $target: ${runs:-?} runs in ${seconds} s, no failure"
-        rm -rf "$work"
-    else
+        >"$log" 2>&1 || status=$?
+    rm -rf "$work"
+    if [ "$status" != 0 ]; then
         echo "fuzz: $target FAILED; the input is in $build/fuzz-artefacts/, the log in $log:
 $(tail -n 40 "$log")"
-        rm -rf "$work"
         return 1
     fi
+    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+    echo "fuzz: $target: ${runs:-?} runs in ${seconds} s, no failure"
 }
 
 # As many targets at once as there are cores: each is one single-threaded process.

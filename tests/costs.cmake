@@ -7,32 +7,26 @@
 # missing here (new, or renamed) runs after these in declaration order; the names of tests
 # a preset does not build are ignored.
 set_tests_properties(Packages.InstallWithAptRunAndRegisterThePlayerForStations PROPERTIES COST 9000)
-foreach(entry IN ITEMS
-        "MixedFormats.PlaysEveryItemOnOneMp3StreamWithoutSilenceAndPlayersSeeEachTitle 305"
-        "Page.PlaysFollowsTheScheduleChartsAndLoadsNothingFromElsewhere 62"
-        "LiveStationTest.ListenersPlayItContinuouslyAndInStepAndARestartDoesNotBreakThem 42"
-        "Listener.ASlowPlayerIsDroppedWhileTheOthersPlayOn 33"
-        "Faults.ListenersOnAStationOfShortItemsAllStayUp 32"
-        "LiveVideoStationTest.AListenerPlaysItAsOneTransportStreamAcrossSegments 28"
-        "Listener.ALaterItemIsNotLookedUpUntilTheItemOnAirIsHere 22"
-        "Scale.ListenersFindEachOtherThroughOpentrackerAlone 22"
-        "Listener.ALateListenerJoinsMidItem 20"
-        "VideoStation.TheStreamIsOneTransportStreamWithRisingTimestamps 18"
-        "Aria2c.DownloadsAnItemFromAListenerWithOnlyThePlaylistsTorrent 18"
-        "Scale.AListenerFailsOverToASecondGatewayWithoutAGap 17"
-        "Listener.StreamPlaysTheScheduledItemsFromTheScheduledOffset 17"
-        "VideoStation.VlcPlaysVideoAcrossItems 16"
-        "VideoStation.MpvPlaysVideoAcrossItems 16"
-        "Listener.OggStationPlaysAsChainedStreams 15"
-        "NoGateway.AnAudienceTunedInAtOnceReadsThePiecesFromTheOriginAboutOnce 15"
-        "Gateway.ARefusedPieceAnotherListenerHoldsIsOfferedAgainOnlyAfterTheSwarmHadTime 14"
-        "Faults.TheGatewayRestartingMidBroadcastIsNotHeard 13"
-        "Listener.IcyTitlesChangeAtItemBoundaries 12"
-        "Listener.PlaybackGoesOnFromPeersWhenTheOriginDies 12"
-        "Gateway.APieceGrantedToAListenerThatLeavesIsOfferedAtOnceToOneRefusedIt 10"
-        "GatewayDashboard.ShowsItemsAndChartsLiveInHumanUnits 10")
-    string(REPLACE " " ";" entry "${entry}")
-    list(GET entry 0 name)
-    list(GET entry 1 seconds)
-    set_tests_properties("${name}" PROPERTIES COST "${seconds}")
-endforeach()
+set_tests_properties(MixedFormats.PlaysEveryItemOnOneMp3StreamWithoutSilenceAndPlayersSeeEachTitle PROPERTIES COST 305)
+set_tests_properties(Page.PlaysFollowsTheScheduleChartsAndLoadsNothingFromElsewhere PROPERTIES COST 62)
+set_tests_properties(LiveStationTest.ListenersPlayItContinuouslyAndInStepAndARestartDoesNotBreakThem PROPERTIES COST 42)
+set_tests_properties(Listener.ASlowPlayerIsDroppedWhileTheOthersPlayOn PROPERTIES COST 33)
+set_tests_properties(Faults.ListenersOnAStationOfShortItemsAllStayUp PROPERTIES COST 32)
+set_tests_properties(LiveVideoStationTest.AListenerPlaysItAsOneTransportStreamAcrossSegments PROPERTIES COST 28)
+set_tests_properties(Listener.ALaterItemIsNotLookedUpUntilTheItemOnAirIsHere PROPERTIES COST 22)
+set_tests_properties(Scale.ListenersFindEachOtherThroughOpentrackerAlone PROPERTIES COST 22)
+set_tests_properties(Listener.ALateListenerJoinsMidItem PROPERTIES COST 20)
+set_tests_properties(VideoStation.TheStreamIsOneTransportStreamWithRisingTimestamps PROPERTIES COST 18)
+set_tests_properties(Aria2c.DownloadsAnItemFromAListenerWithOnlyThePlaylistsTorrent PROPERTIES COST 18)
+set_tests_properties(Scale.AListenerFailsOverToASecondGatewayWithoutAGap PROPERTIES COST 17)
+set_tests_properties(Listener.StreamPlaysTheScheduledItemsFromTheScheduledOffset PROPERTIES COST 17)
+set_tests_properties(VideoStation.VlcPlaysVideoAcrossItems PROPERTIES COST 16)
+set_tests_properties(VideoStation.MpvPlaysVideoAcrossItems PROPERTIES COST 16)
+set_tests_properties(Listener.OggStationPlaysAsChainedStreams PROPERTIES COST 15)
+set_tests_properties(NoGateway.AnAudienceTunedInAtOnceReadsThePiecesFromTheOriginAboutOnce PROPERTIES COST 15)
+set_tests_properties(Gateway.ARefusedPieceAnotherListenerHoldsIsOfferedAgainOnlyAfterTheSwarmHadTime PROPERTIES COST 14)
+set_tests_properties(Faults.TheGatewayRestartingMidBroadcastIsNotHeard PROPERTIES COST 13)
+set_tests_properties(Listener.IcyTitlesChangeAtItemBoundaries PROPERTIES COST 12)
+set_tests_properties(Listener.PlaybackGoesOnFromPeersWhenTheOriginDies PROPERTIES COST 12)
+set_tests_properties(Gateway.APieceGrantedToAListenerThatLeavesIsOfferedAtOnceToOneRefusedIt PROPERTIES COST 10)
+set_tests_properties(GatewayDashboard.ShowsItemsAndChartsLiveInHumanUnits PROPERTIES COST 10)

@@ -136,7 +136,6 @@ TEST_F(MixedFormats, PlaysEveryItemOnOneMp3StreamWithoutSilenceAndPlayersSeeEach
     tones.erase(0);
     EXPECT_EQ(tones.size(), 7u);
 
-    // No silence of 100 ms or more anywhere after the first second (a player's start).
     // One pass finds every gap over 20 ms (encoders' priming at the boundaries, printed for
     // the record); none of 100 ms or more may fall after the first second (a player's start).
     bool decoded = false;

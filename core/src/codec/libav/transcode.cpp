@@ -53,6 +53,9 @@ struct TranscodeAiring final : Airing {
 class Transcode {
   public:
     explicit Transcode(TranscodeAiring& a) : a_(a) {}
+    Transcode(const Transcode&) = delete;
+    Transcode& operator=(const Transcode&) = delete;
+    ~Transcode() { av_channel_layout_uninit(&in_layout_); }
     void run();
 
   private:
@@ -83,9 +86,6 @@ class Transcode {
     std::int64_t next_ = -1;  // item time of the next sample into the encoder (samples)
     std::int64_t drop_ = 0;   // samples before the offset still to leave out
     Milliseconds emitted_{0};
-
-  public:
-    ~Transcode() { av_channel_layout_uninit(&in_layout_); }
 };
 
 bool Transcode::open() {
