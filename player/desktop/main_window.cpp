@@ -1,5 +1,6 @@
 #include "main_window.hpp"
 
+#include "cover_view.hpp"
 #include "swarm_chart.hpp"
 #include "theme.hpp"
 
@@ -37,55 +38,6 @@
 
 namespace alluvium::player {
 
-// The picture for audio: a card with the station and what plays, on a gradient whose hue
-// comes from the title (so items look different).
-class CoverView : public QWidget {
-  public:
-    explicit CoverView(QWidget* parent = nullptr) : QWidget(parent) { setMinimumSize(200, 150); }
-    void setContent(const QString& station, const QString& title) {
-        if (station == station_ && title == title_)
-            return;
-        station_ = station;
-        title_ = title;
-        update();
-    }
-
-  protected:
-    void paintEvent(QPaintEvent*) override {
-        QPainter p(this);
-        paint(p, rect(), font(), station_, title_);
-    }
-
-  public:
-    // The cover of `title` on `station` in `r`: on the window, and as MPRIS's artwork
-    // (drawn into an image off the GUI thread, which QPainter on a QImage allows).
-    static void paint(QPainter& p, const QRect& area, const QFont& base, const QString& station,
-                      const QString& title) {
-        p.setRenderHint(QPainter::Antialiasing);
-        const int hue = static_cast<int>(qHash(title) % 360);
-        QLinearGradient g(area.topLeft(), area.bottomRight());
-        g.setColorAt(0, QColor::fromHsv(hue, 150, 120));
-        g.setColorAt(1, QColor::fromHsv((hue + 60) % 360, 170, 50));
-        p.fillRect(area, g);
-        p.setPen(Qt::white);
-        QFont big = base;
-        big.setPointSizeF(std::max(12.0, area.height() / 9.0));
-        big.setBold(true);
-        p.setFont(big);
-        const QRect r = area.adjusted(20, 20, -20, -20);
-        p.drawText(r, Qt::AlignCenter | Qt::TextWordWrap,
-                   title.isEmpty() ? QString("Alluvium") : title);
-        QFont small = base;
-        small.setPointSizeF(std::max(9.0, area.height() / 22.0));
-        p.setFont(small);
-        p.drawText(r, Qt::AlignBottom | Qt::AlignHCenter, station);
-    }
-
-  private:
-    QString station_;
-    QString title_;
-};
-
 namespace {
 
 // A label for text that may come from a station (titles, errors): shown as it is, never
@@ -93,12 +45,6 @@ namespace {
 QLabel* text_label(QWidget* parent, const QString& text = {}) {
     auto* l = new QLabel(text, parent);
     l->setTextFormat(Qt::PlainText);
-    return l;
-}
-
-QLabel* value_label(QWidget* parent) {
-    auto* l = text_label(parent, "–");
-    l->setTextInteractionFlags(Qt::TextSelectableByMouse);
     return l;
 }
 
@@ -110,6 +56,13 @@ MainWindow::MainWindow(PlayerOptions options, QWidget* parent)
       tuner_(std::make_unique<Tuner>(options_.tuner)) {
     applyTheme(options_.dark);
     vlc_ = std::make_unique<VlcPlayer>(options_.vlcArgs, this);
+    // The cover is drawn on a thread of its own, for the window and as MPRIS's artwork
+    // (cover_view.hpp). The thread starts now: starting it at the first title held the GUI
+    // thread for milliseconds.
+    coverPool_ = new QThreadPool(this);
+    coverPool_->setMaxThreadCount(1);
+    coverPool_->setExpiryTimeout(-1);
+    coverPool_->start([] {});
     buildUi();
     buildActions();
     vlc_->setVideoWidget(video_);
@@ -147,14 +100,7 @@ MainWindow::MainWindow(PlayerOptions options, QWidget* parent)
     };
     controls.set_volume = [this](double v) { volume_->setValue(static_cast<int>(v * 100 + 0.5)); };
     mpris_ = std::make_unique<Mpris>(std::move(controls));
-    // The covers MPRIS shows are drawn on a thread of their own, started now: starting it at
-    // the first title held the GUI thread for milliseconds.
     coverDir_ = QStandardPaths::writableLocation(QStandardPaths::CacheLocation);
-    coverPool_ = new QThreadPool(this);
-    coverPool_->setMaxThreadCount(1);
-    coverPool_->setExpiryTimeout(-1);
-    if (mpris_->registered())
-        coverPool_->start([] {});
     connect(volume_, &QSlider::valueChanged, this, [this] { updateMpris(tuner_->status()); });
     timer_ = new QTimer(this);
     timer_->setObjectName("refresh");
@@ -189,7 +135,7 @@ void MainWindow::buildUi() {
     auto* top = new QSplitter(Qt::Horizontal, central);
     buildStationsPanel(top);
     picture_ = new QStackedWidget(top);
-    cover_ = new CoverView(picture_);
+    cover_ = new CoverView(coverPool_, picture_);
     cover_->setObjectName("cover");
     video_ = new QWidget(picture_);
     video_->setObjectName("video");
@@ -212,6 +158,7 @@ void MainWindow::buildUi() {
 
 void MainWindow::buildStationsPanel(QWidget* top) {
     sidePanel_ = new QWidget(top);
+    sidePanel_->setObjectName("stations-panel");
     auto* side = new QVBoxLayout(sidePanel_);
     side->setContentsMargins(0, 0, 0, 0);
     side->addWidget(new QLabel("<b>Stations</b>", sidePanel_));
@@ -235,14 +182,17 @@ void MainWindow::buildStationsPanel(QWidget* top) {
 
 void MainWindow::buildSwarmPanel(QWidget* top) {
     swarmPanel_ = new QWidget(top);
+    swarmPanel_->setObjectName("swarm-panel");
     auto* swarm = new QFormLayout(swarmPanel_);
     swarm->addRow(new QLabel("<b>Swarm</b>", swarmPanel_));
-    peersValue_ = value_label(swarmPanel_);
-    downValue_ = value_label(swarmPanel_);
-    upValue_ = value_label(swarmPanel_);
-    shareValue_ = value_label(swarmPanel_);
+    // Plain labels: a selectable one keeps a text document, laid out again with the panel at
+    // each new value, which cost milliseconds of the GUI thread twice a second.
+    peersValue_ = text_label(swarmPanel_, "–");
+    downValue_ = text_label(swarmPanel_, "–");
+    upValue_ = text_label(swarmPanel_, "–");
+    shareValue_ = text_label(swarmPanel_, "–");
     shareValue_->setWordWrap(true);
-    bufferValue_ = value_label(swarmPanel_);
+    bufferValue_ = text_label(swarmPanel_, "–");
     peersValue_->setObjectName("peers");
     downValue_->setObjectName("download");
     upValue_->setObjectName("upload");
@@ -260,6 +210,7 @@ void MainWindow::buildSwarmPanel(QWidget* top) {
 
 void MainWindow::buildNowPanel(QWidget* central) {
     bottomPanel_ = new QWidget(central);
+    bottomPanel_->setObjectName("now-panel");
     auto* bottom = new QVBoxLayout(bottomPanel_);
     bottom->setContentsMargins(0, 0, 0, 0);
     stationLabel_ = text_label(bottomPanel_);
@@ -414,8 +365,8 @@ void MainWindow::apply(const ViewState& v) {
                        : "Alluvium — " + v.station + (v.title.isEmpty() ? "" : " — " + v.title));
     stationLabel_->setText(v.station.isEmpty() ? QString("No station") : v.station);
     titleLabel_->setText(v.title);
-    positionLabel_->setText(v.position);
-    progress_->setValue(static_cast<int>(v.progress * 1000));
+    setPosition(v.position);
+    setProgress(static_cast<int>(v.progress * 1000));
     banner_->setText(v.banner);
     // A style sheet re-polishes the label and lays the window out again: only on a change.
     if (v.banner_is_problem != bannerIsProblem_) {
@@ -430,6 +381,38 @@ void MainWindow::apply(const ViewState& v) {
     cover_->setContent(v.station, v.title);
     picture_->setCurrentWidget(v.video ? video_ : static_cast<QWidget*>(cover_));
     applySchedule(v.schedule);
+}
+
+void MainWindow::setPosition(const QString& text) {
+    // The position changes twice a second, and QLabel::setText lays the panel out again
+    // unless the label's size is fixed. So its size is fixed, made for the text's shape
+    // ("0:00 / 0:00", every digit a zero): it changes when an item of another length begins.
+    QString shape = text;
+    for (QChar& c : shape) {
+        if (c.isDigit())
+            c = u'0';
+    }
+    if (shape != positionShape_) {
+        positionShape_ = shape;
+        const QFontMetrics fm(positionLabel_->font());
+        const QMargins m = positionLabel_->contentsMargins();
+        positionLabel_->setFixedSize(
+            fm.horizontalAdvance(shape) + fm.averageCharWidth() + m.left() + m.right(),
+            fm.height() + m.top() + m.bottom());
+    }
+    positionLabel_->setText(text);
+}
+
+void MainWindow::setProgress(int value) {
+    if (value == progress_->value())
+        return;
+    // QProgressBar::setValue repaints at once, which paints everything else that is due and
+    // flushes the window to the display: several milliseconds on the GUI thread, twice a
+    // second. With updates off it only stores the value; turning them on again schedules an
+    // ordinary update, painted with the rest of the window in the next paint.
+    progress_->setUpdatesEnabled(false);
+    progress_->setValue(value);
+    progress_->setUpdatesEnabled(true);
 }
 
 void MainWindow::updateMpris(const TunerStatus& st) {
@@ -494,7 +477,11 @@ void MainWindow::coverDrawn(const QString& file, bool saved, int n) {
 }
 
 void MainWindow::applySchedule(const std::vector<ScheduleRow>& rows) {
-    // Only what changed is touched: the table is not rebuilt twice a second.
+    // The rows change when an item begins or the playlist is read again, not twice a second.
+    if (rows == scheduleShown_ && schedule_->rowCount() == static_cast<int>(rows.size()))
+        return;
+    scheduleShown_ = rows;
+    // Only the cells that changed are touched.
     schedule_->setRowCount(static_cast<int>(rows.size()));
     for (int r = 0; r < static_cast<int>(rows.size()); ++r) {
         const ScheduleRow& row = rows[static_cast<std::size_t>(r)];

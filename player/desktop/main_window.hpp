@@ -14,6 +14,7 @@
 #include <atomic>
 #include <memory>
 #include <thread>
+#include <vector>
 
 class QAction;
 class QLabel;
@@ -66,6 +67,8 @@ class MainWindow : public QMainWindow {
     void buildActions();
     void apply(const ViewState& v);
     void applySchedule(const std::vector<ScheduleRow>& rows);
+    void setPosition(const QString& text);
+    void setProgress(int value);  // 0..1000, painted with the rest of the window
     void onTuned(const QString& url, const QString& error);
     void openUrlDialog();
     void openFileDialog();
@@ -96,8 +99,10 @@ class MainWindow : public QMainWindow {
     QLabel* stationLabel_ = nullptr;
     QLabel* titleLabel_ = nullptr;
     QLabel* positionLabel_ = nullptr;
+    QString positionShape_;  // the text the position label's fixed size was made for
     QProgressBar* progress_ = nullptr;
     QTableWidget* schedule_ = nullptr;
+    std::vector<ScheduleRow> scheduleShown_;
     QLabel* banner_ = nullptr;
     bool bannerIsProblem_ = false;  // the banner's style sheet is the problem style
     // A refresh is queued to the GUI thread (set from the Tuner's threads).

@@ -25,6 +25,7 @@ struct ScheduleRow {
     QString time;  // local time of the start, "21:05:00"
     QString title;
     QString length;  // "3:00"
+    bool operator==(const ScheduleRow&) const = default;
 };
 
 struct ViewState {
