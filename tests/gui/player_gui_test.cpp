@@ -155,7 +155,9 @@ class IdleClock {
 
 // The application, timing every event it delivers on the GUI thread: when the GUI thread
 // is held up, the deliveries in that gap name what held it (receiver's class and name,
-// event type), so a failure says where to look.
+// event type), so a failure says where to look. Inside a window's paint (an UpdateRequest),
+// each widget's paint event is timed too: what is left of the paint's time is the backing
+// store's flush to the display.
 class TimedApplication : public QApplication {
   public:
     using QApplication::QApplication;
@@ -165,11 +167,13 @@ class TimedApplication : public QApplication {
         const char* class_name = "";
         QString name;  // the receiver's object name ("refresh" for the window's timer)
         int type = 0;
+        bool nested = false;  // a widget's paint event inside another delivery
     };
 
     bool notify(QObject* receiver, QEvent* event) override {
-        if (!recording_ || depth_ > 0)
+        if (!recording_ || (depth_ > 0 && event->type() != QEvent::Paint))
             return QApplication::notify(receiver, event);
+        const bool nested = depth_ > 0;
         const auto start = steady_clock::now();
         const int type = event->type();  // the event may be gone after delivery
         const char* class_name = receiver->metaObject()->className();
@@ -178,7 +182,7 @@ class TimedApplication : public QApplication {
         const bool result = QApplication::notify(receiver, event);
         --depth_;
         const double ms = duration<double, std::milli>(steady_clock::now() - start).count();
-        deliveries_.push_back({start, ms, class_name, std::move(name), type});
+        deliveries_.push_back({start, ms, class_name, std::move(name), type, nested});
         return result;
     }
     void record(bool on) {
@@ -186,13 +190,16 @@ class TimedApplication : public QApplication {
         if (on)
             deliveries_.clear();
     }
-    // The deliveries that overlapped [from, to], in order.
+    // The deliveries that overlapped [from, to], in the order they started (a paint inside
+    // a delivery after it).
     std::vector<Delivery> during(steady_clock::time_point from, steady_clock::time_point to) const {
         std::vector<Delivery> out;
         for (const Delivery& d : deliveries_) {
             if (d.start <= to && d.start + duration<double, std::milli>(d.ms) >= from)
                 out.push_back(d);
         }
+        std::stable_sort(out.begin(), out.end(),
+                         [](const Delivery& a, const Delivery& b) { return a.start < b.start; });
         return out;
     }
 
@@ -485,13 +492,20 @@ TEST(PlayerWindow, TheGuiThreadIsNeverHeldUpWhileAStationPlays) {
         worst.at - duration_cast<steady_clock::duration>(duration<double, std::milli>(worst.gap));
     const auto in_gap = timed_app()->during(gap_start, worst.at);
     double delivering = 0;
-    for (const auto& d : in_gap)
-        delivering += d.ms;
-    std::printf("in that gap: %zu events delivered in %.2f ms; those of 0.5 ms or more:\n",
-                in_gap.size(), delivering);
+    std::size_t delivered = 0;
     for (const auto& d : in_gap) {
-        if (d.ms >= 0.5) {
-            std::printf("  +%.2f ms: %.2f ms  %s \"%s\", event type %d\n",
+        if (!d.nested) {
+            delivering += d.ms;
+            ++delivered;
+        }
+    }
+    std::printf(
+        "in that gap: %zu events delivered in %.2f ms; those of 0.5 ms or more "
+        "(and, indented, the widgets' paints of 0.3 ms or more inside them):\n",
+        delivered, delivering);
+    for (const auto& d : in_gap) {
+        if (d.ms >= (d.nested ? 0.3 : 0.5)) {
+            std::printf("  %s+%.2f ms: %.2f ms  %s \"%s\", event type %d\n", d.nested ? "  " : "",
                         duration<double, std::milli>(d.start - gap_start).count(), d.ms,
                         d.class_name, d.name.toStdString().c_str(), d.type);
         }
