@@ -21,7 +21,7 @@ QLinearGradient gradient_for(const QRect& area, const QString& title) {
 
 }  // namespace
 
-CoverView::CoverView(QThreadPool* pool, QWidget* parent) : QWidget(parent), pool_(pool) {
+CoverView::CoverView(QThreadPool& pool, QWidget* parent) : QWidget(parent), pool_(pool) {
     setMinimumSize(200, 150);
     setAttribute(Qt::WA_OpaquePaintEvent);  // every paint covers the whole view
 }
@@ -32,10 +32,6 @@ void CoverView::setContent(const QString& station, const QString& title) {
     station_ = station;
     title_ = title;
     draw();
-}
-
-bool CoverView::upToDate() const {
-    return !card_.isNull() && shown_ == wanted();
 }
 
 void CoverView::paint(QPainter& p, const QRect& area, const QFont& base, const QString& station,
@@ -77,13 +73,13 @@ CoverView::Request CoverView::wanted() const {
 }
 
 void CoverView::draw() {
-    if (drawing_ || pool_ == nullptr)
+    if (drawing_)
         return;  // drawn() asks again if what is wanted changed meanwhile
     const Request request = wanted();
     if (request.pixels.isEmpty() || (!card_.isNull() && request == shown_))
         return;
     drawing_ = true;
-    pool_->start([self = QPointer<CoverView>(this), request, base = font()] {
+    pool_.start([self = QPointer<CoverView>(this), request, base = font()] {
         QImage card(request.pixels, QImage::Format_RGB32);
         card.setDevicePixelRatio(request.ratio);
         QPainter p(&card);

@@ -24,12 +24,10 @@ namespace alluvium::player {
 class CoverView : public QWidget {
     Q_OBJECT
   public:
-    CoverView(QThreadPool* pool, QWidget* parent = nullptr);
+    // `pool` draws the cards; it must outlive the view's drawings (its owner waits for it).
+    explicit CoverView(QThreadPool& pool, QWidget* parent = nullptr);
 
     void setContent(const QString& station, const QString& title);
-    // Whether the card on screen is the one for the current content and size (tests wait
-    // for this).
-    [[nodiscard]] bool upToDate() const;
 
     // The card for `title` on `station`, filling `area`.
     static void paint(QPainter& p, const QRect& area, const QFont& base, const QString& station,
@@ -51,7 +49,7 @@ class CoverView : public QWidget {
     void draw();  // starts drawing the wanted card unless one is already being drawn
     void drawn(const Request& request, const QImage& card);
 
-    QThreadPool* pool_;
+    QThreadPool& pool_;
     QString station_;
     QString title_;
     QImage card_;    // the last card drawn

@@ -135,7 +135,7 @@ void MainWindow::buildUi() {
     auto* top = new QSplitter(Qt::Horizontal, central);
     buildStationsPanel(top);
     picture_ = new QStackedWidget(top);
-    cover_ = new CoverView(coverPool_, picture_);
+    cover_ = new CoverView(*coverPool_, picture_);
     cover_->setObjectName("cover");
     video_ = new QWidget(picture_);
     video_->setObjectName("video");
@@ -478,7 +478,7 @@ void MainWindow::coverDrawn(const QString& file, bool saved, int n) {
 
 void MainWindow::applySchedule(const std::vector<ScheduleRow>& rows) {
     // The rows change when an item begins or the playlist is read again, not twice a second.
-    if (rows == scheduleShown_ && schedule_->rowCount() == static_cast<int>(rows.size()))
+    if (rows == scheduleShown_)
         return;
     scheduleShown_ = rows;
     // Only the cells that changed are touched.
