@@ -40,12 +40,16 @@ int main(int argc, char** argv) {
                                  "gateways' seeds)",
                                  "nodes", alluvium::public_dht_routers);
     const QCommandLineOption no_dht("no-dht", "Stay out of the DHT (peers from trackers only)");
+    const QCommandLineOption no_port_mapping(
+        "no-port-mapping",
+        "Do not ask the home router to forward the BitTorrent port (UPnP, NAT-PMP)");
     const QCommandLineOption dark("dark", "Dark theme");
     const QCommandLineOption vlc("vlc-option", "A libVLC option (repeatable), e.g. --aout=pulse",
                                  "option");
     const QCommandLineOption level("log-level", "trace, debug, info, warn, error, off", "level",
                                    "warn");
-    cli.addOptions({gateway, no_gateway, port, cache, bt, dht, no_dht, dark, vlc, level});
+    cli.addOptions(
+        {gateway, no_gateway, port, cache, bt, dht, no_dht, no_port_mapping, dark, vlc, level});
     cli.process(app);
 
     alluvium::player::PlayerOptions options;
@@ -65,6 +69,7 @@ int main(int argc, char** argv) {
         options.tuner.cache_dir = cli.value(cache).toStdString();
     options.tuner.bt_listen = cli.value(bt).toStdString();
     options.tuner.dht = !cli.isSet(no_dht);
+    options.tuner.port_mapping = !cli.isSet(no_port_mapping);
     options.tuner.dht_bootstrap = alluvium::dht_bootstrap_nodes(cli.value(dht).toStdString());
     options.dark = cli.isSet(dark);
     options.vlcArgs = cli.values(vlc);

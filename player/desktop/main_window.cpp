@@ -193,16 +193,20 @@ void MainWindow::buildSwarmPanel(QWidget* top) {
     shareValue_ = text_label(swarmPanel_, "–");
     shareValue_->setWordWrap(true);
     bufferValue_ = text_label(swarmPanel_, "–");
+    forwardingValue_ = text_label(swarmPanel_, "–");
+    forwardingValue_->setWordWrap(true);
     peersValue_->setObjectName("peers");
     downValue_->setObjectName("download");
     upValue_->setObjectName("upload");
     shareValue_->setObjectName("share");
     bufferValue_->setObjectName("buffer");
+    forwardingValue_->setObjectName("forwarding");
     swarm->addRow("Peers", peersValue_);
     swarm->addRow("Download", downValue_);
     swarm->addRow("Upload", upValue_);
     swarm->addRow("Bytes", shareValue_);
     swarm->addRow("Buffer", bufferValue_);
+    swarm->addRow("Router", forwardingValue_);
     swarmChart_ = new SwarmChart(swarmPanel_);
     swarmChart_->setObjectName("swarm-chart");
     swarm->addRow(swarmChart_);
@@ -378,6 +382,7 @@ void MainWindow::apply(const ViewState& v) {
     upValue_->setText(v.upload.isEmpty() ? "–" : v.upload);
     shareValue_->setText(v.share.isEmpty() ? "–" : v.share);
     bufferValue_->setText(v.buffer.isEmpty() ? "–" : v.buffer);
+    forwardingValue_->setText(v.forwarding.isEmpty() ? "–" : v.forwarding);
     cover_->setContent(v.station, v.title);
     picture_->setCurrentWidget(v.video ? video_ : static_cast<QWidget*>(cover_));
     applySchedule(v.schedule);

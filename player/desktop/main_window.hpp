@@ -112,6 +112,7 @@ class MainWindow : public QMainWindow {
     QLabel* upValue_ = nullptr;
     QLabel* shareValue_ = nullptr;
     QLabel* bufferValue_ = nullptr;
+    QLabel* forwardingValue_ = nullptr;
     SwarmChart* swarmChart_ = nullptr;
     QWidget* sidePanel_ = nullptr;
     QWidget* swarmPanel_ = nullptr;

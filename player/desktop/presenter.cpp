@@ -50,6 +50,7 @@ void present_swarm(const TunerStatus& s, ViewState& v) {
                                .arg(static_cast<int>(100 * s.bytes_from_peers / total))
                                .arg(100 - static_cast<int>(100 * s.bytes_from_peers / total));
     v.buffer = QString::number(static_cast<double>(s.buffer.count()) / 1000.0, 'f', 1) + " s";
+    v.forwarding = QString::fromStdString(port_forwarding(s));
 }
 
 // What plays, how far in, and the URL the player opens for it.

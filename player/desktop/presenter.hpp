@@ -41,8 +41,9 @@ struct ViewState {
     QString peers;     // "12"
     QString download;  // "18.2 KB/s"
     QString upload;
-    QString share;   // "87% from peers, 13% from servers"
-    QString buffer;  // "4.6 s"
+    QString share;       // "87% from peers, 13% from servers"
+    QString buffer;      // "4.6 s"
+    QString forwarding;  // the home router's port forwarding: "port 6881 forwarded by UPnP"
     // Playback: what libVLC should open, and where (for items played directly).
     QString media_url;
     std::int64_t start_ms = 0;

@@ -62,6 +62,7 @@ json status_json(const TunerStatus& s) {
             {"buffer_ms", s.buffer.count()},
             {"stalls", s.stalls},
             {"peers", s.peers},
+            {"port_forwarding", port_forwarding(s)},
             {"bytes",
              {{"peers", s.bytes_from_peers},
               {"gateway", s.bytes_from_gateway},
@@ -97,6 +98,7 @@ struct Arguments {
     bool no_gateway = false;
     std::string dht_bootstrap = public_dht_routers;
     unsigned lead_ms = 4000;
+    Arguments() { options.port_mapping = true; }  // --no-port-mapping turns it off
 };
 
 void add_options(CLI::App& app, Arguments& a) {
@@ -126,6 +128,8 @@ void add_options(CLI::App& app, Arguments& a) {
         ->capture_default_str();
     app.add_option("--bt-listen", options.bt_listen, "BitTorrent listen interfaces")
         ->capture_default_str();
+    app.add_flag("!--no-port-mapping", options.port_mapping,
+                 "Do not ask the home router to forward the BitTorrent port (UPnP, NAT-PMP)");
     app.add_option("--upload-limit", a.upload_limit,
                    "Upload to peers, bytes/s, e.g. 100k (0: none); a little under your uplink")
         ->capture_default_str();
@@ -177,7 +181,8 @@ void print_events(Tuner& tuner, bool json_lines, bool tty) {
         if (json_lines) {
             print_json(event_json(e));
         } else if (e.kind == TunerEventKind::now_playing || e.kind == TunerEventKind::stall ||
-                   e.kind == TunerEventKind::playlist_error) {
+                   e.kind == TunerEventKind::playlist_error ||
+                   e.kind == TunerEventKind::port_mapping) {
             std::printf("%s%s: %s\n", tty ? "\r\033[K" : "", to_string(e.kind),
                         printable(e.title.empty() ? e.message : e.title).c_str());
         }

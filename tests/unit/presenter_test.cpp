@@ -117,6 +117,27 @@ TEST(Presenter, SwarmFiguresAreReadable) {
     EXPECT_EQ(v.buffer, "4.6 s");
 }
 
+TEST(Presenter, TheRoutersPortForwardingIsSaidInAFewWords) {
+    PresenterInput in = playing();
+    EXPECT_EQ(present(in).forwarding, "off");
+    in.status.port_mapping = true;
+    EXPECT_EQ(present(in).forwarding, "asking the router");
+    in.status.port_mapping_unanswered = true;
+    EXPECT_EQ(present(in).forwarding, "no router answered");
+    // A refusal names the method and the router's reason, each reason once.
+    in.status.port_mapping_unanswered = false;
+    in.status.port_mappings = {{"NAT-PMP", "", 0, "not authorized"},
+                               {"NAT-PMP", "", 0, "not authorized"},
+                               {"UPnP", "", 0, "conflict in mapping"}};
+    EXPECT_EQ(present(in).forwarding,
+              "not forwarded (NAT-PMP: not authorized; UPnP: conflict in mapping)");
+    // One forwarded mapping is enough; the TCP port is the one peers connect to.
+    in.status.port_mappings.push_back({"UPnP", "UDP", 6882, ""});
+    EXPECT_EQ(present(in).forwarding, "port 6882 forwarded by UPnP");
+    in.status.port_mappings.push_back({"UPnP", "TCP", 6881, ""});
+    EXPECT_EQ(present(in).forwarding, "port 6881 forwarded by UPnP");
+}
+
 TEST(Presenter, NoBytesYetIsNotADivisionByZero) {
     PresenterInput in = playing();
     in.status.bytes_from_peers = in.status.bytes_from_gateway = in.status.bytes_from_origin = 0;

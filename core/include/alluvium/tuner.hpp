@@ -48,6 +48,12 @@ struct ALLUVIUM_EXPORT TunerOptions {
     // (alluvium/dht.hpp).
     bool dht = true;
     std::string dht_bootstrap;
+    // Ask the home router to forward the BitTorrent port (UPnP and NAT-PMP), so that
+    // listeners behind other routers can connect in: most listeners are behind NAT, and two
+    // that cannot reach each other never trade. Off here, for the same reason as the DHT's
+    // nodes; alluvium-tune and the desktop player turn it on (--no-port-mapping turns it
+    // off). A loopback or local-network listen address is never mapped.
+    bool port_mapping = false;
     // Bytes/s this listener uploads to its peers, all items together; 0: no limit. Set a
     // little under the uplink, so that its queue stays short for everything else.
     std::uint64_t upload_limit = 0;
@@ -80,6 +86,15 @@ struct ALLUVIUM_EXPORT ItemSummary {
     TimePoint end;
 };
 
+// A home router's answer to a port-forwarding request (TunerOptions::port_mapping).
+struct ALLUVIUM_EXPORT PortMapping {
+    std::string method;               // "UPnP" or "NAT-PMP"
+    std::string protocol;             // "TCP", or "UDP" (uTP and the DHT); "" if not said
+    std::uint16_t external_port = 0;  // the router forwards this port here; 0: it does not
+    std::string error;                // why not
+    bool operator==(const PortMapping&) const = default;
+};
+
 struct ALLUVIUM_EXPORT TunerStatus {
     bool tuned = false;
     std::string station;       // title
@@ -104,7 +119,11 @@ struct ALLUVIUM_EXPORT TunerStatus {
     std::string swarm_error;          // the last cache disk or torrent error, e.g. a full disk
     std::int64_t download_rate = 0;   // bytes/s
     std::int64_t upload_rate = 0;
-    std::size_t listeners = 0;  // players on the local stream
+    std::uint16_t bt_port = 0;               // where peers connect to this listener
+    bool port_mapping = false;               // forwarding asked of the home router
+    bool port_mapping_unanswered = false;    // ... and no router answered in 15 s
+    std::vector<PortMapping> port_mappings;  // the router's answers so far
+    std::size_t listeners = 0;               // players on the local stream
     std::uint64_t listeners_dropped = 0;
     Milliseconds clock_offset{0};  // added to the local clock
     Milliseconds live_delay{0};    // how far behind the clock a live station plays (0: not live)
@@ -120,6 +139,7 @@ enum class TunerEventKind {
     recovered,       // ... and caught up
     playlist_error,  // a re-read failed; the old schedule stays
     swarm,           // periodic figures (every few seconds)
+    port_mapping,    // the home router answered (or did not): port_forwarding() says how
 };
 
 struct ALLUVIUM_EXPORT TunerEvent {
@@ -131,6 +151,10 @@ struct ALLUVIUM_EXPORT TunerEvent {
 };
 
 [[nodiscard]] ALLUVIUM_EXPORT const char* to_string(TunerEventKind kind);
+
+// The port forwarding in a few words, for people: "port 6881 forwarded by UPnP", "asking
+// the router", "no router answered", "not forwarded (NAT-PMP: ...)", "off".
+[[nodiscard]] ALLUVIUM_EXPORT std::string port_forwarding(const TunerStatus& status);
 
 class ALLUVIUM_EXPORT Tuner {
   public:

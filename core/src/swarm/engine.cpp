@@ -21,6 +21,7 @@
 #include <libtorrent/write_resume_data.hpp>
 #include <map>
 #include <set>
+#include <tuple>
 
 namespace alluvium::detail {
 
@@ -45,7 +46,13 @@ lt::settings_pack listener_settings(const SwarmOptions& o) {
               lt::alert_category::error | lt::alert_category::status | lt::alert_category::storage |
                   lt::alert_category::piece_progress |
                   (peers ? lt::alert_category::connect | lt::alert_category::peer
-                         : lt::alert_category_t{}));
+                         : lt::alert_category_t{}) |
+                  (o.port_mapping ? lt::alert_category::port_mapping : lt::alert_category_t{}));
+    // Port forwarding on the home router: a listener behind NAT that its router forwards
+    // can be reached by others behind NAT (two unreachable listeners never trade).
+    // libtorrent never maps a loopback or local-network listen address.
+    s.set_bool(lt::settings_pack::enable_upnp, o.port_mapping);
+    s.set_bool(lt::settings_pack::enable_natpmp, o.port_mapping);
     // A station's audience changes by the minute; so do its announces.
     s.set_int(lt::settings_pack::min_announce_interval, 30);
     // Streaming: a request that takes seconds is a stall; ask someone else.
@@ -108,7 +115,10 @@ struct SwarmEngine::Impl : ItemHost, std::enable_shared_from_this<SwarmEngine::I
     std::set<std::string> dht_nodes;  // bootstrap nodes gateways offered
     std::string last_error;           // the last disk or torrent error
     std::uint16_t listen_port = 0;    // from listen_succeeded_alert
-    bool dht_on = false;              // DHT settings applied
+    // The home router's answers, by method, mapping and local address (portmap alerts).
+    std::map<std::tuple<bool, int, std::string>, PortMap> port_maps;
+    Steady::time_point started = Steady::now();
+    bool dht_on = false;  // DHT settings applied
     boost::asio::steady_timer tick_timer;
     bool ticking = false;
     bool fetching = true;  // libtorrent ticks fast (swarm_settings.hpp) until all is here
@@ -144,6 +154,8 @@ struct SwarmEngine::Impl : ItemHost, std::enable_shared_from_this<SwarmEngine::I
     void add_dht_node(const std::string& node);
     void drain_alerts();
     void handle_alert(const lt::alert* a);
+    // The entry of one router answer, by method, mapping and local address.
+    PortMap& port_map(lt::portmap_transport transport, int mapping, const lt::address& local);
     [[nodiscard]] std::shared_ptr<Item::State> item_of(const lt::torrent_handle& h) const;
     void tick();
     void arm_tick();
@@ -262,6 +274,14 @@ void SwarmEngine::Impl::drain_alerts() {
         handle_alert(a);
 }
 
+PortMap& SwarmEngine::Impl::port_map(lt::portmap_transport transport, int mapping,
+                                     const lt::address& local) {
+    const bool upnp = transport == lt::portmap_transport::upnp;
+    PortMap& m = port_maps[{upnp, mapping, local.to_string()}];
+    m.method = upnp ? "UPnP" : "NAT-PMP";
+    return m;
+}
+
 void SwarmEngine::Impl::handle_alert(const lt::alert* a) {
     if (const auto* pf = lt::alert_cast<lt::piece_finished_alert>(a)) {
         // Hashed is not yet written: the piece waits until libtorrent has it on disk.
@@ -298,6 +318,17 @@ void SwarmEngine::Impl::handle_alert(const lt::alert* a) {
     } else if (const auto* ls = lt::alert_cast<lt::listen_succeeded_alert>(a)) {
         if (ls->socket_type == lt::socket_type_t::tcp)
             listen_port = static_cast<std::uint16_t>(ls->port);
+    } else if (const auto* pm = lt::alert_cast<lt::portmap_alert>(a)) {
+        log().info("swarm: {}", pm->message());
+        PortMap& m = port_map(pm->map_transport, static_cast<int>(pm->mapping), pm->local_address);
+        m.protocol = pm->map_protocol == lt::portmap_protocol::udp ? "UDP" : "TCP";
+        m.external_port = static_cast<std::uint16_t>(pm->external_port);
+        m.error.clear();
+    } else if (const auto* pe = lt::alert_cast<lt::portmap_error_alert>(a)) {
+        log().info("swarm: {}", pe->message());
+        PortMap& m = port_map(pe->map_transport, static_cast<int>(pe->mapping), pe->local_address);
+        m.external_port = 0;
+        m.error = pe->error.message();
     } else if (const auto* ss = lt::alert_cast<lt::session_stats_alert>(a)) {
         // Why bytes came twice, by libtorrent's own causes (asked for at shutdown).
         const auto counters = ss->counters();
@@ -634,6 +665,13 @@ SwarmEngine::Stats SwarmEngine::stats() const {
     }
     s.listen_port = d.listen_port;
     s.dht = d.dht_on;
+    s.port_mapping = d.options.port_mapping;
+    for (const auto& [key, m] : d.port_maps)
+        s.port_maps.push_back(m);
+    // UPnP's search gives up after about 10 s of silence; NAT-PMP's retries take longer,
+    // but a router that speaks it answers its first request within a second.
+    s.port_mapping_unanswered =
+        s.port_mapping && s.port_maps.empty() && now - d.started > std::chrono::seconds(15);
     return s;
 }
 

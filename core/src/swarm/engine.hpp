@@ -46,6 +46,16 @@ struct SwarmOptions {
     // `dht_bootstrap`, "host:port,...", if given): peers found without any tracker.
     bool dht = true;
     std::string dht_bootstrap;
+    // Ask the home router to forward the listen port (UPnP and NAT-PMP, libtorrent's).
+    bool port_mapping = false;
+};
+
+// One answer of a home router to a port-forwarding request (SwarmOptions::port_mapping).
+struct PortMap {
+    std::string method;               // "UPnP" or "NAT-PMP" (NAT-PMP or its successor, PCP)
+    std::string protocol;             // "TCP", "UDP", "" while unknown
+    std::uint16_t external_port = 0;  // forwarded to this listener; 0: not
+    std::string error;                // why not
 };
 
 enum class ItemState {
@@ -104,6 +114,12 @@ class SwarmEngine {
         std::int64_t download_rate = 0;   // payload bytes/s
         std::int64_t upload_rate = 0;
         std::uint16_t listen_port = 0;
+        // Port forwarding asked of the home router: its answers so far, and whether the
+        // time for a first answer has passed without one (libtorrent says nothing when
+        // no router speaks UPnP or NAT-PMP).
+        bool port_mapping = false;
+        bool port_mapping_unanswered = false;
+        std::vector<PortMap> port_maps;
         // Per item open or seeded, by media URL: where its bytes came from.
         std::vector<std::pair<std::string, ByteSources>> items;
     };

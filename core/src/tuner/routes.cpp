@@ -31,6 +31,48 @@ void Tuner::Impl::on_data() {
         s->resume();
 }
 
+namespace {
+
+// The swarm's figures in /status: bytes by source (over all and per item), peers, the DHT,
+// the BitTorrent port and the router's answers.
+void add_swarm(json& j, const SwarmEngine::Stats& s) {
+    j["bytes"] = {{"peers", s.bytes.peers},
+                  {"gateway", s.bytes.gateway},
+                  {"origin", s.bytes.origin},
+                  {"uploaded", s.bytes.uploaded},
+                  {"redundant", s.bytes.redundant}};
+    json items = json::array();
+    for (const auto& [url, b] : s.items) {
+        items.push_back({{"url", url},
+                         {"peers", b.peers},
+                         {"gateway", b.gateway},
+                         {"origin", b.origin},
+                         {"uploaded", b.uploaded},
+                         {"redundant", b.redundant}});
+    }
+    j["items"] = items;
+    j["peers"] = s.peers;
+    j["dht"] = {{"running", s.dht}, {"peers", s.dht_peers}};
+    j["connections"] = s.connections;
+    j["gateway_connected"] = s.gateway;
+    j["hash_failures"] = s.hash_failures;
+    j["swarm_error"] = s.error;
+    j["download_rate"] = s.download_rate;
+    j["upload_rate"] = s.upload_rate;
+    j["bt_port"] = s.listen_port;
+    json mappings = json::array();
+    for (const auto& m : s.port_maps) {
+        mappings.push_back({{"method", m.method},
+                            {"protocol", m.protocol},
+                            {"external_port", m.external_port},
+                            {"error", m.error}});
+    }
+    j["port_mapping"] = {
+        {"on", s.port_mapping}, {"unanswered", s.port_mapping_unanswered}, {"mappings", mappings}};
+}
+
+}  // namespace
+
 std::string Tuner::Impl::status_json() const {
     const auto st = producer->status();
     const auto program = producer->program();
@@ -81,30 +123,7 @@ std::string Tuner::Impl::status_json() const {
     j["stalled_ms"] = st.stalled.count();
     j["listeners"] = broadcast->listeners();
     j["listeners_dropped"] = broadcast->dropped();
-    j["bytes"] = {{"peers", s.bytes.peers},
-                  {"gateway", s.bytes.gateway},
-                  {"origin", s.bytes.origin},
-                  {"uploaded", s.bytes.uploaded},
-                  {"redundant", s.bytes.redundant}};
-    json items = json::array();
-    for (const auto& [url, b] : s.items) {
-        items.push_back({{"url", url},
-                         {"peers", b.peers},
-                         {"gateway", b.gateway},
-                         {"origin", b.origin},
-                         {"uploaded", b.uploaded},
-                         {"redundant", b.redundant}});
-    }
-    j["items"] = items;
-    j["peers"] = s.peers;
-    j["dht"] = {{"running", s.dht}, {"peers", s.dht_peers}};
-    j["connections"] = s.connections;
-    j["gateway_connected"] = s.gateway;
-    j["hash_failures"] = s.hash_failures;
-    j["swarm_error"] = s.error;
-    j["download_rate"] = s.download_rate;
-    j["upload_rate"] = s.upload_rate;
-    j["bt_port"] = s.listen_port;
+    add_swarm(j, s);
     std::lock_guard lock(mutex);
     j["playlist"] = source;
     j["playlist_error"] = playlist_error;

@@ -59,8 +59,30 @@ const char* to_string(TunerEventKind kind) {
             return "playlist_error";
         case TunerEventKind::swarm:
             return "swarm";
+        case TunerEventKind::port_mapping:
+            return "port_mapping";
     }
     return "unknown";
+}
+
+std::string port_forwarding(const TunerStatus& s) {
+    if (!s.port_mapping)
+        return "off";
+    const PortMapping* forwarded = nullptr;
+    std::string refused;
+    for (const PortMapping& m : s.port_mappings) {
+        if (m.external_port != 0 && (forwarded == nullptr || m.protocol == "TCP"))
+            forwarded = &m;
+        const std::string why = m.method + ": " + m.error;
+        if (m.external_port == 0 && refused.find(why) == std::string::npos)
+            refused += (refused.empty() ? "" : "; ") + why;
+    }
+    if (forwarded != nullptr)
+        return "port " + std::to_string(forwarded->external_port) + " forwarded by " +
+               forwarded->method;
+    if (!refused.empty())
+        return "not forwarded (" + refused + ")";
+    return s.port_mapping_unanswered ? "no router answered" : "asking the router";
 }
 
 Tuner::Impl::Impl(TunerOptions o) : options(std::move(o)) {
@@ -292,6 +314,14 @@ void Tuner::Impl::arm_figures() {
                       std::to_string(status->bytes_from_peers) + " B from peers, " +
                       std::to_string(status->bytes_from_gateway) + " B from the gateway, " +
                       std::to_string(status->bytes_from_origin) + " B from the origin"});
+            // The router's answer (or the end of the wait for one) comes seconds after the
+            // start: told then, and when it changes.
+            std::string forwarding = port_forwarding(*status);
+            const bool answered = status->port_mapping_unanswered || !status->port_mappings.empty();
+            if (answered && forwarding != watch->forwarding) {
+                watch->forwarding = forwarding;
+                push({TunerEventKind::port_mapping, {}, std::nullopt, "", std::move(forwarding)});
+            }
         }
         arm_figures();
     });
@@ -343,6 +373,7 @@ bool Tuner::Impl::start_parts(std::error_code& ec, std::string* detail) {
     so.listen_interfaces = options.bt_listen;
     so.dht = options.dht;
     so.dht_bootstrap = options.dht_bootstrap;
+    so.port_mapping = options.port_mapping;
     so.upload_rate_limit =
         static_cast<std::int64_t>(std::min<std::uint64_t>(options.upload_limit, INT32_MAX));
     engine = std::make_unique<SwarmEngine>(so, *loop);
@@ -533,6 +564,11 @@ TunerStatus Tuner::Impl::snapshot() const {
     t.swarm_error = s.error;
     t.download_rate = s.download_rate;
     t.upload_rate = s.upload_rate;
+    t.bt_port = s.listen_port;
+    t.port_mapping = s.port_mapping;
+    t.port_mapping_unanswered = s.port_mapping_unanswered;
+    for (const PortMap& m : s.port_maps)
+        t.port_mappings.push_back({m.method, m.protocol, m.external_port, m.error});
     t.listeners = d.broadcast->listeners();
     t.listeners_dropped = d.broadcast->dropped();
     t.clock_offset = Milliseconds{d.offset_ms.load()};

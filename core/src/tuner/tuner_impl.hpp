@@ -86,6 +86,7 @@ struct Tuner::Impl {
         TimePoint last_start{};
         bool last_gap = false;
         bool stalled = false;
+        std::string forwarding;  // port_forwarding() when last told
     };
     std::unique_ptr<Watch> watch;
 

@@ -18,7 +18,8 @@ inline void apply_swarm_settings(libtorrent::settings_pack& s,
     namespace lt = libtorrent;
     s.set_str(lt::settings_pack::listen_interfaces, listen_interfaces);
     // Peers come from the gateway's tracker (and, when enabled, the DHT): no local
-    // discovery or port mapping.
+    // discovery. No port mapping here; a listener asked for it turns it on
+    // (SwarmOptions::port_mapping).
     s.set_bool(lt::settings_pack::enable_dht, false);
     s.set_bool(lt::settings_pack::enable_lsd, false);
     s.set_bool(lt::settings_pack::enable_upnp, false);
@@ -27,7 +28,8 @@ inline void apply_swarm_settings(libtorrent::settings_pack& s,
     s.set_bool(lt::settings_pack::allow_multiple_connections_per_ip, true);
     s.set_int(lt::settings_pack::unchoke_slots_limit, -1);
     s.set_bool(lt::settings_pack::close_redundant_connections, false);
-    // TCP rather than uTP (uTP's congestion control held loopback transfers back).
+    // uTP beside TCP: its congestion control yields to what else is on a home uplink, and
+    // BEP 55 holepunching (through a peer both sides reach) needs it.
     s.set_bool(lt::settings_pack::enable_outgoing_utp, true);
     s.set_bool(lt::settings_pack::enable_incoming_utp, true);
     // Every item stays active: libtorrent's queueing would pause all but a few.
