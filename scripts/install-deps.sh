@@ -35,6 +35,8 @@ packages=(
     # the simulated audience (bench/audience.sh): NAT routers, the delay line's netfilter
     # queues, ping to measure the links, and the benchmarks' plots
     iptables nftables libnetfilter-queue-dev iputils-ping gnuplot-nox
+    # network namespaces (ip netns): the bench's, and the port-forwarding test's home router
+    iproute2
 )
 
 as_root() {
