@@ -80,8 +80,12 @@ std::string piece_report(const lt::torrent_handle& h, int piece) {
     const auto holders = std::count_if(peers.begin(), peers.end(), [&](const lt::peer_info& p) {
         return p.pieces.size() > piece && p.pieces.get_bit(index);
     });
-    return fmt::format(" (piece {}: {}; {} of {} peers have it)", piece, state, holders,
-                       peers.size());
+    // Connections still being made count against the item's limit, and say nothing yet.
+    const auto connecting = std::count_if(peers.begin(), peers.end(), [](const lt::peer_info& p) {
+        return (p.flags & (lt::peer_info::connecting | lt::peer_info::handshake)) != 0;
+    });
+    return fmt::format(" (piece {}: {}; {} of {} peers have it, {} still connecting)", piece,
+                       state, holders, peers.size(), connecting);
 }
 
 // A gateway's bytes held until each whole piece is checked against its hash from the
