@@ -212,69 +212,80 @@ bool said(const Background& tune, const std::string& text) {
     return tune.log().find(text) != std::string::npos;
 }
 
-#define REQUIRE_HOME_NETWORK(net) \
-    if (!(net).ok())              \
-    GTEST_SKIP() << "no network namespaces here: " << (net).why()
+const std::vector<std::string> listen_at_home = {
+    "--bt-listen", std::string(home_address) + ":" + std::to_string(bt_port)};
 
-TEST(PortMapping, TheRouterForwardsTheListenPortAndTheListenerSaysSo) {
-    HomeNetwork net;
-    REQUIRE_HOME_NETWORK(net);
-    FakePcpRouter router(net.router(), 0);
-    ASSERT_EQ(router.error(), "");
-    auto station = station_behind(router_address);
-    auto tune =
-        tune_at_home(net, *station, "tune",
-                     {"--bt-listen", std::string(home_address) + ":" + std::to_string(bt_port)});
+// The two namespaces, a router that answers `refuse` (0: grants), and a station whose origin
+// is the router's address. Skips where namespaces cannot be made.
+class PortMapping : public ::testing::Test {
+  protected:
+    void start(std::uint8_t refuse) {
+        if (!net_.ok())
+            GTEST_SKIP() << "no network namespaces here: " << net_.why();
+        router_ = std::make_unique<FakePcpRouter>(net_.router(), refuse);
+        ASSERT_EQ(router_->error(), "");
+        station_ = station_behind(router_address);
+    }
+    std::unique_ptr<Background> tune(const std::string& name,
+                                     const std::vector<std::string>& extra) {
+        return tune_at_home(net_, *station_, name, extra);
+    }
+
+    HomeNetwork net_;
+    std::unique_ptr<FakePcpRouter> router_;
+    std::unique_ptr<TestStation> station_;
+};
+
+TEST_F(PortMapping, TheRouterForwardsTheListenPortAndTheListenerSaysSo) {
+    start(0);
+    if (IsSkipped() || HasFatalFailure())
+        return;
+    auto listener = tune("tune", listen_at_home);
     const std::string forwarded =
         "port " + std::to_string(bt_port + port_offset) + " forwarded by NAT-PMP";
-    ASSERT_TRUE(tune->wait_until([&] { return said(*tune, forwarded); }, seconds(30)))
-        << tune->log();
+    ASSERT_TRUE(listener->wait_until([&] { return said(*listener, forwarded); }, seconds(30)))
+        << listener->log();
     // Told once as an event, then in each status line.
-    EXPECT_TRUE(said(*tune, R"("event":"port_mapping")")) << tune->log();
-    ASSERT_TRUE(tune->wait_until(
-        [&] { return said(*tune, R"("port_forwarding":")" + forwarded + "\""); }, seconds(15)))
-        << tune->log();
+    EXPECT_TRUE(said(*listener, R"("event":"port_mapping")")) << listener->log();
+    ASSERT_TRUE(listener->wait_until(
+        [&] { return said(*listener, R"("port_forwarding":")" + forwarded + "\""); }, seconds(15)))
+        << listener->log();
     // The router was asked for the listen port, for TCP (peers) and UDP (uTP, the DHT).
-    const auto asked = router.requests();
+    const auto asked = router_->requests();
     EXPECT_NE(std::find(asked.begin(), asked.end(), "TCP " + std::to_string(bt_port)), asked.end());
     EXPECT_NE(std::find(asked.begin(), asked.end(), "UDP " + std::to_string(bt_port)), asked.end());
 }
 
-TEST(PortMapping, ARefusalIsSaidWithTheRoutersReason) {
-    HomeNetwork net;
-    REQUIRE_HOME_NETWORK(net);
-    FakePcpRouter router(net.router(), 2);  // NOT_AUTHORIZED
-    ASSERT_EQ(router.error(), "");
-    auto station = station_behind(router_address);
-    auto tune =
-        tune_at_home(net, *station, "tune",
-                     {"--bt-listen", std::string(home_address) + ":" + std::to_string(bt_port)});
-    ASSERT_TRUE(tune->wait_until(
-        [&] { return said(*tune, R"("port_forwarding":"not forwarded (NAT-PMP: )"); }, seconds(30)))
-        << tune->log();
-    EXPECT_FALSE(said(*tune, "forwarded by")) << tune->log();
+TEST_F(PortMapping, ARefusalIsSaidWithTheRoutersReason) {
+    start(2);  // NOT_AUTHORIZED
+    if (IsSkipped() || HasFatalFailure())
+        return;
+    auto listener = tune("tune", listen_at_home);
+    ASSERT_TRUE(listener->wait_until(
+        [&] { return said(*listener, R"("port_forwarding":"not forwarded (NAT-PMP: )"); },
+        seconds(30)))
+        << listener->log();
+    EXPECT_FALSE(said(*listener, "forwarded by")) << listener->log();
 }
 
-TEST(PortMapping, NoRouterIsAskedWhenTurnedOffOrOnALoopbackAddress) {
-    HomeNetwork net;
-    REQUIRE_HOME_NETWORK(net);
-    FakePcpRouter router(net.router(), 0);
-    ASSERT_EQ(router.error(), "");
-    auto station = station_behind(router_address);
+TEST_F(PortMapping, NoRouterIsAskedWhenTurnedOffOrOnALoopbackAddress) {
+    start(0);
+    if (IsSkipped() || HasFatalFailure())
+        return;
     // Both listeners run until each has printed a status line (5 s): by then one that asks
     // has asked (the first request leaves within a second of the start, as above).
-    auto off = tune_at_home(net, *station, "off",
-                            {"--no-port-mapping", "--bt-listen",
-                             std::string(home_address) + ":" + std::to_string(bt_port)});
+    std::vector<std::string> off_args = listen_at_home;
+    off_args.push_back("--no-port-mapping");
+    auto off = tune("off", off_args);
     ASSERT_TRUE(off->wait_until([&] { return said(*off, R"("event":"status")"); }, seconds(30)))
         << off->log();
     EXPECT_TRUE(said(*off, R"("port_forwarding":"off")")) << off->log();
     off->stop();
-    auto loopback = tune_at_home(net, *station, "loopback", {"--bt-listen", "127.0.0.1:0"});
+    auto loopback = tune("loopback", {"--bt-listen", "127.0.0.1:0"});
     ASSERT_TRUE(
         loopback->wait_until([&] { return said(*loopback, R"("event":"status")"); }, seconds(30)))
         << loopback->log();
-    EXPECT_EQ(router.requests(), std::vector<std::string>{});
+    EXPECT_EQ(router_->requests(), std::vector<std::string>{});
 }
 
 }  // namespace
