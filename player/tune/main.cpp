@@ -98,7 +98,7 @@ struct Arguments {
     bool no_gateway = false;
     std::string dht_bootstrap = public_dht_routers;
     unsigned lead_ms = 4000;
-    Arguments() { options.port_mapping = true; }  // --no-port-mapping turns it off
+    bool no_port_mapping = false;
 };
 
 void add_options(CLI::App& app, Arguments& a) {
@@ -128,7 +128,7 @@ void add_options(CLI::App& app, Arguments& a) {
         ->capture_default_str();
     app.add_option("--bt-listen", options.bt_listen, "BitTorrent listen interfaces")
         ->capture_default_str();
-    app.add_flag("!--no-port-mapping", options.port_mapping,
+    app.add_flag("--no-port-mapping", a.no_port_mapping,
                  "Do not ask the home router to forward the BitTorrent port (UPnP, NAT-PMP)");
     app.add_option("--upload-limit", a.upload_limit,
                    "Upload to peers, bytes/s, e.g. 100k (0: none); a little under your uplink")
@@ -172,6 +172,7 @@ bool apply(Arguments& a) {
     options.cache_size = *size;
     options.upload_limit = *upload;
     options.correct_clock = !a.no_clock;
+    options.port_mapping = !a.no_port_mapping;
     options.lead = std::chrono::milliseconds(a.lead_ms);
     return true;
 }

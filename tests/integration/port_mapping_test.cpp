@@ -12,11 +12,11 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <array>
-#include <atomic>
 #include <cstring>
 #include <mutex>
 #include <thread>
@@ -106,11 +106,13 @@ class FakePcpRouter {
             server_ = std::thread([this] { serve(); });
     }
     ~FakePcpRouter() {
-        stop_ = true;
+        const std::uint64_t one = 1;
+        (void)write(stop_, &one, sizeof one);  // wakes the server's poll
         if (server_.joinable())
             server_.join();
         if (fd_ >= 0)
             close(fd_);
+        close(stop_);
     }
     FakePcpRouter(const FakePcpRouter&) = delete;
     FakePcpRouter& operator=(const FakePcpRouter&) = delete;
@@ -125,9 +127,11 @@ class FakePcpRouter {
   private:
     void serve() {
         std::array<unsigned char, 1100> in{};
-        while (!stop_) {
-            pollfd p{fd_, POLLIN, 0};
-            if (poll(&p, 1, 100) <= 0)  // a bound on how long stop waits, not a poll loop
+        for (;;) {
+            pollfd p[2] = {{fd_, POLLIN, 0}, {stop_, POLLIN, 0}};
+            if (poll(p, 2, -1) < 0 || (p[1].revents & POLLIN) != 0)
+                return;  // told to stop
+            if ((p[0].revents & POLLIN) == 0)
                 continue;
             sockaddr_in from{};
             socklen_t len = sizeof from;
@@ -170,7 +174,7 @@ class FakePcpRouter {
     std::uint8_t refuse_;
     int fd_ = -1;
     std::string error_;
-    std::atomic<bool> stop_{false};
+    int stop_ = eventfd(0, EFD_CLOEXEC);
     std::thread server_;
     mutable std::mutex mutex_;
     std::vector<std::string> requests_;

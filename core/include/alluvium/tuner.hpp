@@ -92,7 +92,6 @@ struct ALLUVIUM_EXPORT PortMapping {
     std::string protocol;             // "TCP", or "UDP" (uTP and the DHT); "" if not said
     std::uint16_t external_port = 0;  // the router forwards this port here; 0: it does not
     std::string error;                // why not
-    bool operator==(const PortMapping&) const = default;
 };
 
 struct ALLUVIUM_EXPORT TunerStatus {
@@ -119,7 +118,6 @@ struct ALLUVIUM_EXPORT TunerStatus {
     std::string swarm_error;          // the last cache disk or torrent error, e.g. a full disk
     std::int64_t download_rate = 0;   // bytes/s
     std::int64_t upload_rate = 0;
-    std::uint16_t bt_port = 0;               // where peers connect to this listener
     bool port_mapping = false;               // forwarding asked of the home router
     bool port_mapping_unanswered = false;    // ... and no router answered in 15 s
     std::vector<PortMapping> port_mappings;  // the router's answers so far

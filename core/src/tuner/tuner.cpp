@@ -564,7 +564,6 @@ TunerStatus Tuner::Impl::snapshot() const {
     t.swarm_error = s.error;
     t.download_rate = s.download_rate;
     t.upload_rate = s.upload_rate;
-    t.bt_port = s.listen_port;
     t.port_mapping = s.port_mapping;
     t.port_mapping_unanswered = s.port_mapping_unanswered;
     for (const PortMap& m : s.port_maps)
