@@ -36,8 +36,8 @@
 # Prints the figures (origin bytes / item size, gateway upload / item size per item; join
 # times, stalls, bytes from peers for listeners behind NAT, waste, memory and CPU per
 # listener) and writes them with SVG plots to <build>/bench-results/audience-<label>.*
-# (listener_log=debug and gateway_log=debug in the environment set the log levels; --keep
-# keeps the logs). Addresses are in 198.18.0.0/15 (RFC 2544's benchmarking range, which
+# (listener_log=debug and gateway_log=debug in the environment set the log levels,
+# gateway_flags adds flags to every gateway's command line; --keep keeps the logs). Addresses are in 198.18.0.0/15 (RFC 2544's benchmarking range, which
 # libtorrent, like the Internet, does not treat as a local network; --lan puts them in
 # 10.76.0.0/15, a local network to libtorrent, as the bench did before 2026-12-04) and
 # 192.168.1.0/24 behind each NAT router; traffic goes only to addresses this script
@@ -332,6 +332,9 @@ if [ "$discovery" = opentracker-dht ]; then
     gw_args=(--no-builtin-tracker --tracker "http://$tracker_ip:6969/announce"
         --tracker-whitelist "$work/tracker/whitelist" --dht --dht-bootstrap none)
 fi
+# More gateway flags from the environment, for comparisons (e.g. gateway_flags=--no-nat-check).
+read -r -a more_gw_args <<<"${gateway_flags:-}"
+gw_args+=("${more_gw_args[@]}")
 # The seed's upload stays at 72 % of the 2 Mbit/s uplink (250,000 B/s), as an operator would
 # set it: answers, announces and headers took a quarter of what the gateway sent, and with
 # 220000 they queued behind seed traffic (gw_upload_limit in the environment overrides).

@@ -43,6 +43,9 @@ struct GatewayConfig {
     // built-in one: opentracker and the like, for audiences one gateway cannot track.
     std::vector<std::string> trackers;
     bool builtin_tracker = true;
+    // The built-in tracker connects back to each listener's announced port and hands out
+    // only those it reached (nat_check.hpp).
+    bool nat_check = true;
     // opentracker as packaged in Debian only tracks listed info-hashes: the gateway keeps
     // this file (hex, one a line) listing every item it serves, for `opentracker -w`.
     std::filesystem::path tracker_whitelist;

@@ -82,6 +82,8 @@ std::unique_ptr<Gateway> Gateway::start(GatewayConfig config, std::string& error
     seeding.dht = impl->config.dht;
     seeding.dht_bootstrap = impl->config.dht_bootstrap;
     impl->seeder = std::make_unique<Seeder>(seeding);
+    Impl* raw = impl.get();
+    impl->start_nat_check();
     impl->resume_cache();
 
     const auto colon = impl->config.listen.rfind(':');
@@ -98,7 +100,6 @@ std::unique_ptr<Gateway> Gateway::start(GatewayConfig config, std::string& error
     }
     http.threads = impl->config.http_threads;
     http.server_name = "alluvium-gateway";
-    Impl* raw = impl.get();
     impl->server = HttpServer::start(
         http,
         [raw](HttpServerRequest&& req, HttpResponder res) {
@@ -156,12 +157,27 @@ void Gateway::stop() {
     net::post(impl_->loop, [impl = impl_.get()] {
         impl->waiters.clear();  // their connections close unanswered
         impl->close_pages();
+        if (impl->nat_check)
+            impl->nat_check->stop();
         impl->loop_guard.reset();
     });
     impl_->loop_thread.join();
     impl_->seeder.reset();
     impl_->server->stop();
     spdlog::info("gateway stopped");
+}
+
+void Gateway::Impl::start_nat_check() {
+    if (!config.builtin_tracker || !config.nat_check)
+        return;
+    // 5 s: a SYN lost once on a slow home link is resent within it.
+    nat_check = std::make_unique<NatCheck>(loop, std::chrono::seconds(5), 256);
+    tracker.set_nat_check([this](const std::string& ip, std::uint16_t port) {
+        (void)nat_check->check(ip, port, [this, ip, port](bool yes) {
+            tracker.reachable(ip, port, yes, Tracker::Clock::now());
+            spdlog::debug("tracker: {}:{} is {}", ip, port, yes ? "reachable" : "unreachable");
+        });
+    });
 }
 
 void Gateway::Impl::resume_cache() {

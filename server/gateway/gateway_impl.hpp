@@ -13,6 +13,7 @@
 #include <alluvium/http_server.hpp>
 
 #include "gateway.hpp"
+#include "nat_check.hpp"
 #include "origin_fetch.hpp"
 #include "policy.hpp"
 #include "seeder.hpp"
@@ -79,6 +80,8 @@ struct Gateway::Impl {
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> loop_guard{
         loop.get_executor()};
     std::thread loop_thread;
+    // The built-in tracker's NAT check (on the loop); null when off.
+    std::unique_ptr<NatCheck> nat_check;
     // The loop's (touched only on its thread).
     std::map<std::string, std::shared_ptr<Job>> jobs;
     std::map<std::uint64_t, Waiter> waiters;
@@ -118,6 +121,7 @@ struct Gateway::Impl {
     auto on_loop(Fn fn) -> decltype(fn());
 
     // gateway.cpp
+    void start_nat_check();  // before the HTTP server starts
     void resume_cache();
     void lookup(const HttpServerRequest& request, HttpResponder responder, AnswerKind kind);
     void prime(const HttpServerRequest& request, HttpResponder responder);

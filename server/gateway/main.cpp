@@ -151,7 +151,8 @@ int prime(const std::string& gateway_url, const std::string& playlist, unsigned 
     return ready == state.size() ? 0 : 1;
 }
 
-// What is read as text and checked once the command line is parsed (sizes as 512M, 10G).
+// What is read as text and checked once the command line is parsed (sizes as 512M, 10G),
+// and the flags that turn a default off.
 struct ServeArguments {
     std::string cache_size = "10G";
     std::string max_item_size = "2G";
@@ -159,6 +160,9 @@ struct ServeArguments {
     std::string upload_limit = "0";
     std::string data_dir;
     std::string log_level = "info";
+    bool no_listener_playlists = false;
+    bool no_builtin_tracker = false;
+    bool no_nat_check = false;
 };
 
 void add_serve_options(CLI::App& app, GatewayConfig& config, ServeArguments& a) {
@@ -178,7 +182,7 @@ void add_serve_options(CLI::App& app, GatewayConfig& config, ServeArguments& a) 
                    "A playlist whose items may be fetched (repeatable)");
     app.add_flag("--allow-private-addresses", config.allow_private_addresses,
                  "Let listener-named playlists point at private and loopback addresses");
-    app.add_flag("!--no-listener-playlists", config.listener_playlists,
+    app.add_flag("--no-listener-playlists", a.no_listener_playlists,
                  "Do not read playlists that listeners name");
     app.add_flag("--remote-admin", config.remote_admin, "Accept /v1/prime from any address");
     app.add_option("--bt-listen", config.bt_listen, "BitTorrent listen interfaces")
@@ -189,8 +193,10 @@ void add_serve_options(CLI::App& app, GatewayConfig& config, ServeArguments& a) 
                    "Another tracker for listeners, e.g. opentracker's http://host:6969/announce "
                    "(repeatable)")
         ->allow_extra_args(false);
-    app.add_flag("!--no-builtin-tracker", config.builtin_tracker,
+    app.add_flag("--no-builtin-tracker", a.no_builtin_tracker,
                  "Leave the built-in tracker out of metainfo (needs --tracker)");
+    app.add_flag("--no-nat-check", a.no_nat_check,
+                 "Let the built-in tracker hand out listeners it could not connect to");
     app.add_option("--tracker-whitelist", config.tracker_whitelist,
                    "Keep this file listing every info-hash served (opentracker -w; reload it "
                    "with SIGHUP)");
@@ -221,8 +227,9 @@ void add_serve_options(CLI::App& app, GatewayConfig& config, ServeArguments& a) 
         ->capture_default_str();
 }
 
-// The sizes into the configuration; false (said on stderr) when one is not a size.
-bool read_sizes(const ServeArguments& a, GatewayConfig& config) {
+// The sizes and the flags into the configuration; false (said on stderr) when a size is not
+// one.
+bool read_arguments(const ServeArguments& a, GatewayConfig& config) {
     for (auto [text, target, name] :
          {std::tuple{&a.cache_size, &config.cache_size, "--cache-size"},
           std::tuple{&a.max_item_size, &config.max_item_size, "--max-item-size"},
@@ -237,6 +244,9 @@ bool read_sizes(const ServeArguments& a, GatewayConfig& config) {
         *target = *bytes;
     }
     config.data_dir = a.data_dir;
+    config.listener_playlists = !a.no_listener_playlists;
+    config.builtin_tracker = !a.no_builtin_tracker;
+    config.nat_check = !a.no_nat_check;
     return true;
 }
 
@@ -285,7 +295,7 @@ int main(int argc, char** argv) {
         if (*status_cmd) {
             return status(gateway_url);
         }
-        if (!read_sizes(sizes, config))
+        if (!read_arguments(sizes, config))
             return 2;
         alluvium::cli::raise_open_file_limit();  // a listener per socket
         return serve(std::move(config));

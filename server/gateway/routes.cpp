@@ -31,6 +31,14 @@ bool method_is(const HttpServerRequest& r, std::initializer_list<const char*> me
     return false;
 }
 
+// The NAT check's figures for /status: null when it is off.
+json nat_check_figures(bool on, Tracker& tracker) {
+    if (!on)
+        return nullptr;
+    const ReachCounts counts = tracker.reach_counts();
+    return json{{"reachable", counts.reachable}, {"unreachable", counts.unreachable}};
+}
+
 }  // namespace
 
 HttpServerResponse json_response(int status, const std::string& body) {
@@ -254,27 +262,29 @@ HttpServerResponse Gateway::Impl::status_json() {
     }
     const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
         std::chrono::steady_clock::now() - started);
-    return json_response(200, json{{"version", version_string()},
-                                   {"now", format_w3cdtf(now_utc())},
-                                   {"uptime_s", uptime.count()},
-                                   {"tracker", config.main_tracker()},
-                                   {"dht", config.dht},
-                                   {"bt_port", seeder->listen_port()},
-                                   {"items", items},
-                                   {"jobs", pending},
-                                   {"totals",
-                                    {{"items", items.size()},
-                                     {"peers", peers},
-                                     {"listeners", tracker.listeners()},
-                                     {"bytes_served", served},
-                                     {"bytes_rescued", rescued_total},
-                                     {"seed_upload_limit", seeder->upload_limit_now()},
-                                     {"origin_bytes", origin_bytes.load()},
-                                     {"fetches", fetches_done.load()},
-                                     {"announces", tracker.announces()},
-                                     {"cache_bytes", cache_bytes},
-                                     {"cache_limit", config.cache_size}}}}
-                                  .dump());
+    return json_response(200,
+                         json{{"version", version_string()},
+                              {"now", format_w3cdtf(now_utc())},
+                              {"uptime_s", uptime.count()},
+                              {"tracker", config.main_tracker()},
+                              {"dht", config.dht},
+                              {"bt_port", seeder->listen_port()},
+                              {"items", items},
+                              {"jobs", pending},
+                              {"totals",
+                               {{"items", items.size()},
+                                {"peers", peers},
+                                {"listeners", tracker.listeners()},
+                                {"bytes_served", served},
+                                {"bytes_rescued", rescued_total},
+                                {"seed_upload_limit", seeder->upload_limit_now()},
+                                {"origin_bytes", origin_bytes.load()},
+                                {"fetches", fetches_done.load()},
+                                {"announces", tracker.announces()},
+                                {"nat_check", nat_check_figures(nat_check != nullptr, tracker)},
+                                {"cache_bytes", cache_bytes},
+                                {"cache_limit", config.cache_size}}}}
+                             .dump());
 }
 
 }  // namespace alluvium::gateway

@@ -130,7 +130,66 @@ void Tracker::expire(Swarm& swarm, Clock::time_point now) const {
     }
 }
 
+void Tracker::set_nat_check(CheckFn check) {
+    std::lock_guard lock(mutex_);
+    check_ = std::move(check);
+}
+
+bool Tracker::listed(const std::string& key) const {
+    const auto found = reach_.find(key);
+    return found == reach_.end() || found->second.reachable.value_or(true);
+}
+
+bool Tracker::needs_check(const std::string& key, Clock::time_point now) {
+    // A check that never answered (the checker was busy, or stopped) is asked again after
+    // this; a check itself gives up well before.
+    constexpr auto unanswered = std::chrono::seconds(30);
+    Verdict& v = reach_[key];
+    if (v.pending && now - v.asked < unanswered)
+        return false;
+    if (v.reachable && now - v.since < options_.recheck)
+        return false;
+    v.pending = true;
+    v.asked = now;
+    // Now and then, forget addresses that stopped announcing.
+    if (announces_.load() % 256 == 0) {
+        for (auto it = reach_.begin(); it != reach_.end();) {
+            const auto touched = std::max(it->second.since, it->second.asked);
+            it = now - touched > options_.recheck * 2 ? reach_.erase(it) : std::next(it);
+        }
+    }
+    return true;
+}
+
+void Tracker::reachable(const std::string& ip, std::uint16_t port, bool yes,
+                        Clock::time_point now) {
+    std::lock_guard lock(mutex_);
+    Verdict& v = reach_[ip + "|" + std::to_string(port)];
+    v.reachable = yes;
+    v.since = now;
+    v.pending = false;
+}
+
+ReachCounts Tracker::reach_counts() {
+    std::lock_guard lock(mutex_);
+    ReachCounts c;
+    for (const auto& [key, v] : reach_) {
+        if (v.reachable)
+            ++(*v.reachable ? c.reachable : c.unreachable);
+    }
+    return c;
+}
+
 std::variant<std::string, std::string> Tracker::announce(const Announce& a, Clock::time_point now) {
+    CheckFn check;
+    auto result = answer(a, now, check);
+    if (check)
+        check(a.ip, a.port);  // outside the lock: the checker may answer at once
+    return result;
+}
+
+std::variant<std::string, std::string> Tracker::answer(const Announce& a, Clock::time_point now,
+                                                       CheckFn& check) {
     std::lock_guard lock(mutex_);
     ++announces_;
     const auto found = swarms_.find(a.info_hash);
@@ -149,12 +208,14 @@ std::variant<std::string, std::string> Tracker::announce(const Announce& a, Cloc
     } else {
         Peer& peer = swarm[key];
         peer = Peer{a.ip, a.port, a.peer_id, a.left == 0, now, peer.pinned};
+        if (check_ && !peer.pinned && needs_check(key, now))
+            check = check_;
     }
     std::vector<const Peer*> others;
     std::size_t seeds = 0;
     for (const auto& [k, peer] : swarm) {
         seeds += peer.seed ? 1 : 0;
-        if (k != key) {
+        if (k != key && (peer.pinned || listed(k))) {
             others.push_back(&peer);
         }
     }
@@ -260,6 +321,9 @@ std::vector<std::string> Tracker::peers(const std::string& info_hash, std::size_
     for (const auto& [k, peer] : found->second) {
         if (out.size() >= limit) {
             break;
+        }
+        if (!peer.pinned && !listed(k)) {
+            continue;
         }
         const bool v6 = peer.ip.find(':') != std::string::npos;
         out.push_back((v6 ? "[" + peer.ip + "]" : peer.ip) + ":" + std::to_string(peer.port));

@@ -11,8 +11,12 @@
 #include "swarm_client.hpp"
 #include "temp_dir.hpp"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <openssl/sha.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <future>
@@ -238,42 +242,128 @@ TEST_F(Gateway, TheOriginRateLimitHoldsForAllItsFetchesTogether) {
     EXPECT_EQ(origin_->bytes("/one.mp3") + origin_->bytes("/two.mp3"), 1'200'000u);
 }
 
-TEST_F(Gateway, TheTrackerIntroducesPeersToEachOther) {
-    publish("hit.mp3", random_bytes(100'000, 6));
-    start_origin();
-    start_gateway();
-    const GatewayAnswer a = lookup_ready(origin_->url("hit.mp3"));
-    ASSERT_EQ(a.state, GatewayState::ready);
-    std::string raw_hash;
-    for (std::size_t i = 0; i < 40; i += 2) {
-        raw_hash += static_cast<char>(std::stoi(a.metadata->info_hash.substr(i, 2), nullptr, 16));
+// A TCP port on 127.0.0.1 that accepts connections while this lives (the kernel completes
+// them; nothing is read).
+class OpenPort {
+  public:
+    OpenPort() : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t size = sizeof a;
+        if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), size) != 0 ||
+            ::listen(fd_, 16) != 0 ||
+            ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &size) != 0)
+            throw std::runtime_error("cannot listen on 127.0.0.1");
+        port_ = ntohs(a.sin_port);
     }
-    HttpRequest r;
-    std::error_code ec;
-    r.url = gateway_->base() + "/announce?info_hash=" + percent_encode(raw_hash) +
-            "&peer_id=" + percent_encode("-XX0001-aaaaaaaaaaaa") +
-            "&port=40001&left=100000&compact=1";
-    ASSERT_EQ(http_request(r, ec).status, 200);
-    r.url = gateway_->base() + "/announce?info_hash=" + percent_encode(raw_hash) +
-            "&peer_id=" + percent_encode("-XX0001-bbbbbbbbbbbb") +
-            "&port=40002&left=100000&compact=1";
-    const HttpResponse second = http_request(r, ec);
-    ASSERT_EQ(second.status, 200);
-    libtorrent::error_code bec;
-    const libtorrent::bdecode_node answer = libtorrent::bdecode(second.body, bec);
-    ASSERT_FALSE(bec) << bec.message();
-    EXPECT_LE(answer.dict_find_int_value("interval"), 60);
-    const std::string peers(answer.dict_find_string_value("peers"));
-    ASSERT_EQ(peers.size() % 6, 0u);
-    std::set<int> ports;
-    for (std::size_t i = 0; i < peers.size(); i += 6) {
-        ports.insert((static_cast<unsigned char>(peers[i + 4]) << 8) |
-                     static_cast<unsigned char>(peers[i + 5]));
+    ~OpenPort() { ::close(fd_); }
+    OpenPort(const OpenPort&) = delete;
+    OpenPort& operator=(const OpenPort&) = delete;
+    [[nodiscard]] std::uint16_t port() const { return port_; }
+
+  private:
+    int fd_;
+    std::uint16_t port_ = 0;
+};
+
+// A port on 127.0.0.1 nothing listens on (it was open a moment ago).
+std::uint16_t closed_port() {
+    return OpenPort().port();
+}
+
+class GatewayTracker : public Gateway {
+  protected:
+    // An item on the gateway, whose swarm the tests announce in.
+    void start_with_an_item(const std::vector<std::string>& extra = {}) {
+        publish("hit.mp3", random_bytes(100'000, 6));
+        start_origin();
+        std::vector<std::string> args{"--allow-origin", origin_->origin()};
+        args.insert(args.end(), extra.begin(), extra.end());
+        start_gateway(args);
+        const GatewayAnswer a = lookup_ready(origin_->url("hit.mp3"));
+        ASSERT_EQ(a.state, GatewayState::ready);
+        for (std::size_t i = 0; i < 40; i += 2) {
+            raw_hash_ +=
+                static_cast<char>(std::stoi(a.metadata->info_hash.substr(i, 2), nullptr, 16));
+        }
     }
-    EXPECT_TRUE(ports.count(40001)) << "the first listener";
+    // Announces listener `name` (one letter) at `port`; the ports of the peers it was given.
+    std::set<int> announce(char name, std::uint16_t port) {
+        HttpRequest r;
+        std::error_code ec;
+        r.url = gateway_->base() + "/announce?info_hash=" + percent_encode(raw_hash_) +
+                "&peer_id=" + percent_encode("-XX0001-" + std::string(12, name)) +
+                "&port=" + std::to_string(port) + "&left=100000&compact=1";
+        const HttpResponse answer = http_request(r, ec);
+        EXPECT_EQ(answer.status, 200) << ec.message();
+        libtorrent::error_code bec;
+        const libtorrent::bdecode_node body = libtorrent::bdecode(answer.body, bec);
+        EXPECT_FALSE(bec) << bec.message();
+        if (bec)
+            return {};
+        interval_ = body.dict_find_int_value("interval");
+        const std::string peers(body.dict_find_string_value("peers"));
+        EXPECT_EQ(peers.size() % 6, 0u);
+        std::set<int> ports;
+        for (std::size_t i = 0; i + 6 <= peers.size(); i += 6) {
+            ports.insert((static_cast<unsigned char>(peers[i + 4]) << 8) |
+                         static_cast<unsigned char>(peers[i + 5]));
+        }
+        return ports;
+    }
+
+    std::string raw_hash_;
+    std::int64_t interval_ = 0;
+};
+
+TEST_F(GatewayTracker, IntroducesPeersToEachOther) {
+    start_with_an_item();
+    const OpenPort first;
+    (void)announce('a', first.port());
+    const std::set<int> ports = announce('b', closed_port());
+    EXPECT_LE(interval_, 60);
+    EXPECT_TRUE(ports.count(first.port())) << "the first listener";
     EXPECT_TRUE(ports.count(gateway_->bt_port())) << "the gateway's own seed";
     // The swarm metadata names known peers too.
     EXPECT_FALSE(lookup(origin_->url("hit.mp3"), Milliseconds{0}).metadata->peers.empty());
+}
+
+TEST_F(GatewayTracker, HandsOutOnlyTheListenersItCouldConnectTo) {
+    start_with_an_item();
+    const OpenPort reachable;
+    const std::uint16_t unreachable = closed_port();
+    (void)announce('a', reachable.port());
+    (void)announce('b', unreachable);
+    // Each was checked when it first announced; a third listener is given the one that
+    // answered, and the seed, once the checks are done (on loopback, at once).
+    const std::uint16_t third = closed_port();
+    std::set<int> ports;
+    EXPECT_TRUE(eventually(
+        [&] {
+            ports = announce('c', third);
+            return ports.count(reachable.port()) == 1 && ports.count(unreachable) == 0;
+        },
+        std::chrono::seconds(10)))
+        << ports.size() << " peers";
+    EXPECT_TRUE(ports.count(gateway_->bt_port()));
+    // The unreachable one still gets its peers: it can connect out.
+    EXPECT_TRUE(announce('b', unreachable).count(reachable.port()));
+    const auto status = gateway_->status();
+    EXPECT_GE(status["totals"]["nat_check"]["reachable"].get<int>(), 1) << status.dump();
+    EXPECT_GE(status["totals"]["nat_check"]["unreachable"].get<int>(), 1) << status.dump();
+    const GatewayAnswer metadata = lookup(origin_->url("hit.mp3"), Milliseconds{0});
+    ASSERT_TRUE(metadata.metadata.has_value());
+    for (const std::string& peer : metadata.metadata->peers)
+        EXPECT_NE(peer, "127.0.0.1:" + std::to_string(unreachable)) << "nor in the metadata";
+}
+
+TEST_F(GatewayTracker, WithoutTheNatCheckEveryListenerIsHandedOut) {
+    start_with_an_item({"--no-nat-check"});
+    const std::uint16_t unreachable = closed_port();
+    (void)announce('a', unreachable);
+    EXPECT_TRUE(announce('b', closed_port()).count(unreachable));
+    EXPECT_TRUE(gateway_->status()["totals"]["nat_check"].is_null());
 }
 
 TEST_F(Gateway, AnOverloadedOriginIsLeftAloneForAsLongAsItAsks) {

@@ -324,6 +324,58 @@ TEST(TrackerTable, TheGatewaysOwnSeedIsListedFromTheStartAndNeverExpires) {
     EXPECT_EQ(tracker.counts(hash20).seeds, 1u);
 }
 
+// Whether an announce's compact peer list names 127.0.0.1:port.
+bool lists_port(const std::string& answer, std::uint16_t port) {
+    const char entry[6] = {
+        '\x7f', 0, 0, 1, static_cast<char>(port >> 8), static_cast<char>(port & 0xff)};
+    return answer.find(std::string(entry, 6)) != std::string::npos;
+}
+
+TEST(TrackerTable, AListenerTheNatCheckCouldNotReachIsNotHandedOut) {
+    Tracker tracker;
+    tracker.add_torrent(hash20);
+    std::vector<std::uint16_t> checked;
+    tracker.set_nat_check([&](const std::string& ip, std::uint16_t port) {
+        EXPECT_EQ(ip, "127.0.0.1");
+        checked.push_back(port);
+    });
+    const auto t0 = Tracker::Clock::now();
+    auto announce = [&](std::uint16_t port, Tracker::Clock::time_point at) {
+        Announce a =
+            std::get<Announce>(parse_announce(announce_request(query(hash20, peer20, port))));
+        return std::get<0>(tracker.announce(a, at));
+    };
+    (void)announce(1111, t0);
+    (void)announce(1111, t0 + std::chrono::seconds(1));  // being checked: not asked twice
+    EXPECT_EQ(checked, (std::vector<std::uint16_t>{1111}));
+    // Not checked yet: handed out.
+    EXPECT_TRUE(lists_port(announce(2222, t0), 1111));
+    EXPECT_EQ(checked, (std::vector<std::uint16_t>{1111, 2222}));
+
+    tracker.reachable("127.0.0.1", 1111, false, t0);
+    tracker.reachable("127.0.0.1", 2222, true, t0);
+    const std::string third = announce(3333, t0);
+    EXPECT_FALSE(lists_port(third, 1111)) << "unreachable";
+    EXPECT_TRUE(lists_port(third, 2222));
+    EXPECT_TRUE(lists_port(announce(1111, t0), 2222)) << "an unreachable listener gets its peers";
+    EXPECT_EQ(tracker.peers(hash20, 50),
+              (std::vector<std::string>{"127.0.0.1:2222", "127.0.0.1:3333"}));
+    EXPECT_EQ(tracker.reach_counts().reachable, 1u);
+    EXPECT_EQ(tracker.reach_counts().unreachable, 1u);
+    // It is still counted in the swarm.
+    EXPECT_EQ(tracker.counts(hash20).leechers, 3u);
+
+    // After the verdict's time, the next announce asks again; until the answer, the old
+    // verdict holds.
+    checked.clear();
+    const auto later = t0 + TrackerOptions{}.recheck + std::chrono::seconds(1);
+    (void)announce(1111, later);
+    EXPECT_EQ(checked, (std::vector<std::uint16_t>{1111}));
+    EXPECT_FALSE(lists_port(announce(3333, later), 1111));
+    tracker.reachable("127.0.0.1", 1111, true, later);
+    EXPECT_TRUE(lists_port(announce(3333, later), 1111)) << "its router opened the port";
+}
+
 TEST(TrackerTable, HandleAnswers400And404WithAFailureReason) {
     Tracker tracker;
     const HttpServerResponse bad = tracker.handle(announce_request("info_hash=x"));
