@@ -37,7 +37,8 @@
 # times, stalls, bytes from peers for listeners behind NAT, waste, memory and CPU per
 # listener) and writes them with SVG plots to <build>/bench-results/audience-<label>.*
 # (listener_log=debug and gateway_log=debug in the environment set the log levels,
-# gateway_flags adds flags to every gateway's command line; --keep keeps the logs). Addresses are in 198.18.0.0/15 (RFC 2544's benchmarking range, which
+# gateway_flags adds flags to every gateway's command line; --keep keeps the logs).
+# Addresses are in 198.18.0.0/15 (RFC 2544's benchmarking range, which
 # libtorrent, like the Internet, does not treat as a local network; --lan puts them in
 # 10.76.0.0/15, a local network to libtorrent, as the bench did before 2026-12-04) and
 # 192.168.1.0/24 behind each NAT router; traffic goes only to addresses this script

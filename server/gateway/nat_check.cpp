@@ -16,6 +16,14 @@ struct NatCheck::Attempt {
     net::steady_timer deadline;
     Done done;
     bool finished = false;  // answered or cancelled: later handlers do nothing
+
+    // Ends the attempt: its handlers, still to run, find it finished and do nothing.
+    void cancel() {
+        finished = true;
+        deadline.cancel();
+        boost::system::error_code ignored;
+        socket.close(ignored);  // nothing is sent: the listener sees a connection close
+    }
 };
 
 NatCheck::NatCheck(net::io_context& loop, std::chrono::milliseconds timeout,
@@ -56,10 +64,7 @@ bool NatCheck::check(const std::string& ip, std::uint16_t port, Done done) {
 }
 
 void NatCheck::finish(const std::shared_ptr<Attempt>& attempt, bool reachable) {
-    attempt->finished = true;
-    attempt->deadline.cancel();
-    boost::system::error_code ignored;
-    attempt->socket.close(ignored);  // nothing is sent: the listener sees a connection close
+    attempt->cancel();
     attempts_.erase(attempt);
     in_flight_.fetch_sub(1);
     const Done done = std::move(attempt->done);
@@ -68,12 +73,8 @@ void NatCheck::finish(const std::shared_ptr<Attempt>& attempt, bool reachable) {
 
 void NatCheck::stop() {
     stopped_.store(true);
-    for (const auto& attempt : attempts_) {
-        attempt->finished = true;
-        attempt->deadline.cancel();
-        boost::system::error_code ignored;
-        attempt->socket.close(ignored);
-    }
+    for (const auto& attempt : attempts_)
+        attempt->cancel();
     attempts_.clear();
 }
 

@@ -12,6 +12,11 @@
 namespace alluvium::gateway {
 namespace {
 
+// A peer's key in a swarm and in the NAT check's verdicts.
+std::string peer_key(const std::string& ip, std::uint16_t port) {
+    return ip + "|" + std::to_string(port);
+}
+
 std::optional<std::uint64_t> number(const std::optional<std::string>& text) {
     if (!text || text->empty()) {
         return std::nullopt;
@@ -112,7 +117,7 @@ void Tracker::add_torrent(const std::string& info_hash,
     std::lock_guard lock(mutex_);
     Swarm& swarm = swarms_[info_hash];
     if (seed) {
-        swarm[seed->first + "|" + std::to_string(seed->second)] =
+        swarm[peer_key(seed->first, seed->second)] =
             Peer{seed->first, seed->second, std::string(), true, Clock::now(), true};
     }
 }
@@ -151,20 +156,20 @@ bool Tracker::needs_check(const std::string& key, Clock::time_point now) {
         return false;
     v.pending = true;
     v.asked = now;
-    // Now and then, forget addresses that stopped announcing.
-    if (announces_.load() % 256 == 0) {
-        for (auto it = reach_.begin(); it != reach_.end();) {
-            const auto touched = std::max(it->second.since, it->second.asked);
-            it = now - touched > options_.recheck * 2 ? reach_.erase(it) : std::next(it);
-        }
-    }
     return true;
+}
+
+void Tracker::forget_verdicts(Clock::time_point now) {
+    for (auto it = reach_.begin(); it != reach_.end();) {
+        const auto touched = std::max(it->second.since, it->second.asked);
+        it = now - touched > options_.recheck * 2 ? reach_.erase(it) : std::next(it);
+    }
 }
 
 void Tracker::reachable(const std::string& ip, std::uint16_t port, bool yes,
                         Clock::time_point now) {
     std::lock_guard lock(mutex_);
-    Verdict& v = reach_[ip + "|" + std::to_string(port)];
+    Verdict& v = reach_[peer_key(ip, port)];
     v.reachable = yes;
     v.since = now;
     v.pending = false;
@@ -191,7 +196,9 @@ std::variant<std::string, std::string> Tracker::announce(const Announce& a, Cloc
 std::variant<std::string, std::string> Tracker::answer(const Announce& a, Clock::time_point now,
                                                        CheckFn& check) {
     std::lock_guard lock(mutex_);
-    ++announces_;
+    // Now and then, forget the verdicts on addresses that stopped announcing.
+    if (++announces_ % 256 == 0)
+        forget_verdicts(now);
     const auto found = swarms_.find(a.info_hash);
     if (found == swarms_.end()) {
         return std::variant<std::string, std::string>(std::in_place_index<1>,
@@ -200,7 +207,7 @@ std::variant<std::string, std::string> Tracker::answer(const Announce& a, Clock:
     }
     Swarm& swarm = found->second;
     expire(swarm, now);
-    const std::string key = a.ip + "|" + std::to_string(a.port);
+    const std::string key = peer_key(a.ip, a.port);
     if (a.event == Announce::Event::stopped) {
         if (const auto it = swarm.find(key); it != swarm.end() && !it->second.pinned) {
             swarm.erase(it);

@@ -111,6 +111,8 @@ class Tracker {
     [[nodiscard]] bool listed(const std::string& key) const;
     // Under the lock: whether `key` needs a check now (and marks it as being checked).
     [[nodiscard]] bool needs_check(const std::string& key, Clock::time_point now);
+    // Under the lock: drops verdicts on addresses not seen for twice the recheck time.
+    void forget_verdicts(Clock::time_point now);
 
     // The announce's answer, under the lock; `check` says whether to check the announcer.
     [[nodiscard]] std::variant<std::string, std::string> answer(const Announce& a,

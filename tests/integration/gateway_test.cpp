@@ -15,8 +15,6 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <openssl/sha.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <fstream>
 #include <future>
@@ -242,36 +240,6 @@ TEST_F(Gateway, TheOriginRateLimitHoldsForAllItsFetchesTogether) {
     EXPECT_EQ(origin_->bytes("/one.mp3") + origin_->bytes("/two.mp3"), 1'200'000u);
 }
 
-// A TCP port on 127.0.0.1 that accepts connections while this lives (the kernel completes
-// them; nothing is read).
-class OpenPort {
-  public:
-    OpenPort() : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t size = sizeof a;
-        if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), size) != 0 ||
-            ::listen(fd_, 16) != 0 ||
-            ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &size) != 0)
-            throw std::runtime_error("cannot listen on 127.0.0.1");
-        port_ = ntohs(a.sin_port);
-    }
-    ~OpenPort() { ::close(fd_); }
-    OpenPort(const OpenPort&) = delete;
-    OpenPort& operator=(const OpenPort&) = delete;
-    [[nodiscard]] std::uint16_t port() const { return port_; }
-
-  private:
-    int fd_;
-    std::uint16_t port_ = 0;
-};
-
-// A port on 127.0.0.1 nothing listens on (it was open a moment ago).
-std::uint16_t closed_port() {
-    return OpenPort().port();
-}
-
 class GatewayTracker : public Gateway {
   protected:
     // An item on the gateway, whose swarm the tests announce in.
@@ -289,7 +257,7 @@ class GatewayTracker : public Gateway {
         }
     }
     // Announces listener `name` (one letter) at `port`; the ports of the peers it was given.
-    std::set<int> announce(char name, std::uint16_t port) {
+    std::set<int> announce(char name, int port) {
         HttpRequest r;
         std::error_code ec;
         r.url = gateway_->base() + "/announce?info_hash=" + percent_encode(raw_hash_) +
@@ -319,9 +287,9 @@ class GatewayTracker : public Gateway {
 
 TEST_F(GatewayTracker, IntroducesPeersToEachOther) {
     start_with_an_item();
-    const OpenPort first;
+    const ListeningPort first;
     (void)announce('a', first.port());
-    const std::set<int> ports = announce('b', closed_port());
+    const std::set<int> ports = announce('b', static_cast<std::uint16_t>(free_port()));
     EXPECT_LE(interval_, 60);
     EXPECT_TRUE(ports.count(first.port())) << "the first listener";
     EXPECT_TRUE(ports.count(gateway_->bt_port())) << "the gateway's own seed";
@@ -331,13 +299,13 @@ TEST_F(GatewayTracker, IntroducesPeersToEachOther) {
 
 TEST_F(GatewayTracker, HandsOutOnlyTheListenersItCouldConnectTo) {
     start_with_an_item();
-    const OpenPort reachable;
-    const std::uint16_t unreachable = closed_port();
+    const ListeningPort reachable;
+    const std::uint16_t unreachable = static_cast<std::uint16_t>(free_port());
     (void)announce('a', reachable.port());
     (void)announce('b', unreachable);
     // Each was checked when it first announced; a third listener is given the one that
     // answered, and the seed, once the checks are done (on loopback, at once).
-    const std::uint16_t third = closed_port();
+    const std::uint16_t third = static_cast<std::uint16_t>(free_port());
     std::set<int> ports;
     EXPECT_TRUE(eventually(
         [&] {
@@ -360,9 +328,9 @@ TEST_F(GatewayTracker, HandsOutOnlyTheListenersItCouldConnectTo) {
 
 TEST_F(GatewayTracker, WithoutTheNatCheckEveryListenerIsHandedOut) {
     start_with_an_item({"--no-nat-check"});
-    const std::uint16_t unreachable = closed_port();
+    const std::uint16_t unreachable = static_cast<std::uint16_t>(free_port());
     (void)announce('a', unreachable);
-    EXPECT_TRUE(announce('b', closed_port()).count(unreachable));
+    EXPECT_TRUE(announce('b', static_cast<std::uint16_t>(free_port())).count(unreachable));
     EXPECT_TRUE(gateway_->status()["totals"]["nat_check"].is_null());
 }
 

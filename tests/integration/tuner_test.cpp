@@ -302,17 +302,9 @@ TEST(Tuner, TuneStatusAndStopFromDifferentThreadsAtOnce) {
 
 TEST(Tuner, StopMakesATuneWaitingForAnUnansweredPlaylistGiveUp) {
     // A server that takes the connection and never answers.
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    ASSERT_GE(fd, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    ASSERT_EQ(::listen(fd, 8), 0);
-    socklen_t len = sizeof a;
-    ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+    const ListeningPort server;
     const std::string playlist =
-        "http://127.0.0.1:" + std::to_string(ntohs(a.sin_port)) + "/station.rss";
+        "http://127.0.0.1:" + std::to_string(server.port()) + "/station.rss";
     TunerOptions o;
     o.stream_port = 0;
     o.bt_listen = "127.0.0.1:0";
@@ -328,7 +320,6 @@ TEST(Tuner, StopMakesATuneWaitingForAnUnansweredPlaylistGiveUp) {
     EXPECT_LT(steady_clock::now() - asked, seconds(3));
     EXPECT_TRUE(tuned.get().empty());
     EXPECT_EQ(ec, std::errc::operation_canceled);
-    ::close(fd);
 }
 
 }  // namespace

@@ -220,6 +220,24 @@ int free_port() {
     return ntohs(addr.sin_port);
 }
 
+ListeningPort::ListeningPort() : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (fd_ < 0 || bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+        listen(fd_, 16) != 0 || getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+        if (fd_ >= 0)
+            close(fd_);
+        throw std::runtime_error("cannot listen on 127.0.0.1");
+    }
+    port_ = ntohs(addr.sin_port);
+}
+
+ListeningPort::~ListeningPort() {
+    close(fd_);
+}
+
 int connect_loopback(int port, int receive_buffer) {
     const int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (receive_buffer > 0) {

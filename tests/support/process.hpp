@@ -53,6 +53,21 @@ class Background {
 // A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it, close).
 int free_port();
 
+// A TCP port on 127.0.0.1 that accepts connections while this lives: the kernel completes
+// them, nothing reads or answers.
+class ListeningPort {
+  public:
+    ListeningPort();  // throws std::runtime_error when it cannot listen
+    ~ListeningPort();
+    ListeningPort(const ListeningPort&) = delete;
+    ListeningPort& operator=(const ListeningPort&) = delete;
+    [[nodiscard]] int port() const { return port_; }
+
+  private:
+    int fd_ = -1;
+    int port_ = 0;
+};
+
 // Whether something accepts TCP connections on 127.0.0.1:port.
 bool port_open(int port);
 
