@@ -142,6 +142,7 @@ def main():
                     if delta > 0:
                         per_item_peers[name].append((s["t"] - t0, delta))
 
+    summary["by_kind"] = stall_breakdown(work, plan, starts, ends)
     playing = len(joins)
     print(f"listeners: {started} tuned in over the run, {playing} played "
           f"({hours:.1f} listener-hours)")
@@ -193,6 +194,58 @@ def main():
               f"({100.0 * dropped / max(packets, 1):.2f} %), {overflows} queue overflows")
     json.dump(summary, open(out + ".json", "w"), indent=1)
     plots(work, out, t0, sizes, origin_t, gw_samples, per_item_peers, joins, starts, ends)
+
+
+def stall_breakdown(work, plan, starts, ends):
+    """Where the stalls fall: by NAT, uplink and arrival, and by time since the listener began.
+
+    A stall is placed in the 5 s status sample whose count first shows it. Prints the table
+    and returns it for the JSON summary."""
+    by = {}  # (dimension, class) -> [stalls, listener-hours, peer, gateway, origin bytes]
+    since = {"0-15 s": 0, "15-60 s": 0, "60 s on": 0}
+
+    def add(dim, cls, stalls, hours, got):
+        cell = by.setdefault((dim, cls), [0, 0.0, 0, 0, 0])
+        cell[0] += stalls
+        cell[1] += hours
+        for i, k in enumerate(("peers", "gateway", "origin")):
+            cell[2 + i] += got.get(k, 0)
+
+    for lid, start in starts.items():
+        row = plan.get(lid)
+        if row is None:
+            continue
+        end = ends.get(lid)
+        hours = max(0.0, (end[0] if end else start) - start) / 3600
+        before, got = 0, {}
+        for s in samples_of(f"{work}/l{lid}.jsonl"):
+            now = s.get("status", {}).get("stalls", 0)
+            got = s.get("status", {}).get("bytes", got)
+            if now > before:
+                age = s["t"] - start
+                since["0-15 s" if age < 15 else "15-60 s" if age < 60 else "60 s on"] += now - before
+                before = now
+        add("NAT", "behind NAT" if row[3] == "1" else "reachable", before, hours, got)
+        add("uplink", f"{int(row[4]) / 1000:g} Mbit/s", before, hours, got)
+        add("arrival", "at the start" if float(row[1]) == 0 else "later (churn)", before, hours, got)
+    out = {}
+    if not by:
+        return out
+    print("by kind of listener: stalls (per 10 listener-hours), bytes received by source:")
+    for (dim, cls), (stalls, hours, peers, gw, org) in sorted(by.items()):
+        rate = stalls / hours * 10 if hours > 0 else 0
+        got = max(peers + gw + org, 1)
+        out[f"{dim}: {cls}"] = {"hours": hours, "stalls": stalls, "stalls_per_10h": rate,
+                                "peers": peers, "gateway": gw, "origin": org}
+        print(f"  {dim:<8} {cls:<15} {hours:6.1f} h  {stalls:5d} stalls ({rate:7.2f})  "
+              f"peers {100.0 * peers / got:5.1f} %  gateway {100.0 * gw / got:5.1f} %  "
+              f"origin {100.0 * org / got:5.1f} %")
+    total = sum(since.values())
+    if total:
+        print("stalls by the listener's age when they came: " +
+              ", ".join(f"{k} {v} ({100.0 * v / total:.0f} %)" for k, v in since.items()))
+    out["stalls_by_age"] = since
+    return out
 
 
 def plots(work, out, t0, sizes, origin_t, gw_samples, per_item_peers, joins, starts, ends):
