@@ -35,7 +35,8 @@
 #
 # Prints the figures (origin bytes / item size, gateway upload / item size per item; join
 # times, stalls, bytes from peers for listeners behind NAT, waste, memory and CPU per
-# listener; stalls and sources by kind of listener) and writes them with SVG plots to <build>/bench-results/audience-<label>.*
+# listener; stalls and sources by kind of listener) and writes them with SVG plots to
+# <build>/bench-results/audience-<label>.*
 # (listener_log=debug and gateway_log=debug in the environment set the log levels,
 # gateway_flags adds flags to every gateway's command line; --keep keeps the logs).
 # Addresses are in 198.18.0.0/15 (RFC 2544's benchmarking range, which

@@ -105,6 +105,7 @@ def main():
     natted = {"peers": 0, "gateway": 0, "origin": 0}
     started = 0
     per_item_peers = {name: [] for name in sizes}  # (t, bytes) deltas
+    lives = []  # (id, start, listener-hours, status samples): the breakdown by kind
     for lid, start in starts.items():
         started += 1
         try:
@@ -123,6 +124,7 @@ def main():
             if stop - start > 10:
                 cpu.append(100.0 * end[1] / tick / (stop - start))
         samples = [s for s in samples_of(f"{work}/l{lid}.jsonl") if "status" in s]
+        lives.append((lid, start, max(0.0, stop - start) / 3600, samples))
         if samples:
             st = samples[-1]["status"]
             b = st.get("bytes", {})
@@ -142,7 +144,7 @@ def main():
                     if delta > 0:
                         per_item_peers[name].append((s["t"] - t0, delta))
 
-    summary["by_kind"] = stall_breakdown(work, plan, starts, ends)
+    summary["by_kind"] = stall_breakdown(plan, lives)
     playing = len(joins)
     print(f"listeners: {started} tuned in over the run, {playing} played "
           f"({hours:.1f} listener-hours)")
@@ -196,7 +198,7 @@ def main():
     plots(work, out, t0, sizes, origin_t, gw_samples, per_item_peers, joins, starts, ends)
 
 
-def stall_breakdown(work, plan, starts, ends):
+def stall_breakdown(plan, lives):
     """Where the stalls fall: by NAT, uplink and arrival, and by time since the listener began.
 
     A stall is placed in the 5 s status sample whose count first shows it. Prints the table
@@ -211,16 +213,14 @@ def stall_breakdown(work, plan, starts, ends):
         for i, k in enumerate(("peers", "gateway", "origin")):
             cell[2 + i] += got.get(k, 0)
 
-    for lid, start in starts.items():
+    for lid, start, hours, samples in lives:
         row = plan.get(lid)
         if row is None:
             continue
-        end = ends.get(lid)
-        hours = max(0.0, (end[0] if end else start) - start) / 3600
         before, got = 0, {}
-        for s in samples_of(f"{work}/l{lid}.jsonl"):
-            now = s.get("status", {}).get("stalls", 0)
-            got = s.get("status", {}).get("bytes", got)
+        for s in samples:
+            now = s["status"].get("stalls", 0)
+            got = s["status"].get("bytes", got)
             if now > before:
                 age = s["t"] - start
                 since["0-15 s" if age < 15 else "15-60 s" if age < 60 else "60 s on"] += now - before

@@ -289,7 +289,7 @@ TEST_F(GatewayTracker, IntroducesPeersToEachOther) {
     start_with_an_item();
     const ListeningPort first;
     (void)announce('a', first.port());
-    const std::set<int> ports = announce('b', static_cast<std::uint16_t>(free_port()));
+    const std::set<int> ports = announce('b', free_port());
     EXPECT_LE(interval_, 60);
     EXPECT_TRUE(ports.count(first.port())) << "the first listener";
     EXPECT_TRUE(ports.count(gateway_->bt_port())) << "the gateway's own seed";
@@ -300,12 +300,12 @@ TEST_F(GatewayTracker, IntroducesPeersToEachOther) {
 TEST_F(GatewayTracker, HandsOutOnlyTheListenersItCouldConnectTo) {
     start_with_an_item();
     const ListeningPort reachable;
-    const std::uint16_t unreachable = static_cast<std::uint16_t>(free_port());
+    const int unreachable = free_port();
     (void)announce('a', reachable.port());
     (void)announce('b', unreachable);
     // Each was checked when it first announced; a third listener is given the one that
     // answered, and the seed, once the checks are done (on loopback, at once).
-    const std::uint16_t third = static_cast<std::uint16_t>(free_port());
+    const int third = free_port();
     std::set<int> ports;
     EXPECT_TRUE(eventually(
         [&] {
@@ -328,9 +328,9 @@ TEST_F(GatewayTracker, HandsOutOnlyTheListenersItCouldConnectTo) {
 
 TEST_F(GatewayTracker, WithoutTheNatCheckEveryListenerIsHandedOut) {
     start_with_an_item({"--no-nat-check"});
-    const std::uint16_t unreachable = static_cast<std::uint16_t>(free_port());
+    const int unreachable = free_port();
     (void)announce('a', unreachable);
-    EXPECT_TRUE(announce('b', static_cast<std::uint16_t>(free_port())).count(unreachable));
+    EXPECT_TRUE(announce('b', free_port()).count(unreachable));
     EXPECT_TRUE(gateway_->status()["totals"]["nat_check"].is_null());
 }
 

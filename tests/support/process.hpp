@@ -50,7 +50,7 @@ class Background {
     std::string log_path_;
 };
 
-// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it, close).
+// A TCP port on 127.0.0.1 that was free a moment ago (a ListeningPort's, closed at once).
 int free_port();
 
 // A TCP port on 127.0.0.1 that accepts connections while this lives: the kernel completes
