@@ -393,8 +393,8 @@ void SwarmEngine::Impl::tick() {
         busy = busy || item->on_air_unfinished();
         downloading = downloading || (item->in_use() && !item->joined_swarm());
     }
-    air_short = shortfall;
-    if (air_busy.exchange(busy) && !busy) {
+    const bool was_short = air_short.exchange(shortfall);
+    if ((air_busy.exchange(busy) && !busy) || (was_short && !shortfall)) {
         for (const auto& [url, item] : items)
             item->on_air_changed();
     }

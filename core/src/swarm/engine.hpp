@@ -36,6 +36,9 @@ struct SwarmOptions {
     Milliseconds rescue_margin{3000};
     // Deadlines are set for this much playback ahead of the read position.
     Milliseconds deadline_window{10000};
+    // A later item is looked up, and its swarm joined, this long before it plays even while
+    // the item on air is still coming (before that, it waits for the item on air).
+    Milliseconds swarm_lead{45000};
     // Connections per item. An item has few pieces (a minute of audio: about 60), so a
     // listener soon has every one requested, and libtorrent's end game then asks each idle
     // peer for a block already on its way: with 50 peers most bytes came twice. With 5, two

@@ -84,8 +84,8 @@ std::string piece_report(const lt::torrent_handle& h, int piece) {
     const auto connecting = std::count_if(peers.begin(), peers.end(), [](const lt::peer_info& p) {
         return (p.flags & (lt::peer_info::connecting | lt::peer_info::handshake)) != 0;
     });
-    return fmt::format(" (piece {}: {}; {} of {} peers have it, {} still connecting)", piece,
-                       state, holders, peers.size(), connecting);
+    return fmt::format(" (piece {}: {}; {} of {} peers have it, {} still connecting)", piece, state,
+                       holders, peers.size(), connecting);
 }
 
 // A gateway's bytes held until each whole piece is checked against its hash from the
@@ -131,20 +131,27 @@ class PieceChecker {
 
 // ---- lookups --------------------------------------------------------------------------------
 
-bool Item::State::plays_later() const {
-    // An item that plays beyond the deadline window is not looked up until the item on air
-    // is all here: at a cold start the gateway's answers for every listener's later items,
+Milliseconds Item::State::plays_later() const {
+    // An item that plays beyond the deadline window waits while the item on air is
+    // unfinished: at a cold start the gateway's answers for every listener's later items,
     // and the first copies of those items, filled its uplink while listeners were still
-    // tuning in, and their answers for the item on air came 1.5 to 3 s late.
+    // tuning in, and their answers for the item on air came 1.5 to 3 s late. It waits no
+    // longer than until it plays within the swarm lead, unless the item on air is still short
+    // of its next seconds (a tune-in): an item first looked up as it came on air met a swarm
+    // still forming (docs/SCALING.md, "each item's first airing").
     const auto host = host_.lock();
     std::lock_guard lock(mutex_);
-    return need_.set && host && host->on_air_busy() &&
-           lead(Steady::now()) > options_.deadline_window;
+    if (!need_.set || !host || !host->on_air_busy())
+        return Milliseconds{0};
+    const auto before = host->on_air_short()
+                            ? options_.deadline_window
+                            : std::max(options_.deadline_window, options_.swarm_lead);
+    return std::max(lead(Steady::now()) - before, Milliseconds{0});
 }
 
 void Item::State::on_air_changed() {
-    if (fetching_.deferred && !plays_later())
-        begin_lookup();
+    if (fetching_.deferred)
+        begin_lookup();  // looks again at how long to wait
 }
 
 void Item::State::begin_lookup() {
@@ -158,8 +165,14 @@ void Item::State::begin_lookup() {
         schedule_rescue();
         return;
     }
-    if (plays_later()) {
-        fetching_.deferred = true;  // on_air_changed() or need() takes it up again
+    if (const auto wait = plays_later(); wait > Milliseconds{0}) {
+        // Taken up again by on_air_changed(), need(), or at the latest this timer.
+        fetching_.deferred = true;
+        fetching_.lookup_timer.expires_after(wait);
+        fetching_.lookup_timer.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+            if (auto self = weak.lock(); self && !ec && self->fetching_.deferred)
+                self->begin_lookup();
+        });
         return;
     }
     if (fetching_.failures_in_row == 0 && fetching_.gateway == 0)
