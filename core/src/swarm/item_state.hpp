@@ -193,7 +193,7 @@ class Item::State : public std::enable_shared_from_this<Item::State> {
         std::size_t failures_in_row = 0;
         bool looking = false;        // a lookup is on a blocking thread
         bool from_playlist = false;  // the playlist's .torrent was fetched (or is on its way)
-        bool deferred = false;       // waiting for the item on air (plays_later)
+        bool deferred = false;       // waiting for the item on air (lookup_wait)
         Steady::time_point looking_since{};
         // Without a swarm the origin is read ahead only once a gateway said the item is not
         // hashed yet, or none answered: not while the first answer is on its way.
@@ -223,7 +223,7 @@ class Item::State : public std::enable_shared_from_this<Item::State> {
     // How long a lookup waits for the item on air (0: none): while that item is unfinished,
     // until this item plays within the swarm lead (the deadline window while the item on
     // air is still short of its next seconds).
-    [[nodiscard]] Milliseconds plays_later() const;
+    [[nodiscard]] Milliseconds lookup_wait() const;
     // The rescue path: when to look next, what to fetch, and fetching it.
     void schedule_rescue();
     // The next bytes the rescue path should fetch ([from, until)), or when to look again.

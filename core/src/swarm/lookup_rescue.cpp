@@ -131,7 +131,7 @@ class PieceChecker {
 
 // ---- lookups --------------------------------------------------------------------------------
 
-Milliseconds Item::State::plays_later() const {
+Milliseconds Item::State::lookup_wait() const {
     // An item that plays beyond the deadline window waits while the item on air is
     // unfinished: at a cold start the gateway's answers for every listener's later items,
     // and the first copies of those items, filled its uplink while listeners were still
@@ -165,7 +165,7 @@ void Item::State::begin_lookup() {
         schedule_rescue();
         return;
     }
-    if (const auto wait = plays_later(); wait > Milliseconds{0}) {
+    if (const auto wait = lookup_wait(); wait > Milliseconds{0}) {
         // Taken up again by on_air_changed(), need(), or at the latest this timer.
         fetching_.deferred = true;
         fetching_.lookup_timer.expires_after(wait);
