@@ -236,6 +236,67 @@ TEST(Listener, ALaterItemWaitsForTheItemOnAirUntilItPlaysWithinTheSwarmLead) {
     EXPECT_EQ(listener()["stalls"].get<int>(), 0) << tune->log();
 }
 
+// The 16 kB blocks of `copy` that hold `original`'s bytes (a swarm's partial file: what has
+// not come is a hole).
+std::vector<std::size_t> blocks_here(const std::string& original,
+                                     const std::filesystem::path& copy) {
+    constexpr std::size_t block = 16 * 1024;
+    std::ifstream in(copy, std::ios::binary);
+    const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    std::vector<std::size_t> here;
+    for (std::size_t b = 0; b * block < original.size() && b * block < bytes.size(); ++b) {
+        const auto n = std::min(block, original.size() - b * block);
+        if (bytes.compare(b * block, n, original, b * block, n) == 0)
+            here.push_back(b);
+    }
+    return here;
+}
+
+TEST(Listener, ALaterItemComesRarestFirstUntilItPlaysWithinTheDeadlineWindow) {
+    // The next item (90 s: 16 kB pieces) plays 44 s after the tune-in, within the swarm
+    // lead: it is looked up at once, and for 34 s it plays beyond the deadline window (10 s,
+    // its first 10 pieces). Until then its pieces come in the swarm's order, rarest first
+    // (with one seed, any): of the first four, at least one lies beyond its first 10 s (all
+    // four within them by chance: 0.04 %). With deadlines on its first seconds, as at a
+    // tune-in, the first five came before any other. The gateway's seed sends 40 kB/s, so
+    // that the pieces come one by one.
+    auto s = alluvium::test::primed_station(binaries, {{"now.mp3", 500, 60}, {"next.mp3", 700, 90}},
+                                            mp3, milliseconds(16000), {"--upload-limit", "40000"});
+    std::string next;
+    {
+        std::ifstream in(s->dir().path() / "www/next.mp3", std::ios::binary);
+        next.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    ASSERT_GT(next.size(), 80u * 16 * 1024);
+    auto tune = s->tune();
+    const auto media = s->dir().path() / "tune0/cache/media";
+    const auto copy_of_next = [&]() -> std::filesystem::path {
+        std::error_code ec;
+        for (auto it = std::filesystem::recursive_directory_iterator(media, ec);
+             !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+            if (it->is_regular_file(ec) && it->file_size(ec) == next.size())
+                return it->path();
+        }
+        return {};
+    };
+    std::vector<std::size_t> first;
+    ASSERT_TRUE(eventually(
+        [&] {
+            const auto copy = copy_of_next();
+            first = copy.empty() ? std::vector<std::size_t>{} : blocks_here(next, copy);
+            return first.size() >= 4;
+        },
+        seconds(30)))
+        << "next.mp3 did not come: " << first.size() << " pieces\n"
+        << tune->log();
+    std::string pieces;
+    for (const auto p : first)
+        pieces += " " + std::to_string(p);
+    EXPECT_GE(first.back(), 10u) << "the first pieces of next.mp3 were all in its first 10 s:"
+                                 << pieces;
+    EXPECT_EQ(answered_status(*tune, "the listener")["stalls"].get<int>(), 0) << tune->log();
+}
+
 TEST(Listener, RescuedPiecesComeFromTheGatewaysCopyAndAreServedToPeers) {
     // A seed that gives (next to) nothing: the first listener's bytes come by the rescue
     // path, from the gateway's copy over HTTP (not the origin, which the gateway already

@@ -149,6 +149,14 @@ void Item::State::apply_deadlines(bool force) {
     const int pace = set_pace(lead, need.rate);
     if (swarm_.sentinel >= 0 && swarm_.sentinel <= last)
         release_sentinel();  // playback is about to need it
+    if (lead > options_.deadline_window) {
+        // An item that plays later is fetched as any torrent is, rarest piece first, until
+        // it plays within the deadline window: an audience that asked for its first seconds
+        // with deadlines all wanted the same few pieces at once, from the gateway's seed.
+        if (swarm_.focused)
+            focus(have, last, false);
+        return;
+    }
     if (pace == 0 && !swarm_.warmed && missing != swarm_.focused)
         focus(have, last, missing);
     for (int p = first; p <= last && static_cast<std::size_t>(p) < have.size(); ++p) {
